@@ -1,0 +1,127 @@
+/*
+ * config.h: the service's configuration.
+ *
+ * One env file of KEY=VALUE lines (the seed's env.env format: "#" comments,
+ * optional "export ", optional quotes), its path from TRAFFIC_ENV_FILE or
+ * TR_CONFIG_DEFAULT_FILE; real environment variables override it.  A missing
+ * default file is fine; a missing file that was named is an error.  Unknown
+ * keys are ignored.  Every key is validated by tr_config_finish, which
+ * stops at the first bad one with a line naming it.  Secrets never appear in
+ * a message: tr_config_dump masks them, and so does tr_config_mask_url.
+ */
+#ifndef TR_CONFIG_H
+#define TR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "utm.h"
+
+#define TR_CONFIG_DEFAULT_FILE "/etc/traffic-webhook/traffic-webhook.env"
+#define TR_CONFIG_FILE_MAX (64 * 1024)
+#define TR_CHATS_MAX 16
+#define TR_SECRET_MIN 16        /* characters of WEBHOOK_SECRET, ADMIN_TOKEN */
+
+enum tr_config_key {
+    TR_CFG_DATABASE_URL,
+    TR_CFG_AMOCRM_DOMAIN,
+    TR_CFG_AMOCRM_ACCESS_TOKEN,
+    TR_CFG_AMOCRM_API_BASE,
+    TR_CFG_AMOCRM_PIPELINE_ID,
+    TR_CFG_AMOCRM_STATUS_ID,
+    TR_CFG_PRODUCT_NAME,
+    TR_CFG_CURRENCY,
+    TR_CFG_TELEGRAM_BOT_TOKEN,
+    TR_CFG_TELEGRAM_CHAT_IDS,
+    TR_CFG_TELEGRAM_API_BASE,
+    TR_CFG_WEBHOOK_SECRET,
+    TR_CFG_ADMIN_TOKEN,
+    TR_CFG_TARGETOLOGISTS_FILE,
+    TR_CFG_SPOOL_DIR,
+    TR_CFG_MAX_BODY_BYTES,
+    TR_CFG_UTM_FIELDS,
+    TR_CFG_DB_STATEMENT_TIMEOUT_MS,
+    TR_CFG_NKEYS
+};
+
+struct tr_chat {
+    char id[48];            /* "-1001234567890" or "@channel" */
+    int64_t thread_id;      /* forum topic, 0 for none */
+};
+
+struct tr_config {
+    char *raw[TR_CFG_NKEYS];    /* owned; NULL when unset */
+    /* validated values, filled by tr_config_finish; strings point into raw */
+    const char *database_url;
+    const char *amocrm_domain;
+    const char *amocrm_access_token;
+    const char *amocrm_api_base;    /* no trailing "/" */
+    int64_t pipeline_id;
+    int64_t status_id;
+    const char *product_name;
+    const char *currency;
+    const char *telegram_bot_token;
+    struct tr_chat chats[TR_CHATS_MAX];
+    size_t nchats;
+    const char *telegram_api_base;  /* no trailing "/" */
+    const char *webhook_secret;
+    const char *admin_token;
+    const char *targetologists_file;
+    const char *spool_dir;
+    size_t max_body_bytes;
+    struct tr_utm_map utm_map;
+    long statement_timeout_ms;
+    char env_file[512];             /* the file read, or "" */
+};
+
+/* Fills cfg with nothing set. */
+void tr_config_init(struct tr_config *cfg);
+
+/* Frees what cfg owns. */
+void tr_config_release(struct tr_config *cfg);
+
+/* The name of a key ("DATABASE_URL"). */
+const char *tr_config_key_name(enum tr_config_key key);
+
+/* Sets key (by name) to value; unknown names are ignored. */
+enum tr_err tr_config_set(struct tr_config *cfg, const char *key,
+                          const char *value, char *msg, size_t msgsz);
+
+/*
+ * Reads an env file into cfg.  A missing file is an error only when
+ * required.  Syntax errors name the file and line.
+ */
+enum tr_err tr_config_load_file(struct tr_config *cfg, const char *path,
+                                int required, char *msg, size_t msgsz);
+
+/* Copies every known key present in the environment into cfg. */
+enum tr_err tr_config_load_env(struct tr_config *cfg, char *msg, size_t msgsz);
+
+/* Applies defaults and validates every key: "KEY: reason". */
+enum tr_err tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz);
+
+/*
+ * The usual sequence: the env file (TRAFFIC_ENV_FILE, required when set, or
+ * the default, optional), the environment, tr_config_finish.
+ */
+enum tr_err tr_config_load(struct tr_config *cfg, char *msg, size_t msgsz);
+
+/* TR_ECONFIG "KEY is not set" when key has no value. */
+enum tr_err tr_config_require(const struct tr_config *cfg,
+                              enum tr_config_key key, char *msg, size_t msgsz);
+
+/*
+ * Writes a libpq URI or conninfo string with its password replaced by
+ * "***" into buf.
+ */
+void tr_config_mask_url(const char *url, char *buf, size_t bufsz);
+
+/*
+ * Appends "KEY=value" lines for every key to buf, secrets masked.  Returns
+ * what tr_buf_add returns.
+ */
+struct tr_buf;
+enum tr_err tr_config_dump(const struct tr_config *cfg, struct tr_buf *buf);
+
+#endif

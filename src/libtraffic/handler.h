@@ -1,0 +1,108 @@
+/*
+ * handler.h: what the service does with one HTTP request, whatever carried
+ * it (FastCGI, CGI, a replayed file).
+ *
+ * The program fills a struct tr_request from its transport and calls
+ * tr_handler_begin, which routes on the request path (by suffix, so any
+ * nginx prefix works) and checks method, content type and length.  When it
+ * returns 1 the program reads exactly content_length bytes into req->body and
+ * calls tr_handler_finish, which parses, filters, matches and stores the
+ * delivery in one transaction before the answer is built.  The answer (status
+ * and JSON) is in the struct tr_response either way.
+ */
+#ifndef TR_HANDLER_H
+#define TR_HANDLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "body.h"
+#include "buf.h"
+#include "err.h"
+
+struct tr_config;
+struct tr_rules;
+struct tr_store;
+
+#define TR_VERSION "1.0.0"
+#define TR_SOURCE_TRAFFIC "amocrm_traffic"
+
+enum tr_route {
+    TR_ROUTE_NONE,
+    TR_ROUTE_TRAFFIC,       /* POST, HEAD /webhook/amocrm/traffic */
+    TR_ROUTE_TEST,          /* GET, HEAD  /webhook/amocrm/traffic/test */
+};
+
+struct tr_request {
+    const char *method;
+    const char *path;           /* without the query string */
+    const char *query;          /* NULL or "" when none */
+    const char *content_type;
+    long long content_length;   /* -1 when missing or unparsable */
+    const char *request_id;     /* X-AmoCRM-RequestId, or NULL */
+    const char *body;           /* set by the program before finish */
+    size_t body_len;
+    int body_short;             /* the client sent less than announced */
+    long long received_sec;     /* CLOCK_REALTIME at arrival */
+    long received_nsec;
+};
+
+struct tr_results {
+    size_t total, processed, duplicates, skipped, ignored, errors;
+    char summary[256];          /* "25123456:success 25123459:skipped" */
+};
+
+struct tr_response {
+    int status;
+    const char *allow;          /* the Allow header of a 405 */
+    struct tr_buf body;         /* JSON, or empty for HEAD */
+    struct tr_results results;
+    char error[256];            /* the detail behind an error answer */
+};
+
+struct tr_handler {
+    const struct tr_config *cfg;
+    const struct tr_rules *rules;
+    struct tr_store *store;
+    struct tr_body_limits limits;
+};
+
+/* Fills h; it keeps (does not own) cfg, rules and store. */
+void tr_handler_init(struct tr_handler *h, const struct tr_config *cfg,
+                     const struct tr_rules *rules, struct tr_store *store);
+
+void tr_response_init(struct tr_response *resp);
+void tr_response_release(struct tr_response *resp);
+
+/* The route of a request path ("/x/webhook/amocrm/traffic/" counts). */
+enum tr_route tr_handler_route(const char *path);
+
+/* The reason phrase of an HTTP status ("Not Found"). */
+const char *tr_handler_reason(int status);
+
+/*
+ * Routes and checks req.  Returns 1 when the program must read the body
+ * (req->content_length bytes, never more than the configured maximum) and
+ * call tr_handler_finish; 0 when resp holds the complete answer.
+ */
+int tr_handler_begin(struct tr_handler *h, struct tr_request *req,
+                     struct tr_response *resp);
+
+/* Processes the body read after tr_handler_begin returned 1. */
+void tr_handler_finish(struct tr_handler *h, struct tr_request *req,
+                       struct tr_response *resp);
+
+/*
+ * Parses, filters, matches and stores one webhook body (as the traffic
+ * endpoint and traffic-ctl replay do), counting outcomes in res.  With
+ * dry_run nothing is stored.  TR_EINVAL / TR_ETOOBIG for a bad body (its
+ * error row is logged), TR_EDB / TR_EDBDOWN when nothing could be stored.
+ */
+enum tr_err tr_handler_process(struct tr_handler *h, enum tr_body_type type,
+                               const char *body, size_t len,
+                               const char *request_id,
+                               const char *received_at, int dry_run,
+                               struct tr_results *res, char *msg,
+                               size_t msgsz);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * render.c: message text, HTML escaping and amounts.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistr.h>
+
+#include "buf.h"
+#include "render.h"
+
+static const struct {
+    const char *code;
+    const char *symbol;
+} currencies[] = {
+    {"KZT", "\xE2\x82\xB8"},    /* ₸ */
+    {"RUB", "\xE2\x82\xBD"},    /* ₽ */
+    {"USD", "$"},
+    {"EUR", "\xE2\x82\xAC"},    /* € */
+    {"UAH", "\xE2\x82\xB4"},    /* ₴ */
+    {"UZS", "so'm"},
+    {"KGS", "\xE2\x83\x80"},    /* ⃀ */
+};
+
+void
+tr_render_amount(const char *price, const char *currency, char *buf,
+                 size_t bufsz)
+{
+    const char *sym = currency ? currency : "";
+    const char *dot;
+    char digits[64];
+    size_t ilen, i, o = 0, k;
+
+    for (k = 0; k < sizeof(currencies) / sizeof(currencies[0]); k++)
+        if (currency != NULL && strcmp(currency, currencies[k].code) == 0)
+            sym = currencies[k].symbol;
+    if (price == NULL || price[0] == '\0') {
+        snprintf(buf, bufsz, "не указана");
+        return;
+    }
+    dot = strchr(price, '.');
+    ilen = dot ? (size_t)(dot - price) : strlen(price);
+    if (ilen > 20) {
+        snprintf(buf, bufsz, "%s %s", price, sym);
+        return;
+    }
+    for (i = 0; i < ilen; i++) {
+        if (i > 0 && (ilen - i) % 3 == 0)
+            digits[o++] = ',';
+        digits[o++] = price[i];
+    }
+    digits[o] = '\0';
+    if (dot != NULL && strspn(dot + 1, "0") != strlen(dot + 1)) {
+        /* "99.5" is 99 tenge 50 tiyn: always two fraction digits */
+        char frac[3] = {dot[1], dot[2] ? dot[2] : '0', '\0'};
+
+        snprintf(buf, bufsz, "%s.%s %s", digits, frac, sym);
+    } else {
+        snprintf(buf, bufsz, "%s %s", digits, sym);
+    }
+}
+
+enum tr_err
+tr_render_escape(struct tr_buf *dst, const char *s, size_t maxchars)
+{
+    const uint8_t *p = (const uint8_t *)s, *end;
+    size_t chars = 0;
+    enum tr_err err = TR_OK;
+    ucs4_t uc;
+    int n;
+
+    if (s == NULL)
+        return TR_OK;
+    end = p + strlen(s);
+    while (p < end && err == TR_OK) {
+        if (chars == maxchars) {
+            return tr_buf_adds(dst, "\xE2\x80\xA6");   /* … */
+        }
+        n = u8_mbtoucr(&uc, p, (size_t)(end - p));
+        if (n < 0) {
+            err = tr_buf_adds(dst, "\xEF\xBF\xBD");     /* U+FFFD */
+            p++;
+            chars++;
+            continue;
+        }
+        switch (*p) {
+        case '&':
+            err = tr_buf_adds(dst, "&amp;");
+            break;
+        case '<':
+            err = tr_buf_adds(dst, "&lt;");
+            break;
+        case '>':
+            err = tr_buf_adds(dst, "&gt;");
+            break;
+        case '"':
+            err = tr_buf_adds(dst, "&quot;");
+            break;
+        default:
+            err = tr_buf_add(dst, p, (size_t)n);
+        }
+        p += n;
+        chars++;
+    }
+    return err;
+}
+
+size_t
+tr_render_length(const char *s)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
+    size_t units = 0;
+    ucs4_t uc;
+    int n;
+
+    while (p < end) {
+        n = u8_mbtoucr(&uc, p, (size_t)(end - p));
+        if (n < 0)
+            n = 1;
+        units += n == 4 ? 2 : 1;
+        p += n;
+    }
+    return units;
+}
+
+static int
+empty(const char *s)
+{
+    return s == NULL || s[0] == '\0';
+}
+
+enum tr_err
+tr_render_message(const struct tr_sale_view *sale, char **out)
+{
+    struct tr_buf b;
+    char amount[96];
+    enum tr_err err = TR_OK;
+
+    *out = NULL;
+    tr_buf_init(&b, 64 * 1024);
+    tr_render_amount(sale->price, sale->currency, amount, sizeof(amount));
+#define ADD(s) err = err != TR_OK ? err : tr_buf_adds(&b, (s))
+#define ESC(s) err = err != TR_OK ? err : tr_render_escape(&b, (s), \
+                                                         TR_RENDER_FIELD_MAX)
+    ADD("\xF0\x9F\x8E\x89 НОВАЯ ПРОДАЖА!\n");                  /* 🎉 */
+    ESC(sale->emoji);
+    ADD(" Таргетолог: ");
+    ESC(sale->targetologist);
+    ADD("\n\xF0\x9F\x91\xA4 Клиент: ");                        /* 👤 */
+    if (empty(sale->client))
+        ADD("Без имени");
+    else
+        ESC(sale->client);
+    ADD("\n\xF0\x9F\x92\xB0 Сумма: ");                         /* 💰 */
+    ESC(amount);
+    ADD("\n\xF0\x9F\x93\xA6 Продукт: ");                       /* 📦 */
+    ESC(sale->product);
+    ADD("\n\xF0\x9F\x8F\xB7\xEF\xB8\x8F Кампания: ");          /* 🏷️ */
+    if (empty(sale->campaign))
+        ADD("N/A");
+    else
+        ESC(sale->campaign);
+#undef ADD
+#undef ESC
+    if (err != TR_OK) {
+        tr_buf_release(&b);
+        return TR_ENOMEM;
+    }
+    *out = tr_buf_detach(&b);
+    return *out ? TR_OK : TR_ENOMEM;
+}

@@ -1,0 +1,60 @@
+/*
+ * render.h: the Telegram message of a sale, as the seed shows it.
+ *
+ *     🎉 НОВАЯ ПРОДАЖА!
+ *     👑 Таргетолог: Kenesary
+ *     👤 Клиент: Тест Клиент
+ *     💰 Сумма: 100,000 ₸
+ *     📦 Продукт: Main Product (VAMUS RM)
+ *     🏷️ Кампания: tripwire_dec20
+ *
+ * The text is for Telegram's HTML parse mode: every CRM-sourced string is
+ * escaped, and each is cut to TR_RENDER_FIELD_MAX characters so the message
+ * always stays under Telegram's 4096.
+ */
+#ifndef TR_RENDER_H
+#define TR_RENDER_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define TR_RENDER_FIELD_MAX 500     /* characters of one CRM string */
+#define TR_TELEGRAM_TEXT_MAX 4096   /* Telegram's limit, in characters */
+
+struct tr_sale_view {
+    const char *emoji;          /* the targetologist's */
+    const char *targetologist;
+    const char *client;         /* NULL or "" renders "Без имени" */
+    const char *price;          /* normalised; NULL or "" is unknown */
+    const char *currency;       /* "KZT", "RUB", ... */
+    const char *product;
+    const char *campaign;       /* NULL or "" renders "N/A" */
+};
+
+/*
+ * Renders the message into a new string (free() it) in *out.  TR_ENOMEM.
+ */
+enum tr_err tr_render_message(const struct tr_sale_view *sale, char **out);
+
+/*
+ * Writes "100,000 ₸" (thousands separated by commas, kopecks only when
+ * non-zero, the currency's symbol or its code) into buf.  An unknown price
+ * gives "не указана".
+ */
+void tr_render_amount(const char *price, const char *currency, char *buf,
+                      size_t bufsz);
+
+/*
+ * Appends s HTML-escaped (&, <, >, ") to *dst, cut to maxchars characters
+ * with "…" when longer.  Invalid UTF-8 bytes are replaced.  Returns 0, or -1
+ * without memory.
+ */
+struct tr_buf;
+enum tr_err tr_render_escape(struct tr_buf *dst, const char *s,
+                             size_t maxchars);
+
+/* Telegram's length of a text: UTF-16 code units. */
+size_t tr_render_length(const char *s);
+
+#endif

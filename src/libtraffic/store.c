@@ -1,0 +1,723 @@
+/*
+ * store.c: the PostgreSQL side: connection, the delivery transaction,
+ * migrations and the operator's queries.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistr.h>
+
+#include "buf.h"
+#include "config.h"
+#include "leads.h"
+#include "rules.h"
+#include "store.h"
+
+#define MIGRATE_LOCK_KEY 727384910      /* pg_advisory_lock key */
+#define MIGRATION_MAX (1024 * 1024)
+
+static const char sale_sql[] =
+    "WITH sale AS ("
+    " INSERT INTO sales_notifications (lead_id, lead_name, sale_amount,"
+    "  currency, product_name, targetologist, targetologist_emoji,"
+    "  utm_source, utm_medium, utm_campaign, utm_content, utm_term, utm_id,"
+    "  pipeline_id, status_id, responsible_user_id, sale_date,"
+    "  notification_status, raw_webhook_data)"
+    " VALUES ($1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+    "  $13, $14, $15, $16, $17::timestamptz, $18, $19::jsonb)"
+    " ON CONFLICT (lead_id) DO NOTHING"
+    " RETURNING id"
+    "), tracking AS ("
+    " INSERT INTO all_sales_tracking (lead_id, lead_name, sale_amount,"
+    "  currency, product_name, targetologist, utm_source, utm_medium,"
+    "  utm_campaign, utm_content, utm_term, utm_id, pipeline_id, status_id,"
+    "  responsible_user_id, sale_date, webhook_received_at, source,"
+    "  raw_webhook_data)"
+    " VALUES ($1, $2, $3::numeric, $4, $5, $6, $8, $9, $10, $11, $12, $13,"
+    "  $14, $15, $16, $17::timestamptz, $17::timestamptz, $22, $19::jsonb)"
+    " ON CONFLICT (lead_id) DO NOTHING"
+    "), outbox AS ("
+    " INSERT INTO notification_outbox (sale_id, lead_id, chat_id, thread_id,"
+    "  next_attempt_at)"
+    " SELECT sale.id, $1, c.chat_id, c.thread_id, $17::timestamptz"
+    " FROM sale, unnest($20::text[], $21::bigint[]) AS c(chat_id, thread_id)"
+    "), log AS ("
+    " INSERT INTO webhook_logs (received_at, source, event_type, lead_id,"
+    "  request_id, routing_decision, processing_status, targetologist,"
+    "  raw_body)"
+    " SELECT $17::timestamptz, $22, $23, $1, $24, $26,"
+    "  CASE WHEN EXISTS (SELECT 1 FROM sale) THEN 'success'"
+    "  ELSE 'duplicate' END, $6, $25"
+    " RETURNING processing_status"
+    ")"
+    " SELECT (SELECT id FROM sale), (SELECT processing_status FROM log)";
+
+static const char log_sql[] =
+    "INSERT INTO webhook_logs (received_at, source, event_type, lead_id,"
+    " request_id, processing_status, skip_reason, error_message, raw_body)"
+    " VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+const char *
+tr_outcome_name(enum tr_outcome o)
+{
+    switch (o) {
+    case TR_OUT_SUCCESS:
+        return "success";
+    case TR_OUT_DUPLICATE:
+        return "duplicate";
+    case TR_OUT_SKIPPED:
+        return "skipped";
+    case TR_OUT_IGNORED:
+        return "ignored";
+    case TR_OUT_ERROR:
+        return "error";
+    }
+    return "error";
+}
+
+void
+tr_store_timestamp(char *buf, size_t bufsz, long long sec, long nsec)
+{
+    struct tm tm;
+    time_t t = (time_t)sec;
+    char date[32];
+
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf, bufsz, "%s.%06ld+00", date, nsec / 1000);
+}
+
+enum tr_err
+tr_store_sanitize(struct tr_buf *dst, const char *s, size_t n, size_t max)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + n;
+    enum tr_err err = TR_OK;
+    ucs4_t uc;
+    int len;
+
+    while (p < end && err == TR_OK) {
+        len = u8_mbtoucr(&uc, p, (size_t)(end - p));
+        if (dst->len + (len > 0 ? (size_t)len : 3) > max)
+            return tr_buf_addf(dst, "...[truncated, %zu bytes in all]", n);
+        if (len <= 0 || uc == 0) {
+            err = tr_buf_adds(dst, "\xEF\xBF\xBD");
+            p++;
+        } else {
+            err = tr_buf_add(dst, p, (size_t)len);
+            p += len;
+        }
+    }
+    return err;
+}
+
+enum tr_err
+tr_store_init(struct tr_store *store, const char *url, const char *appname,
+              const struct tr_config *cfg)
+{
+    memset(store, 0, sizeof(*store));
+    store->cfg = cfg;
+    store->statement_timeout_ms = cfg ? cfg->statement_timeout_ms : 5000;
+    snprintf(store->appname, sizeof(store->appname), "%s", appname);
+    if (url != NULL && (store->url = strdup(url)) == NULL)
+        return TR_ENOMEM;
+    return TR_OK;
+}
+
+void
+tr_store_release(struct tr_store *store)
+{
+    if (store->conn != NULL)
+        PQfinish(store->conn);
+    free(store->url);
+    memset(store, 0, sizeof(*store));
+}
+
+/* libpq's message, on one line. */
+static void
+pq_reason(PGconn *conn, char *msg, size_t msgsz, const char *what)
+{
+    const char *e = conn ? PQerrorMessage(conn) : "out of memory";
+    size_t i, n;
+
+    n = (size_t)snprintf(msg, msgsz, "%s: %s", what, e);
+    if (n >= msgsz)
+        n = msgsz ? msgsz - 1 : 0;
+    for (i = 0; i < n; i++)
+        if (msg[i] == '\n' || msg[i] == '\r')
+            msg[i] = ' ';
+    while (n > 0 && msg[n - 1] == ' ')
+        msg[--n] = '\0';
+}
+
+enum tr_err
+tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
+{
+    char options[64];
+    const char *kw[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                        "keepalives_interval", "keepalives_count",
+                        "application_name", "client_encoding", "options",
+                        "dbname", NULL};
+    const char *val[] = {"5", "1", "30", "10", "3", store->appname, "UTF8",
+                         options, store->url, NULL};
+
+    if (store->url == NULL)
+        return tr_fail(msg, msgsz, TR_EDBDOWN, "DATABASE_URL is not set");
+    if (store->conn != NULL && PQstatus(store->conn) == CONNECTION_OK)
+        return TR_OK;
+    if (store->conn != NULL) {
+        PQreset(store->conn);
+        if (PQstatus(store->conn) == CONNECTION_OK)
+            return TR_OK;
+        pq_reason(store->conn, msg, msgsz, "reconnect to the database failed");
+        return TR_EDBDOWN;
+    }
+    snprintf(options, sizeof(options), "-c statement_timeout=%ld",
+             store->statement_timeout_ms);
+    store->conn = PQconnectdbParams(kw, val, 1);
+    if (store->conn == NULL || PQstatus(store->conn) != CONNECTION_OK) {
+        pq_reason(store->conn, msg, msgsz, "connect to the database failed");
+        if (store->conn != NULL)
+            PQfinish(store->conn);
+        store->conn = NULL;
+        return TR_EDBDOWN;
+    }
+    return TR_OK;
+}
+
+int
+tr_store_alive(struct tr_store *store)
+{
+    char msg[256];
+
+    if (store->conn != NULL && PQstatus(store->conn) == CONNECTION_OK) {
+        /* a terminated backend leaves an error and EOF to be read */
+        if (PQconsumeInput(store->conn) && PQstatus(store->conn) ==
+                                                CONNECTION_OK)
+            return 1;
+    }
+    return tr_store_connect(store, msg, sizeof(msg)) == TR_OK;
+}
+
+/* Runs a statement that returns no rows or rows; NULL when it failed. */
+static PGresult *
+exec(struct tr_store *store, const char *sql, int n,
+     const char *const *params, char *msg, size_t msgsz)
+{
+    PGresult *res;
+    ExecStatusType st;
+
+    res = PQexecParams(store->conn, sql, n, NULL, params, NULL, NULL, 0);
+    st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    pq_reason(store->conn, msg, msgsz, "statement failed");
+    PQclear(res);
+    return NULL;
+}
+
+static int
+simple(struct tr_store *store, const char *sql, char *msg, size_t msgsz)
+{
+    PGresult *res = exec(store, sql, 0, NULL, msg, msgsz);
+
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* Appends a PostgreSQL array literal of the configured chats. */
+static enum tr_err
+chat_arrays(const struct tr_config *cfg, struct tr_buf *ids,
+            struct tr_buf *threads)
+{
+    enum tr_err err = TR_OK;
+    size_t i;
+
+    err = tr_buf_adds(ids, "{");
+    if (err == TR_OK)
+        err = tr_buf_adds(threads, "{");
+    for (i = 0; cfg != NULL && i < cfg->nchats && err == TR_OK; i++) {
+        err = tr_buf_addf(ids, "%s\"%s\"", i ? "," : "", cfg->chats[i].id);
+        if (err != TR_OK)
+            break;
+        if (cfg->chats[i].thread_id != 0)
+            err = tr_buf_addf(threads, "%s%" PRId64, i ? "," : "",
+                              cfg->chats[i].thread_id);
+        else
+            err = tr_buf_addf(threads, "%sNULL", i ? "," : "");
+    }
+    if (err == TR_OK)
+        err = tr_buf_adds(ids, "}");
+    if (err == TR_OK)
+        err = tr_buf_adds(threads, "}");
+    return err;
+}
+
+static const char *
+nonempty(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static enum tr_err
+save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
+          const char *chats, const char *threads, char *msg, size_t msgsz)
+{
+    const struct tr_lead *l = it->lead;
+    const struct tr_config *cfg = store->cfg;
+    char id[24], pipe[24], status[24], resp[24];
+    const char *json, *p[26];
+    PGresult *res;
+    int notify;
+
+    snprintf(id, sizeof(id), "%" PRId64, l->id);
+    snprintf(pipe, sizeof(pipe), "%" PRId64, l->pipeline_id);
+    snprintf(status, sizeof(status), "%" PRId64, l->status_id);
+    snprintf(resp, sizeof(resp), "%" PRId64, l->responsible_user_id);
+    json = json_object_to_json_string_ext(l->raw, JSON_C_TO_STRING_PLAIN);
+    notify = cfg != NULL && cfg->nchats > 0 && cfg->telegram_bot_token != NULL;
+
+    p[0] = id;
+    p[1] = nonempty(l->name);
+    p[2] = nonempty(l->price);
+    p[3] = cfg ? cfg->currency : "KZT";
+    p[4] = cfg ? cfg->product_name : NULL;
+    p[5] = it->rule->name;
+    p[6] = it->rule->emoji;
+    p[7] = l->utm.v[TR_UTM_SOURCE];
+    p[8] = l->utm.v[TR_UTM_MEDIUM];
+    p[9] = l->utm.v[TR_UTM_CAMPAIGN];
+    p[10] = l->utm.v[TR_UTM_CONTENT];
+    p[11] = l->utm.v[TR_UTM_TERM];
+    p[12] = l->utm.v[TR_UTM_ID];
+    p[13] = l->pipeline_id ? pipe : NULL;
+    p[14] = l->status_id ? status : NULL;
+    p[15] = l->responsible_user_id ? resp : NULL;
+    p[16] = d->received_at;
+    p[17] = notify ? "pending" : "disabled";
+    p[18] = json;
+    p[19] = notify ? chats : "{}";
+    p[20] = notify ? threads : "{}";
+    p[21] = d->source;
+    p[22] = it->event;
+    p[23] = d->request_id;
+    p[24] = d->log_body;
+    p[25] = d->routing;
+    if ((res = exec(store, sale_sql, 26, p, msg, msgsz)) == NULL)
+        return TR_EDB;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return tr_fail(msg, msgsz, TR_EDB, "sale statement returned no row");
+    }
+    if (!PQgetisnull(res, 0, 0)) {
+        it->outcome = TR_OUT_SUCCESS;
+        it->sale_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    } else {
+        it->outcome = TR_OUT_DUPLICATE;
+        snprintf(it->reason, sizeof(it->reason),
+                 "a sale for lead %" PRId64 " is already stored", l->id);
+    }
+    PQclear(res);
+    return TR_OK;
+}
+
+static enum tr_err
+save_log(struct tr_store *store, const struct tr_delivery *d,
+         const struct tr_item *it, char *msg, size_t msgsz)
+{
+    char id[24];
+    const char *p[9];
+    PGresult *res;
+
+    snprintf(id, sizeof(id), "%" PRId64, it->lead_id);
+    p[0] = d->received_at;
+    p[1] = d->source;
+    p[2] = it->event;
+    p[3] = it->lead_id ? id : NULL;
+    p[4] = d->request_id;
+    p[5] = tr_outcome_name(it->outcome);
+    p[6] = it->outcome != TR_OUT_ERROR ? nonempty(it->reason) : NULL;
+    p[7] = it->outcome == TR_OUT_ERROR ? nonempty(it->reason) : NULL;
+    p[8] = d->log_body;
+    if ((res = exec(store, log_sql, 9, p, msg, msgsz)) == NULL)
+        return TR_EDB;
+    PQclear(res);
+    return TR_OK;
+}
+
+static enum tr_err
+save_once(struct tr_store *store, struct tr_delivery *d, const char *chats,
+          const char *threads, char *msg, size_t msgsz)
+{
+    int tx = d->nitems > 1;
+    enum tr_err err = TR_OK;
+    size_t i;
+
+    if (tx && simple(store, "BEGIN", msg, msgsz) != 0)
+        return TR_EDB;
+    for (i = 0; i < d->nitems && err == TR_OK; i++) {
+        struct tr_item *it = &d->items[i];
+
+        if (it->is_sale)
+            err = save_sale(store, d, it, chats, threads, msg, msgsz);
+        else
+            err = save_log(store, d, it, msg, msgsz);
+    }
+    if (tx && err == TR_OK && simple(store, "COMMIT", msg, msgsz) != 0)
+        err = TR_EDB;
+    if (tx && err != TR_OK && PQstatus(store->conn) == CONNECTION_OK) {
+        char ignored[64];
+
+        simple(store, "ROLLBACK", ignored, sizeof(ignored));
+    }
+    return err;
+}
+
+enum tr_err
+tr_store_save(struct tr_store *store, struct tr_delivery *d, char *msg,
+              size_t msgsz)
+{
+    struct tr_buf chats, threads;
+    enum tr_err err;
+    int attempt;
+
+    tr_buf_init(&chats, 4096);
+    tr_buf_init(&threads, 4096);
+    if (chat_arrays(store->cfg, &chats, &threads) != TR_OK) {
+        err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
+            goto out;
+        err = save_once(store, d, chats.data, threads.data, msg, msgsz);
+        if (err == TR_OK || PQstatus(store->conn) == CONNECTION_OK)
+            break;
+        /* the connection broke (server restart, terminated backend) */
+        err = TR_EDBDOWN;
+    }
+out:
+    tr_buf_release(&chats);
+    tr_buf_release(&threads);
+    return err;
+}
+
+static int
+migration_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted "NNN_*.sql" names of dir; *n gets their count. */
+static char **
+list_migrations(const char *dir, size_t *n, char *msg, size_t msgsz)
+{
+    DIR *dp;
+    struct dirent *de;
+    char **v = NULL, **nv;
+    size_t cap = 0;
+
+    *n = 0;
+    if ((dp = opendir(dir)) == NULL) {
+        tr_fail(msg, msgsz, TR_EIO, "open directory \"%s\" failed: %s", dir,
+                strerror(errno));
+        return NULL;
+    }
+    while ((de = readdir(dp)) != NULL) {
+        size_t len = strlen(de->d_name);
+
+        if (len < 9 || strspn(de->d_name, "0123456789") != 3 ||
+            de->d_name[3] != '_' || strcmp(de->d_name + len - 4, ".sql") != 0)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+                goto oom;
+            v = nv;
+        }
+        if ((v[*n] = strdup(de->d_name)) == NULL)
+            goto oom;
+        (*n)++;
+    }
+    closedir(dp);
+    if (*n == 0) {
+        tr_fail(msg, msgsz, TR_EIO, "no NNN_name.sql files in \"%s\"", dir);
+        free(v);
+        return NULL;
+    }
+    qsort(v, *n, sizeof(*v), migration_cmp);
+    return v;
+oom:
+    closedir(dp);
+    while (*n > 0)
+        free(v[--(*n)]);
+    free(v);
+    tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+    return NULL;
+}
+
+static void
+free_list(char **v, size_t n)
+{
+    while (n > 0)
+        free(v[--n]);
+    free(v);
+}
+
+static char *
+read_file(const char *dir, const char *name, char *msg, size_t msgsz)
+{
+    char path[4096];
+    struct tr_buf b;
+    char chunk[8192];
+    size_t got;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((f = fopen(path, "r")) == NULL) {
+        tr_fail(msg, msgsz, TR_EIO, "open \"%s\" failed: %s", path,
+                strerror(errno));
+        return NULL;
+    }
+    tr_buf_init(&b, MIGRATION_MAX);
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (tr_buf_add(&b, chunk, got) != TR_OK) {
+            tr_fail(msg, msgsz, TR_EIO, "\"%s\" is over %d bytes", path,
+                    MIGRATION_MAX);
+            fclose(f);
+            tr_buf_release(&b);
+            return NULL;
+        }
+    }
+    fclose(f);
+    return tr_buf_detach(&b);
+}
+
+/* Whether schema_migrations records version; -1 on error. */
+static int
+applied(struct tr_store *store, const char *version, char *msg, size_t msgsz)
+{
+    const char *p[1] = {version};
+    PGresult *res;
+    int yes;
+
+    res = exec(store,
+               "SELECT to_regclass('schema_migrations') IS NOT NULL",
+               0, NULL, msg, msgsz);
+    if (res == NULL)
+        return -1;
+    yes = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!yes)
+        return 0;
+    res = exec(store, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
+               p, msg, msgsz);
+    if (res == NULL)
+        return -1;
+    yes = PQntuples(res) > 0;
+    PQclear(res);
+    return yes;
+}
+
+enum tr_err
+tr_store_pending_migrations(struct tr_store *store, const char *sqldir,
+                            int *pending, char *msg, size_t msgsz)
+{
+    char **files, version[4];
+    size_t n, i;
+    enum tr_err err;
+    int a;
+
+    *pending = 0;
+    if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
+        return err;
+    if ((files = list_migrations(sqldir, &n, msg, msgsz)) == NULL)
+        return TR_EIO;
+    for (i = 0; i < n; i++) {
+        memcpy(version, files[i], 3);
+        version[3] = '\0';
+        if ((a = applied(store, version, msg, msgsz)) < 0) {
+            free_list(files, n);
+            return TR_EDB;
+        }
+        *pending += !a;
+    }
+    free_list(files, n);
+    return TR_OK;
+}
+
+enum tr_err
+tr_store_migrate(struct tr_store *store, const char *sqldir, FILE *out,
+                 char *msg, size_t msgsz)
+{
+    char **files = NULL, *sql = NULL, version[4], lock[64];
+    const char *p[1];
+    size_t n = 0, i, done = 0;
+    enum tr_err err;
+    PGresult *res;
+    int a;
+
+    if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
+        return err;
+    if ((files = list_migrations(sqldir, &n, msg, msgsz)) == NULL)
+        return TR_EIO;
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d)",
+             MIGRATE_LOCK_KEY);
+    if (simple(store, lock, msg, msgsz) != 0) {
+        free_list(files, n);
+        return TR_EDB;
+    }
+    for (i = 0; i < n; i++) {
+        memcpy(version, files[i], 3);
+        version[3] = '\0';
+        if ((a = applied(store, version, msg, msgsz)) < 0) {
+            err = TR_EDB;
+            break;
+        }
+        if (a)
+            continue;
+        if ((sql = read_file(sqldir, files[i], msg, msgsz)) == NULL) {
+            err = TR_EIO;
+            break;
+        }
+        if (simple(store, "BEGIN", msg, msgsz) != 0) {
+            err = TR_EDB;
+            break;
+        }
+        /* a migration is many statements: the simple protocol runs them */
+        res = PQexec(store->conn, sql);
+        free(sql);
+        sql = NULL;
+        if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+            PQresultStatus(res) != PGRES_TUPLES_OK) {
+            char why[512];
+
+            pq_reason(store->conn, why, sizeof(why), files[i]);
+            tr_fail(msg, msgsz, TR_EDB, "%s", why);
+            PQclear(res);
+            simple(store, "ROLLBACK", why, sizeof(why));
+            err = TR_EDB;
+            break;
+        }
+        PQclear(res);
+        p[0] = version;
+        res = exec(store,
+                   "INSERT INTO schema_migrations (version) VALUES ($1)"
+                   " ON CONFLICT DO NOTHING",
+                   1, p, msg, msgsz);
+        if (res == NULL || simple(store, "COMMIT", msg, msgsz) != 0) {
+            char why[64];
+
+            PQclear(res);
+            simple(store, "ROLLBACK", why, sizeof(why));
+            err = TR_EDB;
+            break;
+        }
+        PQclear(res);
+        fprintf(out, "applied %s\n", files[i]);
+        done++;
+    }
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%d)",
+             MIGRATE_LOCK_KEY);
+    if (PQstatus(store->conn) == CONNECTION_OK) {
+        char why[64];
+
+        simple(store, lock, why, sizeof(why));
+    }
+    if (err == TR_OK && done == 0)
+        fprintf(out, "schema is up to date (%zu migrations)\n", n);
+    free_list(files, n);
+    return err;
+}
+
+enum tr_err
+tr_store_print_logs(struct tr_store *store, const struct tr_logs_filter *f,
+                    FILE *out, char *msg, size_t msgsz)
+{
+    char limit[24], lead[24];
+    const char *p[4];
+    PGresult *res;
+    enum tr_err err;
+    int i, j, nf;
+
+    if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
+        return err;
+    snprintf(limit, sizeof(limit), "%ld", f->limit);
+    snprintf(lead, sizeof(lead), "%" PRId64, f->lead_id);
+    p[0] = limit;
+    p[1] = f->status;
+    p[2] = f->lead_id ? lead : NULL;
+    p[3] = f->source;
+    res = exec(store,
+               "SELECT to_char(received_at AT TIME ZONE 'UTC',"
+               "  'YYYY-MM-DD HH24:MI:SS') AS received_utc,"
+               " source, event_type, lead_id, processing_status AS status,"
+               " coalesce(targetologist, '') AS targetologist,"
+               " coalesce(error_message, skip_reason, '') AS reason,"
+               " coalesce(request_id, '') AS request_id"
+               " FROM webhook_logs"
+               " WHERE ($2::text IS NULL OR processing_status = $2)"
+               "  AND ($3::bigint IS NULL OR lead_id = $3)"
+               "  AND ($4::text IS NULL OR source = $4)"
+               " ORDER BY received_at DESC, id DESC LIMIT $1::bigint",
+               4, p, msg, msgsz);
+    if (res == NULL)
+        return TR_EDB;
+    nf = PQnfields(res);
+    for (j = 0; j < nf; j++)
+        fprintf(out, "%s%s", j ? "\t" : "", PQfname(res, j));
+    fputc('\n', out);
+    for (i = 0; i < PQntuples(res); i++) {
+        for (j = 0; j < nf; j++)
+            fprintf(out, "%s%s", j ? "\t" : "", PQgetvalue(res, i, j));
+        fputc('\n', out);
+    }
+    fprintf(out, "(%d rows)\n", PQntuples(res));
+    PQclear(res);
+    return TR_OK;
+}
+
+enum tr_err
+tr_store_purge_lead(struct tr_store *store, int64_t lead_id, FILE *out,
+                    char *msg, size_t msgsz)
+{
+    static const char *const tables[] = {
+        "notification_outbox", "all_sales_tracking", "sales_notifications",
+        "webhook_logs",
+    };
+    char lead[24], sql[128], why[64];
+    const char *p[1] = {lead};
+    long removed[4];
+    PGresult *res;
+    enum tr_err err;
+    size_t i;
+
+    if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
+        return err;
+    snprintf(lead, sizeof(lead), "%" PRId64, lead_id);
+    if (simple(store, "BEGIN", msg, msgsz) != 0)
+        return TR_EDB;
+    for (i = 0; i < 4; i++) {
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE lead_id = $1",
+                 tables[i]);
+        if ((res = exec(store, sql, 1, p, msg, msgsz)) == NULL) {
+            simple(store, "ROLLBACK", why, sizeof(why));
+            return TR_EDB;
+        }
+        removed[i] = strtol(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+    }
+    if (simple(store, "COMMIT", msg, msgsz) != 0)
+        return TR_EDB;
+    for (i = 0; i < 4; i++)
+        fprintf(out, "%s: %ld row%s removed\n", tables[i], removed[i],
+                removed[i] == 1 ? "" : "s");
+    return TR_OK;
+}

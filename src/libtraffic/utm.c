@@ -1,0 +1,242 @@
+/*
+ * utm.c: finds the UTM values among a lead's custom fields.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "utm.h"
+
+static const char *const names[TR_UTM_N] = {
+    "utm_source", "utm_medium", "utm_campaign",
+    "utm_content", "utm_term", "utm_id",
+};
+
+static const char *const codes[TR_UTM_N] = {
+    "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN",
+    "UTM_CONTENT", "UTM_TERM", "UTM_ID",
+};
+
+const char *
+tr_utm_name(enum tr_utm_key key)
+{
+    return key < TR_UTM_N ? names[key] : "?";
+}
+
+void
+tr_utm_map_init(struct tr_utm_map *map)
+{
+    memset(map, 0, sizeof(*map));
+}
+
+void
+tr_utm_map_release(struct tr_utm_map *map)
+{
+    size_t i;
+
+    for (i = 0; i < map->n; i++)
+        free(map->v[i].field_name);
+    map->n = 0;
+}
+
+static int
+key_of(const char *s, size_t n)
+{
+    int k;
+
+    for (k = 0; k < TR_UTM_N; k++)
+        if (strlen(names[k]) == n && strncasecmp(names[k], s, n) == 0)
+            return k;
+    return -1;
+}
+
+static int
+parse_id(const char *s, size_t n, int64_t *out)
+{
+    int64_t v = 0;
+    size_t i;
+
+    if (n == 0 || n > 18)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return v > 0 ? 0 : -1;
+}
+
+enum tr_err
+tr_utm_map_parse(struct tr_utm_map *map, const char *spec, char *msg,
+                 size_t msgsz)
+{
+    const char *p = spec, *end, *eq;
+    size_t n;
+    int key;
+
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        end = p + strcspn(p, ",");
+        eq = memchr(p, '=', (size_t)(end - p));
+        if (eq == NULL || (key = key_of(p, (size_t)(eq - p))) < 0)
+            return tr_fail(msg, msgsz, TR_ECONFIG,
+                           "expected utm_NAME=FIELD_ID_OR_NAME, got \"%.*s\"",
+                           (int)(end - p), p);
+        if (map->n == TR_UTM_MAP_MAX)
+            return tr_fail(msg, msgsz, TR_ECONFIG, "more than %d fields",
+                           TR_UTM_MAP_MAX);
+        eq++;
+        n = (size_t)(end - eq);
+        while (n > 0 && eq[n - 1] == ' ')
+            n--;
+        if (n == 0)
+            return tr_fail(msg, msgsz, TR_ECONFIG, "empty field for %s",
+                           names[key]);
+        map->v[map->n].key = (enum tr_utm_key)key;
+        map->v[map->n].field_id = 0;
+        map->v[map->n].field_name = NULL;
+        if (parse_id(eq, n, &map->v[map->n].field_id) != 0 &&
+            (map->v[map->n].field_name = strndup(eq, n)) == NULL)
+            return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+        map->n++;
+        p = end;
+    }
+    return TR_OK;
+}
+
+static const char *
+get_str(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+        return NULL;
+    if (json_object_is_type(v, json_type_object) ||
+        json_object_is_type(v, json_type_array))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/*
+ * The first value of a field: values[0][value], or values[0] itself when it
+ * is a scalar (date fields), or "" when there are none.
+ */
+static const char *
+first_value(struct json_object *field)
+{
+    struct json_object *values, *v0, *val;
+
+    if (!json_object_object_get_ex(field, "values", &values) || values == NULL)
+        return "";
+    if (json_object_is_type(values, json_type_array)) {
+        if (json_object_array_length(values) == 0)
+            return "";
+        v0 = json_object_array_get_idx(values, 0);
+    } else if (json_object_is_type(values, json_type_object)) {
+        struct json_object_iter it;
+
+        v0 = NULL;
+        json_object_object_foreachC(values, it) {
+            v0 = it.val;
+            break;
+        }
+    } else {
+        return "";
+    }
+    if (v0 == NULL)
+        return "";
+    if (json_object_is_type(v0, json_type_object)) {
+        if (!json_object_object_get_ex(v0, "value", &val) || val == NULL ||
+            json_object_is_type(val, json_type_object) ||
+            json_object_is_type(val, json_type_array))
+            return "";
+        return json_object_get_string(val);
+    }
+    if (json_object_is_type(v0, json_type_array))
+        return "";
+    return json_object_get_string(v0);
+}
+
+static int
+map_match(const struct tr_utm_map *map, size_t i, const char *id,
+          const char *name)
+{
+    int64_t fid;
+
+    if (map->v[i].field_name != NULL)
+        return name != NULL && strcasecmp(name, map->v[i].field_name) == 0;
+    return id != NULL && parse_id(id, strlen(id), &fid) == 0 &&
+           fid == map->v[i].field_id;
+}
+
+/* Walks fields (array or object), pass 0 by code, 1 by name, 2 by map. */
+static void
+extract(struct tr_utm *utm, struct json_object *fields,
+        const struct tr_utm_map *map, const char *kcode, const char *kname,
+        const char *kid, int keep)
+{
+    int found[TR_UTM_N] = {0};
+    size_t i, n;
+    int pass, k;
+
+    if (fields == NULL)
+        return;
+    if (!json_object_is_type(fields, json_type_array))
+        return;
+    n = json_object_array_length(fields);
+    for (k = 0; k < TR_UTM_N; k++)
+        if (keep && utm->v[k] != NULL)
+            found[k] = 1;
+    for (pass = 0; pass < 3; pass++) {
+        for (i = 0; i < n; i++) {
+            struct json_object *f = json_object_array_get_idx(fields, i);
+            const char *code, *name, *id;
+            size_t m;
+
+            if (f == NULL || !json_object_is_type(f, json_type_object))
+                continue;
+            code = get_str(f, kcode);
+            name = get_str(f, kname);
+            id = get_str(f, kid);
+            for (k = 0; k < TR_UTM_N; k++) {
+                int hit = 0;
+
+                if (found[k])
+                    continue;
+                if (pass == 0)
+                    hit = code != NULL && strcasecmp(code, codes[k]) == 0;
+                else if (pass == 1)
+                    hit = name != NULL && strcasecmp(name, names[k]) == 0;
+                else if (map != NULL)
+                    for (m = 0; m < map->n && !hit; m++)
+                        hit = map->v[m].key == (enum tr_utm_key)k &&
+                              map_match(map, m, id, name);
+                if (hit) {
+                    utm->v[k] = first_value(f);
+                    found[k] = 1;
+                }
+            }
+        }
+    }
+}
+
+void
+tr_utm_extract(struct tr_utm *utm, struct json_object *custom_fields,
+               const struct tr_utm_map *map)
+{
+    memset(utm, 0, sizeof(*utm));
+    extract(utm, custom_fields, map, "code", "name", "id", 0);
+}
+
+void
+tr_utm_extract_api(struct tr_utm *utm, struct json_object *cfv,
+                   const struct tr_utm_map *map, int keep)
+{
+    extract(utm, cfv, map, "field_code", "field_name", "field_id", keep);
+}

@@ -1,0 +1,426 @@
+/*
+ * traffic-ctl: the operator's tool.
+ *
+ * A thin main() over libtraffic: each subcommand loads the configuration the
+ * service uses (TRAFFIC_ENV_FILE and the environment) and runs one core
+ * function.  Exit codes: 0 done, 1 something is wrong (said on stderr), 2 bad
+ * usage, 78 bad configuration.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "libtraffic/buf.h"
+#include "libtraffic/config.h"
+#include "libtraffic/handler.h"
+#include "libtraffic/leads.h"
+#include "libtraffic/rules.h"
+#include "libtraffic/store.h"
+
+#define EX_CONFIG 78
+
+#ifndef TR_SQL_DIR
+#define TR_SQL_DIR "/usr/share/traffic-webhook/sql"
+#endif
+
+struct ctl {
+    struct tr_config cfg;
+    struct tr_rules rules;
+    struct tr_store store;
+    int have_rules;
+};
+
+static const char usage_text[] =
+    "usage: traffic-ctl COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  check                      show the configuration (secrets masked),\n"
+    "                             check the database and the schema\n"
+    "  migrate [--sql-dir DIR]    apply the pending sql/ migrations\n"
+    "  logs [--limit N] [--status S] [--lead ID] [--source S]\n"
+    "                             show webhook_logs, newest first\n"
+    "  purge-lead ID              delete a (test) lead from every table\n"
+    "  replay [--dry-run] FILE... process saved bodies as the webhook does\n"
+    "  version                    print the version\n"
+    "\n"
+    "Every command takes --help.  Configuration: TRAFFIC_ENV_FILE (default\n"
+    TR_CONFIG_DEFAULT_FILE ") and the environment.\n"
+    "Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration.\n";
+
+static int
+die_usage(const char *cmd, const char *help)
+{
+    fprintf(stderr, "traffic-ctl %s: bad usage\n%s", cmd, help);
+    return 2;
+}
+
+static int
+want_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* Loads configuration (and rules when asked); 0 or an exit code. */
+static int
+setup(struct ctl *c, int need_db, int need_rules)
+{
+    char msg[512];
+
+    tr_config_init(&c->cfg);
+    if (tr_config_load(&c->cfg, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl: config: %s\n", msg);
+        return EX_CONFIG;
+    }
+    if (need_db && tr_config_require(&c->cfg, TR_CFG_DATABASE_URL, msg,
+                                     sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl: config: %s\n", msg);
+        return EX_CONFIG;
+    }
+    if (need_rules) {
+        enum tr_err err = c->cfg.targetologists_file
+            ? tr_rules_load(&c->rules, c->cfg.targetologists_file, msg,
+                            sizeof(msg))
+            : tr_rules_init_default(&c->rules, msg, sizeof(msg));
+
+        if (err != TR_OK) {
+            fprintf(stderr, "traffic-ctl: rules: %s\n", msg);
+            return EX_CONFIG;
+        }
+        c->have_rules = 1;
+    }
+    if (tr_store_init(&c->store, c->cfg.database_url, "traffic-ctl",
+                      &c->cfg) != TR_OK) {
+        fprintf(stderr, "traffic-ctl: out of memory\n");
+        return 1;
+    }
+    return 0;
+}
+
+static void
+teardown(struct ctl *c)
+{
+    tr_store_release(&c->store);
+    if (c->have_rules)
+        tr_rules_release(&c->rules);
+    tr_config_release(&c->cfg);
+}
+
+static const char *
+sql_dir(const char *opt)
+{
+    const char *env = getenv("TRAFFIC_SQL_DIR");
+
+    if (opt != NULL)
+        return opt;
+    return env != NULL && env[0] != '\0' ? env : TR_SQL_DIR;
+}
+
+static int
+cmd_check(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl check [--sql-dir DIR]\n"
+        "Prints the configuration with secrets masked, then one line per\n"
+        "problem found.  Exit 1 when there is one.\n";
+    struct tr_buf out;
+    char msg[512];
+    const char *dir = NULL;
+    int problems = 0, pending, rc, opt;
+    static const struct option lo[] = {{"sql-dir", 1, NULL, 's'},
+                                       {NULL, 0, NULL, 0}};
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (opt != 's')
+            return die_usage("check", help);
+        dir = optarg;
+    }
+    if ((rc = setup(c, 0, 1)) != 0)
+        return rc;
+    tr_buf_init(&out, 64 * 1024);
+    tr_config_dump(&c->cfg, &out);
+    printf("env file: %s\n%s", c->cfg.env_file[0] ? c->cfg.env_file
+                                                   : "(none, environment only)",
+           out.data ? out.data : "");
+    tr_buf_release(&out);
+    printf("rules: %zu targetologists, fallback %s\n", c->rules.n,
+           c->rules.fallback.name);
+    if (c->cfg.database_url == NULL) {
+        printf("problem: DATABASE_URL is not set: add it to the env file\n");
+        problems++;
+    } else if (tr_store_connect(&c->store, msg, sizeof(msg)) != TR_OK) {
+        printf("problem: %s: check DATABASE_URL and that PostgreSQL runs\n",
+               msg);
+        problems++;
+    } else if (tr_store_pending_migrations(&c->store, sql_dir(dir), &pending,
+                                           msg, sizeof(msg)) != TR_OK) {
+        printf("problem: %s\n", msg);
+        problems++;
+    } else if (pending > 0) {
+        printf("problem: %d migration%s not applied: run traffic-ctl "
+               "migrate\n", pending, pending == 1 ? "" : "s");
+        problems++;
+    } else {
+        printf("database: reachable, schema up to date\n");
+    }
+    if (c->cfg.telegram_bot_token == NULL || c->cfg.nchats == 0)
+        printf("note: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "
+               "no messages will be sent\n");
+    printf("%s\n", problems ? "check failed" : "check passed");
+    return problems ? 1 : 0;
+}
+
+static int
+cmd_migrate(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl migrate [--sql-dir DIR]\n"
+        "Applies the pending migrations (default " TR_SQL_DIR ",\n"
+        "or TRAFFIC_SQL_DIR), each in a transaction, under a lock.\n";
+    static const struct option lo[] = {{"sql-dir", 1, NULL, 's'},
+                                       {NULL, 0, NULL, 0}};
+    const char *dir = NULL;
+    char msg[1024];
+    int rc, opt;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (opt != 's')
+            return die_usage("migrate", help);
+        dir = optarg;
+    }
+    if (optind != argc)
+        return die_usage("migrate", help);
+    if ((rc = setup(c, 1, 0)) != 0)
+        return rc;
+    if (tr_store_migrate(&c->store, sql_dir(dir), stdout, msg, sizeof(msg)) !=
+        TR_OK) {
+        fprintf(stderr, "traffic-ctl migrate: %s\n", msg);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+cmd_logs(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl logs [--limit N] [--status S] [--lead ID]\n"
+        "                        [--source S]\n"
+        "Shows webhook_logs rows, newest first (default 20, at most 1000).\n"
+        "S is success, duplicate, skipped, ignored or error.\n";
+    static const struct option lo[] = {
+        {"limit", 1, NULL, 'n'}, {"status", 1, NULL, 's'},
+        {"lead", 1, NULL, 'l'},  {"source", 1, NULL, 'o'},
+        {NULL, 0, NULL, 0}};
+    struct tr_logs_filter f = {20, NULL, 0, NULL};
+    int64_t v;
+    char msg[512];
+    int rc, opt;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            if (tr_parse_id(optarg, &v) != 0 || v > 1000)
+                return die_usage("logs", help);
+            f.limit = (long)v;
+            break;
+        case 's':
+            f.status = optarg;
+            break;
+        case 'l':
+            if (tr_parse_id(optarg, &f.lead_id) != 0)
+                return die_usage("logs", help);
+            break;
+        case 'o':
+            f.source = optarg;
+            break;
+        default:
+            return die_usage("logs", help);
+        }
+    }
+    if (optind != argc)
+        return die_usage("logs", help);
+    if ((rc = setup(c, 1, 0)) != 0)
+        return rc;
+    if (tr_store_print_logs(&c->store, &f, stdout, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl logs: %s\n", msg);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+cmd_purge(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl purge-lead LEAD_ID\n"
+        "Deletes the lead from sales_notifications, all_sales_tracking,\n"
+        "notification_outbox and webhook_logs in one transaction.\n";
+    int64_t id;
+    char msg[512];
+    int rc;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (argc != 2 || tr_parse_id(argv[1], &id) != 0)
+        return die_usage("purge-lead", help);
+    if ((rc = setup(c, 1, 0)) != 0)
+        return rc;
+    if (tr_store_purge_lead(&c->store, id, stdout, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl purge-lead: %s\n", msg);
+        return 1;
+    }
+    return 0;
+}
+
+static char *
+slurp(const char *path, size_t max, size_t *len)
+{
+    struct tr_buf b;
+    char chunk[8192];
+    size_t got;
+    FILE *f;
+
+    if ((f = fopen(path, "rb")) == NULL)
+        return NULL;
+    tr_buf_init(&b, max);
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (tr_buf_add(&b, chunk, got) != TR_OK) {
+            tr_buf_release(&b);
+            fclose(f);
+            return NULL;
+        }
+    }
+    fclose(f);
+    *len = b.len;
+    return tr_buf_detach(&b);
+}
+
+static int
+cmd_replay(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl replay [--dry-run] FILE...\n"
+        "Processes saved webhook bodies (urlencoded or JSON) through the\n"
+        "same code as the handler, printing the outcome per file.  With\n"
+        "--dry-run it parses and matches without writing.\n";
+    static const struct option lo[] = {{"dry-run", 0, NULL, 'd'},
+                                       {NULL, 0, NULL, 0}};
+    struct tr_handler h;
+    struct tr_results res;
+    int dry = 0, rc, opt, failed = 0, i;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (opt != 'd')
+            return die_usage("replay", help);
+        dry = 1;
+    }
+    if (optind == argc)
+        return die_usage("replay", help);
+    if ((rc = setup(c, !dry, 1)) != 0)
+        return rc;
+    tr_handler_init(&h, &c->cfg, &c->rules, &c->store);
+    for (i = optind; i < argc; i++) {
+        struct timespec ts;
+        char at[40], msg[512];
+        size_t len = 0, k;
+        char *body = slurp(argv[i], c->cfg.max_body_bytes, &len);
+        enum tr_body_type type;
+        enum tr_err err;
+
+        if (body == NULL) {
+            printf("%s: unreadable or over MAX_BODY_BYTES\n", argv[i]);
+            failed++;
+            continue;
+        }
+        for (k = 0; k < len && (body[k] == ' ' || body[k] == '\n'); k++)
+            ;
+        type = k < len && body[k] == '{' ? TR_BODY_JSON : TR_BODY_FORM;
+        while (type == TR_BODY_FORM && len > 0 &&
+               (body[len - 1] == '\n' || body[len - 1] == '\r'))
+            len--;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tr_store_timestamp(at, sizeof(at), ts.tv_sec, ts.tv_nsec);
+        err = tr_handler_process(&h, type, body, len, NULL, at, dry, &res, msg,
+                                 sizeof(msg));
+        if (err != TR_OK) {
+            printf("%s: error: %s\n", argv[i], msg);
+            failed++;
+        } else {
+            printf("%s: total=%zu processed=%zu duplicates=%zu skipped=%zu "
+                   "ignored=%zu errors=%zu leads=%s\n",
+                   argv[i], res.total, res.processed, res.duplicates,
+                   res.skipped, res.ignored, res.errors, res.summary);
+        }
+        free(body);
+    }
+    return failed ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct ctl c;
+    const char *cmd;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    cmd = argv[1];
+    argc--;
+    argv++;
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("traffic-ctl %s\n", TR_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "check") == 0)
+        rc = cmd_check(&c, argc, argv);
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = cmd_migrate(&c, argc, argv);
+    else if (strcmp(cmd, "logs") == 0)
+        rc = cmd_logs(&c, argc, argv);
+    else if (strcmp(cmd, "purge-lead") == 0)
+        rc = cmd_purge(&c, argc, argv);
+    else if (strcmp(cmd, "replay") == 0)
+        rc = cmd_replay(&c, argc, argv);
+    else {
+        fprintf(stderr, "traffic-ctl: unknown command \"%s\"\n%s", cmd,
+                usage_text);
+        return 2;
+    }
+    teardown(&c);
+    return rc;
+}

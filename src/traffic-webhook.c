@@ -1,0 +1,331 @@
+/*
+ * traffic-webhook: the FastCGI program nginx talks to.
+ *
+ * A thin main(): it loads the configuration and rules, then serves requests
+ * with libfcgi's accept loop, handing each to the libtraffic handler.
+ * Started outside FastCGI (no listening socket on fd 0) it serves exactly
+ * one request as a CGI program, so a saved body can be replayed:
+ *
+ *     REQUEST_METHOD=POST CONTENT_TYPE=application/x-www-form-urlencoded \
+ *     CONTENT_LENGTH=$(stat -c %s body.txt) \
+ *     DOCUMENT_URI=/webhook/amocrm/traffic traffic-webhook < body.txt
+ *
+ * SIGTERM finishes the request in progress, then exits.  One line per
+ * request goes to stderr: request id, outcome per lead, status, duration.
+ */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libtraffic/config.h"
+#include "libtraffic/handler.h"
+#include "libtraffic/rules.h"
+#include "libtraffic/store.h"
+
+#define EX_CONFIG 78
+
+static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t idle;
+
+static void
+on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+    /* waiting for a connection: nothing in hand, leave at once */
+    if (idle)
+        _exit(0);
+}
+
+/* One line to stderr in a single write, so workers never interleave. */
+static void
+logline(const char *fmt, ...)
+{
+    char line[1024];
+    int n, m;
+    va_list ap;
+
+    n = snprintf(line, sizeof(line), "traffic-webhook[%ld]: ", (long)getpid());
+    va_start(ap, fmt);
+    m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        return;
+    n += m;
+    if (n > (int)sizeof(line) - 2)
+        n = (int)sizeof(line) - 2;
+    line[n++] = '\n';
+    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+        return;
+}
+
+/* Where a request's parameters and body come from and its answer goes. */
+struct io {
+    FCGX_Request *fcgi;     /* NULL in CGI mode */
+};
+
+static const char *
+param(struct io *io, const char *name)
+{
+    return io->fcgi ? FCGX_GetParam(name, io->fcgi->envp) : getenv(name);
+}
+
+static size_t
+read_body(struct io *io, char *buf, size_t n)
+{
+    size_t got = 0;
+    int r;
+
+    if (io->fcgi != NULL) {
+        while (got < n) {
+            r = FCGX_GetStr(buf + got, (int)(n - got), io->fcgi->in);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        return got;
+    }
+    while (got < n) {
+        size_t k = fread(buf + got, 1, n - got, stdin);
+
+        if (k == 0)
+            break;
+        got += k;
+    }
+    return got;
+}
+
+static void
+write_all(struct io *io, const char *p, size_t n)
+{
+    if (io->fcgi != NULL)
+        FCGX_PutStr(p, (int)n, io->fcgi->out);
+    else
+        fwrite(p, 1, n, stdout);
+}
+
+static long long
+parse_length(const char *s)
+{
+    long long v = 0;
+
+    if (s == NULL || *s == '\0' || strlen(s) > 15)
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+/* AmoCRM's request id, if it looks like one; never echoes other bytes. */
+static const char *
+request_id(const char *s)
+{
+    size_t n;
+
+    if (s == NULL || (n = strlen(s)) == 0 || n > 64 ||
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789-_.") != n)
+        return NULL;
+    return s;
+}
+
+static void
+fill_request(struct io *io, struct tr_request *req, char *pathbuf,
+             size_t pathsz)
+{
+    const char *uri;
+    struct timespec ts;
+
+    memset(req, 0, sizeof(*req));
+    clock_gettime(CLOCK_REALTIME, &ts);
+    req->received_sec = ts.tv_sec;
+    req->received_nsec = ts.tv_nsec;
+    req->method = param(io, "REQUEST_METHOD");
+    req->path = param(io, "DOCUMENT_URI");
+    if (req->path == NULL && (uri = param(io, "REQUEST_URI")) != NULL) {
+        snprintf(pathbuf, pathsz, "%.*s", (int)strcspn(uri, "?"), uri);
+        req->path = pathbuf;
+    }
+    if (req->path == NULL)
+        req->path = param(io, "SCRIPT_NAME");
+    req->query = param(io, "QUERY_STRING");
+    req->content_type = param(io, "CONTENT_TYPE");
+    req->content_length = parse_length(param(io, "CONTENT_LENGTH"));
+    req->request_id = request_id(param(io, "HTTP_X_AMOCRM_REQUESTID"));
+}
+
+static void
+respond(struct io *io, const struct tr_response *resp, int head)
+{
+    char hdr[256];
+    int n;
+
+    n = snprintf(hdr, sizeof(hdr),
+                 "Status: %d %s\r\nContent-Type: application/json\r\n"
+                 "Cache-Control: no-store\r\n%s%s%s",
+                 resp->status, tr_handler_reason(resp->status),
+                 resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",
+                 resp->allow ? "\r\n" : "");
+    if (!head)
+        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n,
+                      "Content-Length: %zu\r\n", resp->body.len);
+    n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n");
+    write_all(io, hdr, (size_t)n);
+    if (!head && resp->body.len > 0)
+        write_all(io, resp->body.data, resp->body.len);
+}
+
+static void
+serve(struct tr_handler *h, struct io *io)
+{
+    struct tr_request req;
+    struct tr_response resp;
+    struct timespec t0, t1;
+    char pathbuf[1024], *body = NULL;
+    double ms;
+    int head;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fill_request(io, &req, pathbuf, sizeof(pathbuf));
+    tr_response_init(&resp);
+    head = req.method != NULL && strcmp(req.method, "HEAD") == 0;
+    if (tr_handler_begin(h, &req, &resp)) {
+        body = malloc((size_t)req.content_length + 1);
+        if (body == NULL) {
+            resp.status = 503;
+            tr_buf_adds(&resp.body, "{\"success\":false,\"error\":"
+                                    "\"out of memory\"}");
+        } else {
+            req.body = body;
+            req.body_len = read_body(io, body, (size_t)req.content_length);
+            req.body_short = req.body_len < (size_t)req.content_length;
+            tr_handler_finish(h, &req, &resp);
+        }
+    }
+    respond(io, &resp, head);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+         (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    logline("req=%s %s %s %d %s%s%s%s %.3fms",
+            req.request_id ? req.request_id : "-",
+            req.method ? req.method : "-", req.path ? req.path : "-",
+            resp.status, resp.results.summary[0] ? "leads=" : "",
+            resp.results.summary, resp.error[0] ? " error=" : "",
+            resp.error, ms);
+    free(body);
+    tr_response_release(&resp);
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: traffic-webhook [-h] [-V]\n"
+            "FastCGI program for AmoCRM webhooks, run under spawn-fcgi.\n"
+            "Configuration: TRAFFIC_ENV_FILE (default %s) and the\n"
+            "environment; see traffic-webhook(8).\n",
+            TR_CONFIG_DEFAULT_FILE);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct tr_config cfg;
+    struct tr_rules rules;
+    struct tr_store store;
+    struct tr_handler h;
+    struct sigaction sa;
+    sigset_t term;
+    FCGX_Request freq;
+    struct io io = {NULL};
+    char msg[512];
+    int rc = 0;
+
+    if (argc > 1) {
+        if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+            printf("traffic-webhook %s\n", TR_VERSION);
+            return 0;
+        }
+        usage(strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0
+                  ? stdout : stderr);
+        return strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0
+                   ? 0 : 2;
+    }
+
+    tr_config_init(&cfg);
+    if (tr_config_load(&cfg, msg, sizeof(msg)) != TR_OK ||
+        tr_config_require(&cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) !=
+            TR_OK) {
+        logline("config: %s", msg);
+        tr_config_release(&cfg);
+        return EX_CONFIG;
+    }
+    if ((cfg.targetologists_file != NULL
+             ? tr_rules_load(&rules, cfg.targetologists_file, msg, sizeof(msg))
+             : tr_rules_init_default(&rules, msg, sizeof(msg))) != TR_OK) {
+        logline("rules: %s", msg);
+        tr_config_release(&cfg);
+        return EX_CONFIG;
+    }
+    if (tr_store_init(&store, cfg.database_url, "traffic-webhook", &cfg) !=
+        TR_OK) {
+        logline("out of memory");
+        return 1;
+    }
+    tr_handler_init(&h, &cfg, &rules, &store);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+
+    if (FCGX_Init() != 0) {
+        logline("FCGX_Init failed");
+        rc = 1;
+        goto out;
+    }
+    if (FCGX_IsCGI()) {
+        serve(&h, &io);
+        fflush(stdout);
+        goto out;
+    }
+    if (tr_store_connect(&store, msg, sizeof(msg)) != TR_OK)
+        logline("warning: %s (will retry per request)", msg);
+    FCGX_InitRequest(&freq, 0, 0);
+    io.fcgi = &freq;
+    sigprocmask(SIG_BLOCK, &term, NULL);
+    while (!stopping) {
+        int got;
+
+        /* SIGTERM is taken only while waiting for a connection */
+        idle = 1;
+        sigprocmask(SIG_UNBLOCK, &term, NULL);
+        got = FCGX_Accept_r(&freq);
+        sigprocmask(SIG_BLOCK, &term, NULL);
+        idle = 0;
+        if (got < 0)
+            break;
+        serve(&h, &io);
+        FCGX_Finish_r(&freq);
+    }
+out:
+    tr_store_release(&store);
+    tr_rules_release(&rules);
+    tr_config_release(&cfg);
+    return rc;
+}
