@@ -1,0 +1,403 @@
+# TrafficTest: what the t/*.t files share.
+#
+# Each test file gets its own temporary directory, free loopback ports, and
+# starts the real servers it needs there: a throwaway PostgreSQL cluster (as
+# an unprivileged user when run as root, since initdb refuses root), the
+# spawn-fcgi pool of traffic-webhook workers, and nginx configured from the
+# shipped nginx/traffic-webhook.conf with only the socket path substituted.
+# Everything started is stopped by pid at the end; the directory is kept when
+# a test failed (or TRAFFIC_KEEP=1) and its path is printed.
+package TrafficTest;
+
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use Exporter qw(import);
+use File::Basename qw(dirname);
+use File::Copy qw(copy);
+use File::Path qw(remove_tree);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
+    start_pg start_pg_again psql pg_url stop_pg migrate ctl empty_env write_env start_pool stop_pool
+    start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
+    nginx_error_log pool_log stop_pid worker_pids pool_pid);
+
+my $SRC = abs_path(dirname(__FILE__) . '/../..');
+my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
+my ($DIR, %PG, @PIDS, %NGINX, %POOL);
+
+sub srcdir   { $SRC }
+sub shared   { $ENV{TRAFFIC_SHARED} || abs_path("$SRC/../shared") }
+sub builddir { $BUILD }
+
+sub tmpdir {
+    return $DIR if $DIR;
+    my $base = $ENV{TRAFFIC_TMPDIR} || '/tmp';
+    $DIR = tempdir('traffic-test-XXXXXX', DIR => $base, CLEANUP => 0);
+    chmod 0755, $DIR;
+    return $DIR;
+}
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+        LocalPort => 0, Proto => 'tcp', ReuseAddr => 1) or die "bind: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub slurp {
+    my ($path) = @_;
+    open my $fh, '<:raw', $path or die "open $path: $!";
+    local $/;
+    my $s = <$fh>;
+    return $s;
+}
+
+sub spew {
+    my ($path, $data, $mode) = @_;
+    open my $fh, '>:raw', $path or die "write $path: $!";
+    print $fh $data;
+    close $fh;
+    chmod $mode, $path if defined $mode;
+}
+
+# Runs a command, returns (exit code, stdout+stderr).  %opt: env, stdin.
+sub run_cmd {
+    my ($cmd, %opt) = @_;
+    my $dir = tmpdir();
+    my $in = "$dir/.stdin.$$";
+    spew($in, defined $opt{stdin} ? $opt{stdin} : '');
+    my $pid = open(my $out, '-|') // die "fork: $!";
+    if (!$pid) {
+        open STDIN, '<', $in or die;
+        open STDERR, '>&', \*STDOUT or die;
+        %ENV = (%ENV, %{ $opt{env} || {} });
+        delete $ENV{$_} for grep { !defined $ENV{$_} } keys %ENV;
+        exec @$cmd or die "exec @$cmd: $!";
+    }
+    local $/;
+    my $text = <$out> // '';
+    close $out;
+    unlink $in;
+    return ($? >> 8, $text);
+}
+
+sub wait_for {
+    my ($what, $cond, $timeout) = @_;
+    my $until = time + ($timeout || 10);
+    while (time < $until) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    die "timed out waiting for $what\n";
+}
+
+# ---- PostgreSQL -----------------------------------------------------------
+
+sub _as_pg_user {
+    return () if $> != 0;
+    return ('runuser', '-u', 'nobody', '--');
+}
+
+sub start_pg {
+    my $dir = tmpdir();
+    my $data = "$dir/pg";
+    my $port = free_port();
+    my $bin = $ENV{PG_BINDIR} || (sort glob('/usr/lib/postgresql/*/bin'))[-1];
+    mkdir $data or die "mkdir $data: $!";
+    chown((getpwnam('nobody'))[2], (getgrnam('nogroup'))[2], $data) if $> == 0;
+    my @as = _as_pg_user();
+    my ($rc, $out) = run_cmd([@as, "$bin/initdb", '-D', "$data/data", '-U',
+        'traffic', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    die "initdb failed: $out" if $rc;
+    open my $fh, '>>', "$data/data/postgresql.conf" or die;
+    print $fh "listen_addresses = ''\nunix_socket_directories = '$data'\n",
+        "port = $port\nmax_connections = 60\nfsync = off\n",
+        "synchronous_commit = off\nfull_page_writes = off\n";
+    close $fh;
+    ($rc, $out) = run_cmd([@as, "$bin/pg_ctl", '-D', "$data/data", '-l',
+        "$data/log", '-w', '-t', '30', 'start']);
+    die "pg_ctl start failed: $out\n" . (-f "$data/log" ? slurp("$data/log") : '')
+        if $rc;
+    %PG = (bin => $bin, data => "$data/data", sock => $data, port => $port,
+        as => \@as, log => "$data/log");
+    my ($r2, $o2) = run_cmd(["$bin/psql", '-X', '-q', '-h', $data, '-p', $port,
+        '-U', 'traffic', '-d', 'postgres', '-c', 'CREATE DATABASE traffic']);
+    die "createdb: $o2" if $r2;
+    return pg_url();
+}
+
+sub pg_url {
+    return "postgresql:///traffic?host=$PG{sock}&port=$PG{port}&user=traffic";
+}
+
+# Runs SQL, returns the unaligned tuples-only output, dies on error.
+sub psql {
+    my ($sql) = @_;
+    my ($rc, $out) = run_cmd(["$PG{bin}/psql", '-X', '-q', '-A', '-t', '-F',
+        '|', '-v', 'ON_ERROR_STOP=1', '-h', $PG{sock}, '-p', $PG{port}, '-U',
+        'traffic', '-d', 'traffic', '-c', $sql]);
+    die "psql failed: $out\n" if $rc;
+    chomp $out;
+    return $out;
+}
+
+# pg_ctl stop; mode 'fast' or 'immediate'.  restart with start_pg_again.
+sub stop_pg {
+    my ($mode) = @_;
+    return unless %PG;
+    run_cmd([@{ $PG{as} }, "$PG{bin}/pg_ctl", '-D', $PG{data}, '-m',
+        $mode || 'fast', '-w', 'stop']);
+}
+
+sub start_pg_again {
+    my ($rc, $out) = run_cmd([@{ $PG{as} }, "$PG{bin}/pg_ctl", '-D', $PG{data},
+        '-l', $PG{log}, '-w', '-t', '30', 'start']);
+    die "pg_ctl start: $out" if $rc;
+}
+
+# An env file that sets nothing, so no test reads the machine's own.
+sub empty_env {
+    my $path = tmpdir() . '/empty.env';
+    spew($path, "# nothing\n") unless -f $path;
+    return $path;
+}
+
+sub migrate {
+    my (%env) = @_;
+    return run_cmd(["$BUILD/src/traffic-ctl", 'migrate'],
+        env => { TRAFFIC_ENV_FILE => empty_env(), DATABASE_URL => pg_url(),
+            TRAFFIC_SQL_DIR => "$SRC/sql", %env });
+}
+
+# Runs traffic-ctl with the test database; returns (exit code, output).
+sub ctl {
+    my ($args, %env) = @_;
+    return run_cmd(["$BUILD/src/traffic-ctl", @$args],
+        env => { TRAFFIC_ENV_FILE => empty_env(), DATABASE_URL => pg_url(),
+            TRAFFIC_SQL_DIR => "$SRC/sql", %env });
+}
+
+# ---- the pool and nginx ---------------------------------------------------
+
+# Writes an env file for the service; returns its path.
+# Writes an env file for the service (DATABASE_URL and SPOOL_DIR of the
+# test, overridden or extended by %kv; undef removes a key); returns its path.
+sub write_env {
+    my (%kv) = @_;
+    my $dir = tmpdir();
+    my %all = (DATABASE_URL => pg_url(), SPOOL_DIR => "$dir/spool", %kv);
+    my $path = "$dir/traffic.env";
+    spew($path, "# test env\n" . join('', map { "$_=$all{$_}\n" }
+        grep { defined $all{$_} } sort keys %all), 0600);
+    return $path;
+}
+
+# The absolute path of a program on PATH (spawn-fcgi execs without a search).
+sub which {
+    my ($prog) = @_;
+    for my $d (split /:/, "$ENV{PATH}:/usr/sbin:/usr/bin:/sbin:/bin") {
+        return "$d/$prog" if -x "$d/$prog";
+    }
+    die "$prog not found on PATH\n";
+}
+
+sub _spawn {
+    my ($cmd, $log, $env) = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        POSIX::setsid();
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log or die;
+        open STDERR, '>&', \*STDOUT or die;
+        %ENV = (%ENV, %{ $env || {} });
+        exec @$cmd or die "exec: $!";
+    }
+    push @PIDS, $pid;
+    return $pid;
+}
+
+# Starts spawn-fcgi + multiwatch with $n workers; returns the socket path.
+sub start_pool {
+    my (%opt) = @_;
+    my $dir = tmpdir();
+    my $sock = "$dir/traffic-webhook.sock";
+    my $env = $opt{env_file} || write_env();
+    unlink $sock;
+    my $n = $opt{workers} || 2;
+    my $pid = _spawn([which('spawn-fcgi'), '-n', '-s', $sock, '-M', '0660',
+        '--', which('multiwatch'), '-f', $n, '-r', '10', '-t', '1000', '--',
+        "$BUILD/src/traffic-webhook"], "$dir/pool.log",
+        { TRAFFIC_ENV_FILE => $env, %{ $opt{env} || {} } });
+    wait_for('the pool socket', sub { -S $sock });
+    wait_for("the workers", sub { my @w = worker_pids($pid); @w >= $n });
+    %POOL = (pid => $pid, sock => $sock, log => "$dir/pool.log");
+    return $sock;
+}
+
+sub pool_pid { $POOL{pid} }
+
+# The traffic-webhook processes under the multiwatch of pid $mw.
+sub worker_pids {
+    my ($mw) = @_;
+    $mw ||= $POOL{pid};
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($pid, $comm, $ppid) = $line =~ /^(\d+) \((.*)\) \S (\d+)/ or next;
+        push @kids, $pid if $ppid == $mw && $comm =~ /traffic-webhoo/;
+    }
+    return sort { $a <=> $b } @kids;
+}
+
+sub stop_pool {
+    return unless $POOL{pid};
+    stop_pid($POOL{pid});
+    %POOL = ();
+}
+
+sub pool_log { $POOL{log} && -f $POOL{log} ? slurp($POOL{log}) : '' }
+
+sub stop_pid {
+    my ($pid, $sig) = @_;
+    return unless $pid && kill 0, $pid;
+    kill $sig || 'TERM', $pid;
+    my $until = time + 10;
+    while (time < $until) {
+        return if waitpid($pid, WNOHANG) == $pid || !kill 0, $pid;
+        sleep 0.05;
+    }
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+}
+
+# Starts nginx on a free port with the shipped snippet; returns the port.
+sub start_nginx {
+    my (%opt) = @_;
+    my $dir = tmpdir();
+    my $port = free_port();
+    my $sock = $opt{sock} || $POOL{sock} or die "start the pool first";
+    my $snippet = slurp("$SRC/nginx/traffic-webhook.conf");
+    $snippet =~ s{unix:/run/traffic-webhook/traffic-webhook\.sock}{unix:$sock}g
+        or die "the snippet has no fastcgi_pass to the default socket";
+    $snippet = $opt{edit}->($snippet) if $opt{edit};
+    spew("$dir/traffic-webhook.conf", $snippet);
+    copy('/etc/nginx/fastcgi_params', "$dir/fastcgi_params")
+        or die "copy fastcgi_params: $!";
+    mkdir "$dir/nginx-tmp";
+    my $user = $> == 0 ? "user root root;\n" : '';
+    spew("$dir/nginx.conf", <<"CONF");
+${user}worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log info;
+events { worker_connections 1024; }
+http {
+    access_log $dir/nginx-access.log;
+    client_body_temp_path $dir/nginx-tmp/body;
+    fastcgi_temp_path $dir/nginx-tmp/fastcgi;
+    proxy_temp_path $dir/nginx-tmp/proxy;
+    uwsgi_temp_path $dir/nginx-tmp/uwsgi;
+    scgi_temp_path $dir/nginx-tmp/scgi;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$port;
+        server_name localhost;
+        include $dir/traffic-webhook.conf;
+    }
+}
+CONF
+    my ($rc, $out) = run_cmd(['nginx', '-t', '-p', $dir, '-c',
+        "$dir/nginx.conf"]);
+    die "nginx -t failed: $out" if $rc;
+    my $pid = _spawn(['nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-g',
+        'daemon off;'], "$dir/nginx-stderr.log");
+    wait_for('nginx', sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Proto => 'tcp')
+    });
+    %NGINX = (pid => $pid, port => $port, dir => $dir);
+    return $port;
+}
+
+sub nginx_error_log {
+    my $f = "$NGINX{dir}/nginx-error.log";
+    return -f $f ? slurp($f) : '';
+}
+
+# One HTTP request to nginx: returns the HTTP::Tiny response hash.
+sub http {
+    my ($method, $path, $body, %headers) = @_;
+    my $ua = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
+    return $ua->request($method, "http://127.0.0.1:$NGINX{port}$path", {
+        headers => \%headers, defined $body ? (content => $body) : () });
+}
+
+# Parses a CGI-style answer ("Status: 200 OK\r\n...\r\n\r\nbody").
+sub _cgi_answer {
+    my ($text) = @_;
+    my ($head, $body) = split /\r?\n\r?\n/, $text, 2;
+    my ($status) = ($head // '') =~ /^Status: (\d+)/m;
+    my %h = map { /^([^:]+):\s*(.*?)\r?$/ ? (lc $1 => $2) : () }
+        split /\n/, $head // '';
+    return { status => $status // 0, headers => \%h, content => $body // '',
+        raw => $text };
+}
+
+# Sends a request straight to the pool's socket with cgi-fcgi.
+sub cgi_fcgi {
+    my ($sock, $method, $path, $body, %env) = @_;
+    my ($rc, $out) = run_cmd(['cgi-fcgi', '-bind', '-connect', $sock],
+        stdin => $body // '',
+        env => { REQUEST_METHOD => $method, DOCUMENT_URI => $path,
+            REQUEST_URI => $path, CONTENT_LENGTH => length($body // ''),
+            CONTENT_TYPE => 'application/x-www-form-urlencoded', %env });
+    return _cgi_answer($out);
+}
+
+# Runs src/traffic-webhook once as a CGI program (the operator's replay).
+sub cgi_run {
+    my ($body, %env) = @_;
+    my ($rc, $out) = run_cmd(["$BUILD/src/traffic-webhook"],
+        stdin => $body,
+        env => { REQUEST_METHOD => 'POST',
+            DOCUMENT_URI => '/webhook/amocrm/traffic',
+            CONTENT_TYPE => 'application/x-www-form-urlencoded',
+            CONTENT_LENGTH => length $body, %env });
+    my $ans = _cgi_answer($out);
+    $ans->{exit} = $rc;
+    return $ans;
+}
+
+sub example {
+    my ($name) = @_;
+    my $s = slurp(shared() . "/spec/examples/$name");
+    $s =~ s/\s+\z//;
+    return $s;
+}
+
+sub corpus_bodies {
+    return sort glob(shared() . "/corpus/amocrm-captures/*.body");
+}
+
+END {
+    my $ok = Test::More->builder->is_passing;
+    kill 'TERM', $NGINX{pid} if $NGINX{pid};
+    stop_pid($_) for reverse @PIDS;
+    stop_pg('immediate') if %PG;
+    if ($DIR) {
+        if ($ok && !$ENV{TRAFFIC_KEEP}) {
+            remove_tree($DIR);
+        } else {
+            diag("test directory kept: $DIR");
+        }
+    }
+}
+
+1;
