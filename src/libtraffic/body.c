@@ -366,7 +366,8 @@ insert_pair(struct parse *ps, struct json_object *root, const char *key,
                        maxsegs);
     if (nseg < 0)
         return tr_fail(ps->msg, ps->msgsz, TR_EINVAL,
-                       "pair %zu: malformed key \"%.40s\"", pairno, key);
+                       "pair %zu: malformed key \"%.*s\"", pairno,
+                       (int)(klen < 40 ? klen : 40), key);
     if (insert(root, segs, nseg, val, vlen) != TR_OK)
         return tr_fail(ps->msg, ps->msgsz, TR_ENOMEM, "out of memory");
     return TR_OK;
@@ -533,6 +534,10 @@ parse_json(struct parse *ps, const char *data, size_t len,
     *out = NULL;
     if (memchr(data, '\0', len) != NULL)
         return tr_fail(ps->msg, ps->msgsz, TR_EINVAL, "NUL byte in JSON");
+    /* json-c's own check lets overlong forms through */
+    if (!utf8_ok(data, len))
+        return tr_fail(ps->msg, ps->msgsz, TR_EINVAL,
+                       "JSON body is not valid UTF-8");
     tok = json_tokener_new_ex((int)ps->lim->max_depth);
     if (tok == NULL)
         return tr_fail(ps->msg, ps->msgsz, TR_ENOMEM, "out of memory");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rules.h"
 #include "utm.h"
 
 static const char *const names[TR_UTM_N] = {
@@ -102,8 +103,9 @@ tr_utm_map_parse(struct tr_utm_map *map, const char *spec, char *msg,
         map->v[map->n].field_id = 0;
         map->v[map->n].field_name = NULL;
         if (parse_id(eq, n, &map->v[map->n].field_id) != 0 &&
-            (map->v[map->n].field_name = strndup(eq, n)) == NULL)
-            return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+            (map->v[map->n].field_name = tr_casefold(eq, n, NULL)) == NULL)
+            return tr_fail(msg, msgsz, TR_ECONFIG,
+                           "field name for %s is not valid UTF-8", names[key]);
         map->n++;
         p = end;
     }
@@ -168,9 +170,17 @@ map_match(const struct tr_utm_map *map, size_t i, const char *id,
           const char *name)
 {
     int64_t fid;
+    char *folded;
+    int hit;
 
-    if (map->v[i].field_name != NULL)
-        return name != NULL && strcasecmp(name, map->v[i].field_name) == 0;
+    if (map->v[i].field_name != NULL) {
+        if (name == NULL ||
+            (folded = tr_casefold(name, strlen(name), NULL)) == NULL)
+            return 0;
+        hit = strcmp(folded, map->v[i].field_name) == 0;
+        free(folded);
+        return hit;
+    }
     return id != NULL && parse_id(id, strlen(id), &fid) == 0 &&
            fid == map->v[i].field_id;
 }

@@ -33,7 +33,7 @@ struct tr_utm_map {
     struct {
         enum tr_utm_key key;
         int64_t field_id;   /* 0 when matched by name */
-        char *field_name;   /* NULL when matched by id */
+        char *field_name;   /* case-folded; NULL when matched by id */
     } v[TR_UTM_MAP_MAX];
     size_t n;
 };

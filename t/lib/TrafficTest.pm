@@ -26,7 +26,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     start_pg start_pg_again psql pg_url stop_pg migrate ctl empty_env write_env start_pool stop_pool
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
-    nginx_error_log pool_log stop_pid worker_pids pool_pid);
+    nginx_error_log pool_log stop_pid worker_pids pool_pid unit);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
@@ -97,6 +97,21 @@ sub wait_for {
         sleep 0.05;
     }
     die "timed out waiting for $what\n";
+}
+
+# Runs a C unit test (TAP on stdout) in place of this script; under valgrind
+# when TRAFFIC_VALGRIND=1 (a leak or memory error fails the file).
+sub unit {
+    my ($name) = @_;
+    $ENV{TRAFFIC_SHARED} ||= shared();
+    $ENV{TRAFFIC_SRCDIR} ||= $SRC;
+    my @cmd = ("$BUILD/t/unit/$name");
+    die "$cmd[0] is not built: run make check\n" unless -x $cmd[0];
+    unshift @cmd, 'valgrind', '-q', '--leak-check=full',
+        '--show-leak-kinds=definite,indirect',
+        '--errors-for-leak-kinds=definite,indirect', '--error-exitcode=99'
+        if $ENV{TRAFFIC_VALGRIND};
+    exec @cmd or die "exec $cmd[0]: $!";
 }
 
 # ---- PostgreSQL -----------------------------------------------------------

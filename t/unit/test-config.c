@@ -1,2 +1,175 @@
+/*
+ * test-config: the env file and environment, defaults, validation naming
+ * the key, and secrets masked everywhere they are printed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libtraffic/buf.h"
+#include "libtraffic/config.h"
 #include "tap.h"
-int main(void){ok(1,"placeholder");return done_testing();}
+
+static char dir[] = "/tmp/test-config-XXXXXX";
+
+static const char *
+write_file(const char *name, const char *text)
+{
+    static char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static enum tr_err
+load_text(struct tr_config *cfg, const char *text, char *msg, size_t msgsz)
+{
+    const char *path = write_file("t.env", text);
+    enum tr_err err;
+
+    tr_config_init(cfg);
+    err = tr_config_load_file(cfg, path, 1, msg, msgsz);
+    if (err == TR_OK)
+        err = tr_config_finish(cfg, msg, msgsz);
+    return err;
+}
+
+int
+main(void)
+{
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"AMOCRM_PIPELINE_ID=abc\n", "AMOCRM_PIPELINE_ID: \"abc\" is not"},
+        {"AMOCRM_STATUS_ID=-1\n", "AMOCRM_STATUS_ID:"},
+        {"TELEGRAM_CHAT_IDS=-100123,abc\n", "TELEGRAM_CHAT_IDS: \"abc\""},
+        {"TELEGRAM_CHAT_IDS=-100123:x\n", "TELEGRAM_CHAT_IDS: thread \"x\""},
+        {"TELEGRAM_BOT_TOKEN=nocolon\n", "TELEGRAM_BOT_TOKEN:"},
+        {"TELEGRAM_API_BASE=ftp://x\n", "TELEGRAM_API_BASE:"},
+        {"AMOCRM_API_BASE=https://x/?a=b\n", "AMOCRM_API_BASE:"},
+        {"WEBHOOK_SECRET=short\n", "WEBHOOK_SECRET: must be at least 16"},
+        {"ADMIN_TOKEN=has space in it 0123456789\n", "ADMIN_TOKEN:"},
+        {"SPOOL_DIR=relative/dir\n", "SPOOL_DIR: must be an absolute"},
+        {"MAX_BODY_BYTES=10\n", "MAX_BODY_BYTES:"},
+        {"CURRENCY=tenge\n", "CURRENCY:"},
+        {"AMOCRM_DOMAIN=evil.com/x\n", "AMOCRM_DOMAIN:"},
+        {"UTM_FIELDS=campaign=1\n", "UTM_FIELDS:"},
+        {"DATABASE_URL\n", "t.env:1: expected KEY=VALUE"},
+        {"# ok\nPRODUCT_NAME=\xc0\xaf\n", "PRODUCT_NAME: value is not valid"},
+    };
+    struct tr_config cfg;
+    struct tr_buf b;
+    char msg[512], masked[256];
+    size_t i;
+
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    msg[0] = '\0';
+
+    ok(load_text(&cfg,
+                 "# the seed's env.env\n"
+                 "export DATABASE_URL=\"postgresql://u:s3cret@db/x\"\n"
+                 "AMOCRM_DOMAIN = onaiagencykz\n"
+                 "FACEBOOK_ADS_TOKEN=ignored-unknown-key\n"
+                 "TRIPWIRE_SUPABASE_URL=https://x.supabase.co\n"
+                 "TELEGRAM_BOT_TOKEN='123456:ABC-def_1'\n"
+                 "TELEGRAM_CHAT_IDS=-1001234567890, 42:7,@sales_team\n"
+                 "\n",
+                 msg, sizeof(msg)) == TR_OK, "the seed-style file loads: %s",
+       msg);
+    is_str(cfg.database_url, "postgresql://u:s3cret@db/x",
+           "quotes and export stripped");
+    is_str(cfg.amocrm_domain, "onaiagencykz", "spaces around = trimmed");
+    ok(cfg.pipeline_id == 10418746 && cfg.status_id == 142,
+       "pipeline and status default to the seed's");
+    is_str(cfg.product_name, "Main Product (VAMUS RM)", "product default");
+    is_str(cfg.currency, "KZT", "currency default");
+    is_str(cfg.telegram_api_base, "https://api.telegram.org",
+           "Telegram base default");
+    ok(cfg.max_body_bytes == 1048576, "body limit default 1 MiB");
+    ok(cfg.nchats == 3 && strcmp(cfg.chats[0].id, "-1001234567890") == 0 &&
+           cfg.chats[1].thread_id == 7 && strcmp(cfg.chats[2].id,
+                                                 "@sales_team") == 0,
+       "three chats, one a forum topic");
+
+    tr_buf_init(&b, 64 * 1024);
+    tr_config_dump(&cfg, &b);
+    ok(strstr(b.data, "s3cret") == NULL && strstr(b.data, "ABC-def") == NULL,
+       "the dump shows no secret");
+    ok(strstr(b.data, "DATABASE_URL=postgresql://u:***@db/x\n") != NULL,
+       "the URL's password is masked");
+    ok(strstr(b.data, "TELEGRAM_BOT_TOKEN=******** (set)\n") != NULL,
+       "the bot token is masked");
+    tr_buf_release(&b);
+    tr_config_release(&cfg);
+
+    /* the environment overrides the file */
+    setenv("AMOCRM_STATUS_ID", "143", 1);
+    tr_config_init(&cfg);
+    tr_config_load_file(&cfg, write_file("e.env", "AMOCRM_STATUS_ID=142\n"), 1,
+                        msg, sizeof(msg));
+    tr_config_load_env(&cfg, msg, sizeof(msg));
+    ok(tr_config_finish(&cfg, msg, sizeof(msg)) == TR_OK &&
+           cfg.status_id == 143, "environment wins over the file");
+    tr_config_release(&cfg);
+    unsetenv("AMOCRM_STATUS_ID");
+
+    /* a missing default file is fine, a named one is not */
+    tr_config_init(&cfg);
+    ok(tr_config_load_file(&cfg, "/nonexistent/x.env", 0, msg, sizeof(msg)) ==
+           TR_OK, "missing optional file: no error");
+    ok(tr_config_load_file(&cfg, "/nonexistent/x.env", 1, msg, sizeof(msg)) ==
+           TR_ECONFIG && strstr(msg, "/nonexistent/x.env"),
+       "missing named file: %s", msg);
+    setenv("TRAFFIC_ENV_FILE", "/nonexistent/named.env", 1);
+    ok(tr_config_load(&cfg, msg, sizeof(msg)) == TR_ECONFIG,
+       "TRAFFIC_ENV_FILE naming a missing file fails");
+    unsetenv("TRAFFIC_ENV_FILE");
+    tr_config_release(&cfg);
+    tr_config_init(&cfg);
+    ok(tr_config_finish(&cfg, msg, sizeof(msg)) == TR_OK &&
+           tr_config_require(&cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) ==
+               TR_ECONFIG && strcmp(msg, "DATABASE_URL is not set") == 0,
+       "environment alone is enough; a missing URL is named");
+    tr_config_release(&cfg);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        msg[0] = '\0';
+        ok(load_text(&cfg, bad[i].text, msg, sizeof(msg)) == TR_ECONFIG &&
+               strstr(msg, bad[i].err) != NULL,
+           "one clear line: %s", msg);
+        ok(strchr(msg, '\n') == NULL, "  (a single line)");
+        tr_config_release(&cfg);
+    }
+    ok(load_text(&cfg, "WEBHOOK_SECRET=shortsecret1\n", msg, sizeof(msg)) ==
+           TR_ECONFIG && strstr(msg, "shortsecret1") == NULL,
+       "a rejected secret is not echoed");
+    tr_config_release(&cfg);
+
+    tr_config_mask_url("postgresql://user:pa%40ss@host:5432/db?sslmode=require",
+                       masked, sizeof(masked));
+    is_str(masked, "postgresql://user:***@host:5432/db?sslmode=require",
+           "URI password masked");
+    tr_config_mask_url("postgres:///db?host=/tmp&password=xyz&user=u", masked,
+                       sizeof(masked));
+    is_str(masked, "postgres:///db?host=/tmp&password=***&user=u",
+           "query password masked");
+    tr_config_mask_url("host=/tmp dbname=x password='a b\\'c' user=u", masked,
+                       sizeof(masked));
+    is_str(masked, "host=/tmp dbname=x password=*** user=u",
+           "conninfo password masked, quoted");
+    tr_config_mask_url("host=db password = s3 user=u", masked, sizeof(masked));
+    is_str(masked, "host=db password=*** user=u", "spaced password masked");
+    tr_config_mask_url("postgresql://user@host/db", masked, sizeof(masked));
+    is_str(masked, "postgresql://user@host/db", "no password, unchanged");
+
+    unlink(write_file("t.env", ""));
+    unlink(write_file("e.env", ""));
+    rmdir(dir);
+    return done_testing();
+}
