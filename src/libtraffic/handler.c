@@ -388,10 +388,9 @@ tr_handler_process(struct tr_handler *h, enum tr_body_type type,
         classify(h, &leads.v[i], &items[i]);
     if (leads.n == 0) {
         items[0].outcome = TR_OUT_IGNORED;
-        items[0].event = "none";
+        items[0].event = leads.ignored_what[0] ? leads.ignored_what : "none";
         snprintf(items[0].reason, sizeof(items[0].reason),
-                 "no leads in the body (%s)",
-                 leads.ignored_what[0] ? leads.ignored_what : "no events");
+                 "no leads in the body");
     }
 
     d.source = TR_SOURCE_TRAFFIC;

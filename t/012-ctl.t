@@ -1,0 +1,89 @@
+# traffic-ctl on a throwaway database: check, logs (the seed's debugging
+# query), purge-lead (the seed's cleanup step), replay of saved bodies.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use TrafficTest;
+
+start_pg();
+my ($rc, $out) = ctl(['check']);
+is($rc, 1, 'check before migrating: fails');
+like($out, qr/problem: 1 migration not applied: run traffic-ctl migrate/,
+    'and says what to do');
+($rc, $out) = migrate();
+($rc, $out) = ctl(['check'], DATABASE_URL => pg_url() . '&password=hunter2',
+    TELEGRAM_BOT_TOKEN => '123456:SECRET-token', WEBHOOK_SECRET =>
+    'webhook-secret-0123456789');
+is($rc, 0, 'check after migrating: passes') or diag($out);
+like($out, qr/database: reachable, schema up to date/, 'says the schema is current');
+unlike($out, qr/hunter2|SECRET-token|webhook-secret-0123456789/,
+    'no secret printed');
+like($out, qr/TELEGRAM_BOT_TOKEN=\*{8} \(set\)/, 'secrets shown as set');
+($rc, $out) = ctl(['check'], DATABASE_URL =>
+    'postgresql:///traffic?host=/nonexistent&user=traffic');
+is($rc, 1, 'check with an unreachable database: fails');
+like($out, qr/problem: connect to the database failed/, 'and says so');
+($rc, $out) = ctl(['check'], AMOCRM_PIPELINE_ID => 'abc');
+is($rc, 78, 'bad configuration: exit 78');
+like($out, qr/config: AMOCRM_PIPELINE_ID: "abc" is not an integer/,
+    'naming the key');
+
+# replay: the seed's test deal, a skipped body, a dry run
+my $dir = tmpdir();
+spew("$dir/sale.txt", example('01-status-142-full.txt') . "\n");
+spew("$dir/skip.txt", example('04-status-skipped.txt'));
+spew("$dir/dry.txt", example('03-update-142-cyrillic.txt'));
+($rc, $out) = ctl(['replay', "$dir/sale.txt", "$dir/skip.txt"]);
+is($rc, 0, 'replay: exit 0') or diag($out);
+like($out, qr{sale\.txt: total=1 processed=1 .* leads=25123456:success},
+    'the sale is processed');
+like($out, qr{skip\.txt: total=2 processed=0 duplicates=0 skipped=2},
+    'the other file is skipped');
+($rc, $out) = ctl(['replay', '--dry-run', "$dir/dry.txt"]);
+like($out, qr{dry\.txt: total=1 processed=1 .*25123458:success}, 'dry run matches');
+is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 25123458'),
+    0, 'but writes nothing');
+spew("$dir/bad.txt", 'a=%ZZ');
+($rc, $out) = ctl(['replay', "$dir/bad.txt"]);
+is($rc, 1, 'a bad file: exit 1');
+like($out, qr/bad\.txt: error: pair 1: malformed percent-escape/, 'says why');
+
+# logs
+($rc, $out) = ctl(['logs', '--limit', '2']);
+is($rc, 0, 'logs: exit 0');
+my @lines = split /\n/, $out;
+is(scalar @lines, 4, 'header, two rows, count');
+like($lines[0], qr/^received_utc\tsource\tevent_type\tlead_id\tstatus/,
+    'columns of the seed\'s query');
+($rc, $out) = ctl(['logs', '--status', 'skipped']);
+like($out, qr/25123460\tskipped\t\tstatus_id 143 is not 142/,
+    'filter by status shows the reason');
+unlike($out, qr/\tsuccess\t/, 'and only that status');
+($rc, $out) = ctl(['logs', '--lead', '25123456']);
+like($out, qr/\(1 rows\)/, 'filter by lead');
+($rc, $out) = ctl(['logs', '--limit', 'x']);
+is($rc, 2, 'a bad flag: exit 2');
+
+# purge-lead removes exactly that lead
+($rc, $out) = ctl(['replay', "$dir/dry.txt"]);
+($rc, $out) = ctl(['purge-lead', '25123456']);
+is($rc, 0, 'purge-lead: exit 0');
+like($out, qr/sales_notifications: 1 row removed/, 'says what it removed');
+like($out, qr/webhook_logs: 1 row removed/, 'including the log');
+is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 25123456')
+    . psql('SELECT count(*) FROM all_sales_tracking WHERE lead_id = 25123456')
+    . psql('SELECT count(*) FROM webhook_logs WHERE lead_id = 25123456'),
+    '000', 'the lead is gone from every table');
+is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 25123458'),
+    1, 'the other lead stays');
+($rc, $out) = ctl(['purge-lead', 'abc']);
+is($rc, 2, 'purge-lead with a bad id: usage error');
+
+for my $cmd (qw(check migrate logs purge-lead replay)) {
+    ($rc, $out) = ctl([$cmd, '--help']);
+    ok($rc == 0 && $out =~ /^usage: traffic-ctl $cmd/, "$cmd --help");
+}
+($rc, $out) = ctl(['frobnicate']);
+is($rc, 2, 'unknown command: exit 2');
+done_testing();
