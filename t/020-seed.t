@@ -22,6 +22,8 @@ my $j = eval { decode_json($r->{content}) } || {};
 is($j->{success}, JSON::PP::true, 'success is true');
 is($j->{message}, 'Traffic Dashboard webhook endpoint is active', 'message');
 is($j->{endpoint}, '/webhook/amocrm/traffic', 'endpoint');
+like($r->{content}, qr{"endpoint":"/webhook/amocrm/traffic"},
+    'slashes written as the seed shows them');
 is($j->{version}, '1.0.0', 'version');
 is($j->{pipeline}, 10418746, 'pipeline is the number 10418746');
 is_deeply($j->{targetologists}, [qw(Kenesary Arystan Muha Traf4)],

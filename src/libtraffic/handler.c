@@ -15,6 +15,8 @@
 #include "rules.h"
 #include "store.h"
 
+#define TR_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 static const char path_traffic[] = "/webhook/amocrm/traffic";
 static const char path_test[] = "/webhook/amocrm/traffic/test";
 
@@ -111,7 +113,7 @@ answer_error(struct tr_response *resp, int status, const char *error)
     json_object_object_add(o, "success", json_object_new_boolean(0));
     json_object_object_add(o, "error", json_object_new_string(error));
     tr_buf_adds(&resp->body,
-                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                json_object_to_json_string_ext(o, TR_JSON_FLAGS));
     json_object_put(o);
 }
 
@@ -157,7 +159,7 @@ answer_test(struct tr_handler *h, struct tr_response *resp)
         tr_store_alive(h->store) ? "connected" : "unavailable"));
     resp->status = 200;
     tr_buf_adds(&resp->body,
-                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                json_object_to_json_string_ext(o, TR_JSON_FLAGS));
     json_object_put(o);
 }
 

@@ -281,7 +281,8 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     snprintf(pipe, sizeof(pipe), "%" PRId64, l->pipeline_id);
     snprintf(status, sizeof(status), "%" PRId64, l->status_id);
     snprintf(resp, sizeof(resp), "%" PRId64, l->responsible_user_id);
-    json = json_object_to_json_string_ext(l->raw, JSON_C_TO_STRING_PLAIN);
+    json = json_object_to_json_string_ext(l->raw, JSON_C_TO_STRING_PLAIN |
+                                          JSON_C_TO_STRING_NOSLASHESCAPE);
     notify = cfg != NULL && cfg->nchats > 0 && cfg->telegram_bot_token != NULL;
 
     p[0] = id;
