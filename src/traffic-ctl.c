@@ -17,6 +17,7 @@
 #include "libtraffic/config.h"
 #include "libtraffic/handler.h"
 #include "libtraffic/leads.h"
+#include "libtraffic/render.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
 
@@ -44,6 +45,7 @@ static const char usage_text[] =
     "                             show webhook_logs, newest first\n"
     "  purge-lead ID              delete a (test) lead from every table\n"
     "  replay [--dry-run] FILE... process saved bodies as the webhook does\n"
+    "  message LEAD_ID            print the Telegram message of a stored sale\n"
     "  version                    print the version\n"
     "\n"
     "Every command takes --help.  Configuration: TRAFFIC_ENV_FILE (default\n"
@@ -382,6 +384,50 @@ cmd_replay(struct ctl *c, int argc, char **argv)
     return failed ? 1 : 0;
 }
 
+static int
+cmd_message(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl message LEAD_ID\n"
+        "Prints the Telegram message (HTML parse mode) of a stored sale and\n"
+        "its notification status.\n";
+    struct tr_sale sale;
+    struct tr_sale_view v;
+    char msg[512], *text = NULL;
+    int64_t id;
+    int rc;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (argc != 2 || tr_parse_id(argv[1], &id) != 0)
+        return die_usage("message", help);
+    if ((rc = setup(c, 1, 0)) != 0)
+        return rc;
+    if (tr_store_get_sale(&c->store, id, &sale, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl message: %s\n", msg);
+        return 1;
+    }
+    v.emoji = sale.emoji;
+    v.targetologist = sale.targetologist;
+    v.client = sale.contact_name;
+    v.price = sale.amount;
+    v.currency = sale.currency;
+    v.product = sale.product;
+    v.campaign = sale.campaign;
+    if (tr_render_message(&v, &text) != TR_OK) {
+        tr_sale_release(&sale);
+        fprintf(stderr, "traffic-ctl message: out of memory\n");
+        return 1;
+    }
+    printf("%s\n-- notification_status: %s\n", text,
+           sale.notification_status ? sale.notification_status : "?");
+    free(text);
+    tr_sale_release(&sale);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -416,6 +462,8 @@ main(int argc, char **argv)
         rc = cmd_purge(&c, argc, argv);
     else if (strcmp(cmd, "replay") == 0)
         rc = cmd_replay(&c, argc, argv);
+    else if (strcmp(cmd, "message") == 0)
+        rc = cmd_message(&c, argc, argv);
     else {
         fprintf(stderr, "traffic-ctl: unknown command \"%s\"\n%s", cmd,
                 usage_text);

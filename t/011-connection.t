@@ -6,6 +6,8 @@ use strict;
 use warnings;
 use lib 't/lib';
 use JSON::PP;
+use POSIX ();
+use Time::HiRes ();
 use Test::More;
 use TrafficTest;
 
@@ -55,4 +57,33 @@ is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 41000003'),
     1, 'once');
 like(pool_log(), qr/41000003:success/, 'the worker logged it');
 unlike(pool_log(), qr/password=|user=traffic/, 'no connection string logged');
+
+# SIGTERM while a request is in progress (held up by a table lock): the
+# request still completes with 200, then the worker exits and is replaced.
+my $locker = fork // die;
+if (!$locker) {
+    psql('BEGIN; LOCK TABLE sales_notifications IN ACCESS EXCLUSIVE MODE;'
+        . ' SELECT pg_sleep(1.5); COMMIT;');
+    POSIX::_exit(0);
+}
+Time::HiRes::sleep(0.3);
+my $dir = tmpdir();
+my $client = fork // die;
+if (!$client) {
+    my $ans = sale(41000004);
+    spew("$dir/sigterm.status", $ans->{status});
+    POSIX::_exit(0);
+}
+Time::HiRes::sleep(0.4);
+my ($worker) = worker_pids();
+kill 'TERM', $worker;
+waitpid($client, 0);
+waitpid($locker, 0);
+is(slurp("$dir/sigterm.status"), '200', 'the request in progress got its 200');
+is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 41000004'),
+    1, 'and was stored');
+wait_for('the worker to exit', sub { !kill 0, $worker });
+ok(!kill(0, $worker), 'then the worker exited');
+wait_for('a new worker', sub { my @w = worker_pids(); @w == 1 });
+is(sale(41000005)->{status}, 200, 'its replacement serves');
 done_testing();

@@ -4,6 +4,9 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use utf8;
+use Encode ();
+binmode(Test::More->builder->$_, ':utf8') for qw(output failure_output);
 use TrafficTest;
 
 start_pg();
@@ -49,6 +52,15 @@ spew("$dir/bad.txt", 'a=%ZZ');
 is($rc, 1, 'a bad file: exit 1');
 like($out, qr/bad\.txt: error: pair 1: malformed percent-escape/, 'says why');
 
+# message: the seed's message from the stored sale
+($rc, $out) = ctl(['message', '25123456']);
+is($rc, 0, 'message: exit 0') or diag($out);
+like(Encode::decode('UTF-8', $out), qr/^🎉 НОВАЯ ПРОДАЖА!\n👑 Таргетолог: Kenesary\n👤 Клиент: Без имени\n💰 Сумма: 100,000 ₸\n📦 Продукт: Main Product \(VAMUS RM\)\n🏷️ Кампания: tripwire_dec20\n-- notification_status: disabled$/,
+    'the seed\'s message (no client name without the AmoCRM API)');
+($rc, $out) = ctl(['message', '999']);
+is($rc, 1, 'message for an unknown lead: exit 1');
+like($out, qr/no sale for lead 999/, 'says so');
+
 # logs
 ($rc, $out) = ctl(['logs', '--limit', '2']);
 is($rc, 0, 'logs: exit 0');
@@ -80,7 +92,7 @@ is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 25123458'),
 ($rc, $out) = ctl(['purge-lead', 'abc']);
 is($rc, 2, 'purge-lead with a bad id: usage error');
 
-for my $cmd (qw(check migrate logs purge-lead replay)) {
+for my $cmd (qw(check migrate logs purge-lead replay message)) {
     ($rc, $out) = ctl([$cmd, '--help']);
     ok($rc == 0 && $out =~ /^usage: traffic-ctl $cmd/, "$cmd --help");
 }

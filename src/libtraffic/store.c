@@ -722,3 +722,61 @@ tr_store_purge_lead(struct tr_store *store, int64_t lead_id, FILE *out,
                 removed[i] == 1 ? "" : "s");
     return TR_OK;
 }
+
+void
+tr_sale_release(struct tr_sale *sale)
+{
+    char **f[] = {&sale->lead_name, &sale->contact_name, &sale->amount,
+                  &sale->currency, &sale->product, &sale->targetologist,
+                  &sale->emoji, &sale->campaign, &sale->source,
+                  &sale->notification_status};
+    size_t i;
+
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        free(*f[i]);
+        *f[i] = NULL;
+    }
+}
+
+enum tr_err
+tr_store_get_sale(struct tr_store *store, int64_t lead_id,
+                  struct tr_sale *sale, char *msg, size_t msgsz)
+{
+    char id[24];
+    const char *p[1] = {id};
+    char **f[] = {&sale->lead_name, &sale->contact_name, &sale->amount,
+                  &sale->currency, &sale->product, &sale->targetologist,
+                  &sale->emoji, &sale->campaign, &sale->source,
+                  &sale->notification_status};
+    PGresult *res;
+    enum tr_err err;
+    int i;
+
+    memset(sale, 0, sizeof(*sale));
+    if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
+        return err;
+    snprintf(id, sizeof(id), "%" PRId64, lead_id);
+    res = exec(store,
+               "SELECT lead_name, contact_name, trim_scale(sale_amount)::text,"
+               " currency, product_name, targetologist, targetologist_emoji,"
+               " utm_campaign, utm_source, notification_status"
+               " FROM sales_notifications WHERE lead_id = $1",
+               1, p, msg, msgsz);
+    if (res == NULL)
+        return TR_EDB;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return tr_fail(msg, msgsz, TR_EINVAL, "no sale for lead %s", id);
+    }
+    for (i = 0; i < 10; i++) {
+        if (PQgetisnull(res, 0, i))
+            continue;
+        if ((*f[i] = strdup(PQgetvalue(res, 0, i))) == NULL) {
+            PQclear(res);
+            tr_sale_release(sale);
+            return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+        }
+    }
+    PQclear(res);
+    return TR_OK;
+}

@@ -135,6 +135,22 @@ enum tr_err tr_store_print_logs(struct tr_store *store,
 enum tr_err tr_store_purge_lead(struct tr_store *store, int64_t lead_id,
                                 FILE *out, char *msg, size_t msgsz);
 
+/* A stored sale, as the message needs it; strings owned (tr_sale_release). */
+struct tr_sale {
+    char *lead_name, *contact_name, *amount, *currency, *product,
+        *targetologist, *emoji, *campaign, *source, *notification_status;
+};
+
+/*
+ * Reads the sale of lead_id from sales_notifications into sale.
+ * TR_EINVAL (msg says so) when there is none.
+ */
+enum tr_err tr_store_get_sale(struct tr_store *store, int64_t lead_id,
+                              struct tr_sale *sale, char *msg, size_t msgsz);
+
+/* Frees what sale owns. */
+void tr_sale_release(struct tr_sale *sale);
+
 /*
  * Formats a CLOCK_REALTIME time as the timestamptz text the store takes.
  */
