@@ -297,24 +297,15 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 }
 
 static char *
-slurp(const char *path, size_t max, size_t *len)
+slurp(const char *path, size_t max, size_t *len, char *msg, size_t msgsz)
 {
     struct tr_buf b;
-    char chunk[8192];
-    size_t got;
-    FILE *f;
 
-    if ((f = fopen(path, "rb")) == NULL)
-        return NULL;
     tr_buf_init(&b, max);
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (tr_buf_add(&b, chunk, got) != TR_OK) {
-            tr_buf_release(&b);
-            fclose(f);
-            return NULL;
-        }
+    if (tr_buf_read_file(&b, path, msg, msgsz) != TR_OK) {
+        tr_buf_release(&b);
+        return NULL;
     }
-    fclose(f);
     *len = b.len;
     return tr_buf_detach(&b);
 }
@@ -351,12 +342,13 @@ cmd_replay(struct ctl *c, int argc, char **argv)
         struct timespec ts;
         char at[40], msg[512];
         size_t len = 0, k;
-        char *body = slurp(argv[i], c->cfg.max_body_bytes, &len);
+        char *body = slurp(argv[i], c->cfg.max_body_bytes, &len, msg,
+                           sizeof(msg));
         enum tr_body_type type;
         enum tr_err err;
 
         if (body == NULL) {
-            printf("%s: unreadable or over MAX_BODY_BYTES\n", argv[i]);
+            printf("%s: error: %s\n", argv[i], msg);
             failed++;
             continue;
         }

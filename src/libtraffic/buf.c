@@ -1,6 +1,7 @@
 /*
  * buf.c: the bounded growable buffer.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,4 +109,25 @@ tr_buf_detach(struct tr_buf *b)
     b->len = 0;
     b->cap = 0;
     return p;
+}
+
+enum tr_err
+tr_buf_read_file(struct tr_buf *b, const char *path, char *msg, size_t msgsz)
+{
+    char chunk[8192];
+    enum tr_err err = TR_OK;
+    size_t got;
+    FILE *f;
+
+    if ((f = fopen(path, "rb")) == NULL)
+        return tr_fail(msg, msgsz, TR_EIO, "open \"%s\" failed: %s", path,
+                       strerror(errno));
+    while (err == TR_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if ((err = tr_buf_add(b, chunk, got)) != TR_OK)
+            tr_fail(msg, msgsz, err, "\"%s\" is larger than %zu bytes", path,
+                    b->max);
+    if (err == TR_OK && ferror(f))
+        err = tr_fail(msg, msgsz, TR_EIO, "read \"%s\" failed", path);
+    fclose(f);
+    return err;
 }

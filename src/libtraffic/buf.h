@@ -40,6 +40,14 @@ enum tr_err tr_buf_addf(struct tr_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
+ * Appends the contents of the file at path.  TR_EIO when it cannot be opened
+ * or read, TR_ETOOBIG when it is larger than what b may hold; msg names the
+ * file either way.
+ */
+enum tr_err tr_buf_read_file(struct tr_buf *b, const char *path, char *msg,
+                             size_t msgsz);
+
+/*
  * Hands the contents to the caller (free() it) and empties b.  Returns an
  * allocated empty string for an empty buffer, NULL only without memory.
  */

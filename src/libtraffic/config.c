@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <unistr.h>
 
 #include "body.h"
@@ -141,41 +142,35 @@ enum tr_err
 tr_config_load_file(struct tr_config *cfg, const char *path, int required,
                     char *msg, size_t msgsz)
 {
-    FILE *f = NULL;
-    char *text = NULL, *p, *nl;
-    size_t len = 0, got, lineno = 0;
-    enum tr_err err = TR_OK;
+    struct tr_buf b;
+    char *p, *nl;
+    size_t lineno = 0;
+    enum tr_err err;
 
-    if ((f = fopen(path, "r")) == NULL) {
-        if (errno == ENOENT && !required)
-            return TR_OK;
-        return tr_fail(msg, msgsz, TR_ECONFIG, "open \"%s\" failed: %s", path,
-                       strerror(errno));
-    }
-    if ((text = malloc(TR_CONFIG_FILE_MAX + 1)) == NULL) {
-        err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+    if (!required && access(path, F_OK) != 0 && errno == ENOENT)
+        return TR_OK;
+    tr_buf_init(&b, TR_CONFIG_FILE_MAX);
+    if ((err = tr_buf_read_file(&b, path, msg, msgsz)) != TR_OK) {
+        err = TR_ECONFIG;
         goto out;
     }
-    while ((got = fread(text + len, 1, TR_CONFIG_FILE_MAX + 1 - len, f)) > 0)
-        len += got;
-    if (ferror(f) || len > TR_CONFIG_FILE_MAX || memchr(text, '\0', len)) {
-        err = tr_fail(msg, msgsz, TR_ECONFIG,
-                      "read \"%s\" failed: unreadable, binary or over %d bytes",
-                      path, TR_CONFIG_FILE_MAX);
+    if (b.data == NULL || memchr(b.data, '\0', b.len) != NULL) {
+        err = tr_fail(msg, msgsz, TR_ECONFIG, "\"%s\" is empty or binary",
+                      path);
+        if (b.data == NULL)
+            err = TR_OK;
         goto out;
     }
-    text[len] = '\0';
-    for (p = text; *p != '\0' && err == TR_OK; p = nl ? nl + 1 : p + strlen(p)) {
+    for (p = b.data; *p != '\0' && err == TR_OK; p = nl ? nl + 1 : p + strlen(p)) {
         lineno++;
         nl = strchr(p, '\n');
         err = parse_env_line(cfg, p, nl ? (size_t)(nl - p) : strlen(p), path,
                              lineno, msg, msgsz);
     }
+out:
     if (err == TR_OK)
         snprintf(cfg->env_file, sizeof(cfg->env_file), "%s", path);
-out:
-    free(text);
-    fclose(f);
+    tr_buf_release(&b);
     return err;
 }
 

@@ -13,6 +13,7 @@
 #include <uninorm.h>
 #include <unistr.h>
 
+#include "buf.h"
 #include "rules.h"
 
 const char tr_rules_default_text[] =
@@ -236,34 +237,17 @@ enum tr_err
 tr_rules_load(struct tr_rules *rules, const char *path, char *msg,
               size_t msgsz)
 {
-    char *text = NULL;
-    size_t len = 0, got;
-    FILE *f = NULL;
+    struct tr_buf b;
     enum tr_err err;
 
     memset(rules, 0, sizeof(*rules));
-    if ((f = fopen(path, "r")) == NULL)
-        return tr_fail(msg, msgsz, TR_ECONFIG, "open \"%s\" failed: %s", path,
-                       strerror(errno));
-    if ((text = malloc(TR_RULES_FILE_MAX + 1)) == NULL) {
-        err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
-        goto out;
-    }
-    while ((got = fread(text + len, 1, TR_RULES_FILE_MAX + 1 - len, f)) > 0)
-        len += got;
-    if (ferror(f)) {
-        err = tr_fail(msg, msgsz, TR_ECONFIG, "read \"%s\" failed", path);
-        goto out;
-    }
-    if (len > TR_RULES_FILE_MAX) {
-        err = tr_fail(msg, msgsz, TR_ECONFIG, "%s: larger than %d bytes", path,
-                      TR_RULES_FILE_MAX);
-        goto out;
-    }
-    err = tr_rules_parse(rules, text, len, path, msg, msgsz);
-out:
-    free(text);
-    fclose(f);
+    tr_buf_init(&b, TR_RULES_FILE_MAX);
+    if (tr_buf_read_file(&b, path, msg, msgsz) != TR_OK)
+        err = TR_ECONFIG;
+    else
+        err = tr_rules_parse(rules, b.data ? b.data : "", b.len, path, msg,
+                             msgsz);
+    tr_buf_release(&b);
     return err;
 }
 

@@ -477,27 +477,13 @@ read_file(const char *dir, const char *name, char *msg, size_t msgsz)
 {
     char path[4096];
     struct tr_buf b;
-    char chunk[8192];
-    size_t got;
-    FILE *f;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if ((f = fopen(path, "r")) == NULL) {
-        tr_fail(msg, msgsz, TR_EIO, "open \"%s\" failed: %s", path,
-                strerror(errno));
+    tr_buf_init(&b, MIGRATION_MAX);
+    if (tr_buf_read_file(&b, path, msg, msgsz) != TR_OK) {
+        tr_buf_release(&b);
         return NULL;
     }
-    tr_buf_init(&b, MIGRATION_MAX);
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (tr_buf_add(&b, chunk, got) != TR_OK) {
-            tr_fail(msg, msgsz, TR_EIO, "\"%s\" is over %d bytes", path,
-                    MIGRATION_MAX);
-            fclose(f);
-            tr_buf_release(&b);
-            return NULL;
-        }
-    }
-    fclose(f);
     return tr_buf_detach(&b);
 }
 
