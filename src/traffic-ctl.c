@@ -70,6 +70,13 @@ want_help(int argc, char **argv)
     return 0;
 }
 
+/* The single LEAD_ID argument of a command; 0 on success. */
+static int
+lead_arg(int argc, char **argv, int64_t *id)
+{
+    return argc == 2 && tr_parse_id(argv[1], id) == 0 ? 0 : -1;
+}
+
 /* Loads configuration (and rules when asked); 0 or an exit code. */
 static int
 setup(struct ctl *c, int need_db, int need_rules)
@@ -285,7 +292,7 @@ cmd_purge(struct ctl *c, int argc, char **argv)
         fputs(help, stdout);
         return 0;
     }
-    if (argc != 2 || tr_parse_id(argv[1], &id) != 0)
+    if (lead_arg(argc, argv, &id) != 0)
         return die_usage("purge-lead", help);
     if ((rc = setup(c, 1, 0)) != 0)
         return rc;
@@ -393,7 +400,7 @@ cmd_message(struct ctl *c, int argc, char **argv)
         fputs(help, stdout);
         return 0;
     }
-    if (argc != 2 || tr_parse_id(argv[1], &id) != 0)
+    if (lead_arg(argc, argv, &id) != 0)
         return die_usage("message", help);
     if ((rc = setup(c, 1, 0)) != 0)
         return rc;

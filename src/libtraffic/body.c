@@ -153,20 +153,11 @@ split_key(const char *k, size_t n, struct seg *segs, size_t maxsegs)
     return (int)nseg;
 }
 
-/* Sets key (n bytes) of obj to val, which it takes over. */
+/* Sets key of obj to val, which it takes over. */
 static enum tr_err
-obj_set(struct json_object *obj, const char *key, size_t n,
-        struct json_object *val)
+obj_set(struct json_object *obj, const char *key, struct json_object *val)
 {
-    char small[TR_BODY_MAX_KEY + 1];
-
-    if (n >= sizeof(small)) {
-        json_object_put(val);
-        return TR_ETOOBIG;
-    }
-    memcpy(small, key, n);
-    small[n] = '\0';
-    if (json_object_object_add(obj, small, val) != 0) {
+    if (json_object_object_add(obj, key, val) != 0) {
         json_object_put(val);
         return TR_ENOMEM;
     }
@@ -215,13 +206,13 @@ insert(struct json_object *root, const struct seg *segs, int nseg,
             leaf = json_object_new_string_len(val, (int)vlen);
             if (leaf == NULL)
                 return TR_ENOMEM;
-            return obj_set(cur, key, kn, leaf);
+            return obj_set(cur, key, leaf);
         }
         if (!json_object_object_get_ex(cur, key, &child) ||
             !json_object_is_type(child, json_type_object)) {
             if ((child = json_object_new_object()) == NULL)
                 return TR_ENOMEM;
-            if ((err = obj_set(cur, key, kn, child)) != TR_OK)
+            if ((err = obj_set(cur, key, child)) != TR_OK)
                 return err;
         }
         cur = child;

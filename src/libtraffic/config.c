@@ -154,11 +154,10 @@ tr_config_load_file(struct tr_config *cfg, const char *path, int required,
         err = TR_ECONFIG;
         goto out;
     }
-    if (b.data == NULL || memchr(b.data, '\0', b.len) != NULL) {
-        err = tr_fail(msg, msgsz, TR_ECONFIG, "\"%s\" is empty or binary",
-                      path);
-        if (b.data == NULL)
-            err = TR_OK;
+    if (b.data == NULL)
+        goto out;   /* an empty file sets nothing */
+    if (memchr(b.data, '\0', b.len) != NULL) {
+        err = tr_fail(msg, msgsz, TR_ECONFIG, "\"%s\" is binary", path);
         goto out;
     }
     for (p = b.data; *p != '\0' && err == TR_OK; p = nl ? nl + 1 : p + strlen(p)) {

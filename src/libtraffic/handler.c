@@ -271,9 +271,8 @@ summarize(struct tr_results *res, const struct tr_item *it)
     size_t len = strlen(res->summary);
 
     if (len + 48 >= sizeof(res->summary)) {
-        if (len + 4 < sizeof(res->summary) &&
-            strcmp(res->summary + len - 3, "...") != 0)
-            strcat(res->summary, " ...");
+        if (strcmp(res->summary + len - 3, "...") != 0)
+            snprintf(res->summary + len, sizeof(res->summary) - len, " ...");
         return;
     }
     snprintf(res->summary + len, sizeof(res->summary) - len,

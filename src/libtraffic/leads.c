@@ -178,7 +178,7 @@ fill_lead(struct tr_lead *l, struct json_object *o,
     tr_utm_extract(&l->utm, get(o, "custom_fields"), map);
 }
 
-/* Iterates the items of an event: an array, or an object of items. */
+/* The number of items of an event: an array, an object of items, or one. */
 static size_t
 items_len(struct json_object *ev)
 {
@@ -189,57 +189,55 @@ items_len(struct json_object *ev)
     return 1;
 }
 
-static struct json_object *
-item_at(struct json_object *ev, size_t i)
+static enum tr_err
+add_lead(struct tr_leads *leads, struct json_object *o, const char *event,
+         enum tr_lead_kind kind, const struct tr_utm_map *map, size_t max,
+         char *msg, size_t msgsz)
 {
-    struct json_object_iter it;
-    size_t k = 0;
+    struct tr_lead *l = NULL;
+    enum tr_err err;
 
-    if (json_object_is_type(ev, json_type_array))
-        return json_object_array_get_idx(ev, i);
-    if (!json_object_is_type(ev, json_type_object))
-        return ev;
-    json_object_object_foreachC(ev, it) {
-        if (k++ == i)
-            return it.val;
+    if ((err = push(leads, max, &l, msg, msgsz)) != TR_OK)
+        return err;
+    l->event = event;
+    l->kind = kind;
+    if (kind == TR_LEAD_CANDIDATE) {
+        fill_lead(l, o, map);
+    } else {
+        l->raw = o;
+        if (tr_parse_id(get_str(o, "id"), &l->id) != 0)
+            l->id = 0;
     }
-    return NULL;
+    return TR_OK;
 }
 
 /*
- * An event object either holds items ({"0": {...}} arrayified to [...]) or,
- * when a sender posted a single lead without an index, is the lead itself.
+ * An event holds items: an array ({"0": {...}} arrayified), an object of
+ * items with other keys, or, when a sender posted one lead without an index,
+ * the lead itself (an object with an "id").
  */
-static int
-is_single_lead(struct json_object *ev)
-{
-    return json_object_is_type(ev, json_type_object) && get(ev, "id") != NULL;
-}
-
 static enum tr_err
 add_event(struct tr_leads *leads, struct json_object *ev, const char *event,
           enum tr_lead_kind kind, const struct tr_utm_map *map, size_t max,
           char *msg, size_t msgsz)
 {
-    struct tr_lead *l = NULL;
+    struct json_object_iter it;
+    enum tr_err err = TR_OK;
     size_t i, n;
-    enum tr_err err;
 
-    n = is_single_lead(ev) ? 1 : items_len(ev);
-    for (i = 0; i < n; i++) {
-        struct json_object *o = is_single_lead(ev) ? ev : item_at(ev, i);
-
-        if ((err = push(leads, max, &l, msg, msgsz)) != TR_OK)
+    if (json_object_is_type(ev, json_type_array)) {
+        n = json_object_array_length(ev);
+        for (i = 0; i < n && err == TR_OK; i++)
+            err = add_lead(leads, json_object_array_get_idx(ev, i), event,
+                           kind, map, max, msg, msgsz);
+        return err;
+    }
+    if (!json_object_is_type(ev, json_type_object) || get(ev, "id") != NULL)
+        return add_lead(leads, ev, event, kind, map, max, msg, msgsz);
+    json_object_object_foreachC(ev, it) {
+        if ((err = add_lead(leads, it.val, event, kind, map, max, msg,
+                            msgsz)) != TR_OK)
             return err;
-        l->event = event;
-        l->kind = kind;
-        if (kind == TR_LEAD_CANDIDATE) {
-            fill_lead(l, o, map);
-        } else {
-            l->raw = o;
-            if (tr_parse_id(get_str(o, "id"), &l->id) != 0)
-                l->id = 0;
-        }
     }
     return TR_OK;
 }

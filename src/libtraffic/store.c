@@ -116,28 +116,6 @@ tr_store_sanitize(struct tr_buf *dst, const char *s, size_t n, size_t max)
     return err;
 }
 
-enum tr_err
-tr_store_init(struct tr_store *store, const char *url, const char *appname,
-              const struct tr_config *cfg)
-{
-    memset(store, 0, sizeof(*store));
-    store->cfg = cfg;
-    store->statement_timeout_ms = cfg ? cfg->statement_timeout_ms : 5000;
-    snprintf(store->appname, sizeof(store->appname), "%s", appname);
-    if (url != NULL && (store->url = strdup(url)) == NULL)
-        return TR_ENOMEM;
-    return TR_OK;
-}
-
-void
-tr_store_release(struct tr_store *store)
-{
-    if (store->conn != NULL)
-        PQfinish(store->conn);
-    free(store->url);
-    memset(store, 0, sizeof(*store));
-}
-
 /* libpq's message, on one line. */
 static void
 pq_reason(PGconn *conn, char *msg, size_t msgsz, const char *what)
@@ -232,32 +210,66 @@ simple(struct tr_store *store, const char *sql, char *msg, size_t msgsz)
     return 0;
 }
 
-/* Appends a PostgreSQL array literal of the configured chats. */
+/* Builds the PostgreSQL array literals of the configured chats. */
 static enum tr_err
-chat_arrays(const struct tr_config *cfg, struct tr_buf *ids,
-            struct tr_buf *threads)
+chat_arrays(struct tr_store *store)
 {
-    enum tr_err err = TR_OK;
+    const struct tr_config *cfg = store->cfg;
+    struct tr_buf ids, threads;
+    enum tr_err err;
     size_t i;
 
-    err = tr_buf_adds(ids, "{");
+    tr_buf_init(&ids, 4096);
+    tr_buf_init(&threads, 4096);
+    err = tr_buf_adds(&ids, "{");
     if (err == TR_OK)
-        err = tr_buf_adds(threads, "{");
+        err = tr_buf_adds(&threads, "{");
     for (i = 0; cfg != NULL && i < cfg->nchats && err == TR_OK; i++) {
-        err = tr_buf_addf(ids, "%s\"%s\"", i ? "," : "", cfg->chats[i].id);
+        err = tr_buf_addf(&ids, "%s\"%s\"", i ? "," : "", cfg->chats[i].id);
         if (err != TR_OK)
             break;
         if (cfg->chats[i].thread_id != 0)
-            err = tr_buf_addf(threads, "%s%" PRId64, i ? "," : "",
+            err = tr_buf_addf(&threads, "%s%" PRId64, i ? "," : "",
                               cfg->chats[i].thread_id);
         else
-            err = tr_buf_addf(threads, "%sNULL", i ? "," : "");
+            err = tr_buf_addf(&threads, "%sNULL", i ? "," : "");
     }
     if (err == TR_OK)
-        err = tr_buf_adds(ids, "}");
+        err = tr_buf_adds(&ids, "}");
     if (err == TR_OK)
-        err = tr_buf_adds(threads, "}");
-    return err;
+        err = tr_buf_adds(&threads, "}");
+    if (err == TR_OK) {
+        store->chat_ids = tr_buf_detach(&ids);
+        store->thread_ids = tr_buf_detach(&threads);
+    }
+    tr_buf_release(&ids);
+    tr_buf_release(&threads);
+    return err != TR_OK || store->chat_ids == NULL || store->thread_ids == NULL
+               ? TR_ENOMEM : TR_OK;
+}
+
+enum tr_err
+tr_store_init(struct tr_store *store, const char *url, const char *appname,
+              const struct tr_config *cfg)
+{
+    memset(store, 0, sizeof(*store));
+    store->cfg = cfg;
+    store->statement_timeout_ms = cfg ? cfg->statement_timeout_ms : 5000;
+    snprintf(store->appname, sizeof(store->appname), "%s", appname);
+    if (url != NULL && (store->url = strdup(url)) == NULL)
+        return TR_ENOMEM;
+    return chat_arrays(store);
+}
+
+void
+tr_store_release(struct tr_store *store)
+{
+    if (store->conn != NULL)
+        PQfinish(store->conn);
+    free(store->url);
+    free(store->chat_ids);
+    free(store->thread_ids);
+    memset(store, 0, sizeof(*store));
 }
 
 static const char *
@@ -268,7 +280,7 @@ nonempty(const char *s)
 
 static enum tr_err
 save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
-          const char *chats, const char *threads, char *msg, size_t msgsz)
+          char *msg, size_t msgsz)
 {
     const struct tr_lead *l = it->lead;
     const struct tr_config *cfg = store->cfg;
@@ -304,8 +316,8 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     p[16] = d->received_at;
     p[17] = notify ? "pending" : "disabled";
     p[18] = json;
-    p[19] = notify ? chats : "{}";
-    p[20] = notify ? threads : "{}";
+    p[19] = notify ? store->chat_ids : "{}";
+    p[20] = notify ? store->thread_ids : "{}";
     p[21] = d->source;
     p[22] = it->event;
     p[23] = d->request_id;
@@ -354,8 +366,8 @@ save_log(struct tr_store *store, const struct tr_delivery *d,
 }
 
 static enum tr_err
-save_once(struct tr_store *store, struct tr_delivery *d, const char *chats,
-          const char *threads, char *msg, size_t msgsz)
+save_once(struct tr_store *store, struct tr_delivery *d, char *msg,
+          size_t msgsz)
 {
     int tx = d->nitems > 1;
     enum tr_err err = TR_OK;
@@ -367,7 +379,7 @@ save_once(struct tr_store *store, struct tr_delivery *d, const char *chats,
         struct tr_item *it = &d->items[i];
 
         if (it->is_sale)
-            err = save_sale(store, d, it, chats, threads, msg, msgsz);
+            err = save_sale(store, d, it, msg, msgsz);
         else
             err = save_log(store, d, it, msg, msgsz);
     }
@@ -385,28 +397,18 @@ enum tr_err
 tr_store_save(struct tr_store *store, struct tr_delivery *d, char *msg,
               size_t msgsz)
 {
-    struct tr_buf chats, threads;
-    enum tr_err err;
+    enum tr_err err = TR_OK;
     int attempt;
 
-    tr_buf_init(&chats, 4096);
-    tr_buf_init(&threads, 4096);
-    if (chat_arrays(store->cfg, &chats, &threads) != TR_OK) {
-        err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
-        goto out;
-    }
     for (attempt = 0; attempt < 2; attempt++) {
         if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
-            goto out;
-        err = save_once(store, d, chats.data, threads.data, msg, msgsz);
+            return err;
+        err = save_once(store, d, msg, msgsz);
         if (err == TR_OK || PQstatus(store->conn) == CONNECTION_OK)
-            break;
+            return err;
         /* the connection broke (server restart, terminated backend) */
         err = TR_EDBDOWN;
     }
-out:
-    tr_buf_release(&chats);
-    tr_buf_release(&threads);
     return err;
 }
 

@@ -67,11 +67,14 @@ struct tr_store {
     char appname[64];
     long statement_timeout_ms;
     const struct tr_config *cfg;
+    /* the configured chats as PostgreSQL array literals, built once */
+    char *chat_ids;             /* {"-100123","@team"} */
+    char *thread_ids;           /* {NULL,42} */
 };
 
 /*
  * Fills store for url (copied); nothing is connected yet.  cfg (kept, not
- * owned) gives the chats, currency and product of new sales.
+ * owned) gives the chats, currency and product of new sales.  TR_ENOMEM.
  */
 enum tr_err tr_store_init(struct tr_store *store, const char *url,
                           const char *appname, const struct tr_config *cfg);

@@ -185,39 +185,36 @@ map_match(const struct tr_utm_map *map, size_t i, const char *id,
            fid == map->v[i].field_id;
 }
 
-/* Walks fields (array or object), pass 0 by code, 1 by name, 2 by map. */
-static void
-extract(struct tr_utm *utm, struct json_object *fields,
-        const struct tr_utm_map *map, const char *kcode, const char *kname,
-        const char *kid, int keep)
+/*
+ * Reads the UTM values of a custom fields array: pass 0 matches by code, 1 by
+ * name, 2 by the operator's map; a key found in one pass is not looked for
+ * in the next.
+ */
+void
+tr_utm_extract(struct tr_utm *utm, struct json_object *fields,
+               const struct tr_utm_map *map)
 {
-    int found[TR_UTM_N] = {0};
-    size_t i, n;
+    size_t i, n, m;
     int pass, k;
 
-    if (fields == NULL)
-        return;
-    if (!json_object_is_type(fields, json_type_array))
+    memset(utm, 0, sizeof(*utm));
+    if (fields == NULL || !json_object_is_type(fields, json_type_array))
         return;
     n = json_object_array_length(fields);
-    for (k = 0; k < TR_UTM_N; k++)
-        if (keep && utm->v[k] != NULL)
-            found[k] = 1;
     for (pass = 0; pass < 3; pass++) {
         for (i = 0; i < n; i++) {
             struct json_object *f = json_object_array_get_idx(fields, i);
             const char *code, *name, *id;
-            size_t m;
 
             if (f == NULL || !json_object_is_type(f, json_type_object))
                 continue;
-            code = get_str(f, kcode);
-            name = get_str(f, kname);
-            id = get_str(f, kid);
+            code = get_str(f, "code");
+            name = get_str(f, "name");
+            id = get_str(f, "id");
             for (k = 0; k < TR_UTM_N; k++) {
                 int hit = 0;
 
-                if (found[k])
+                if (utm->v[k] != NULL)
                     continue;
                 if (pass == 0)
                     hit = code != NULL && strcasecmp(code, codes[k]) == 0;
@@ -227,26 +224,9 @@ extract(struct tr_utm *utm, struct json_object *fields,
                     for (m = 0; m < map->n && !hit; m++)
                         hit = map->v[m].key == (enum tr_utm_key)k &&
                               map_match(map, m, id, name);
-                if (hit) {
+                if (hit)
                     utm->v[k] = first_value(f);
-                    found[k] = 1;
-                }
             }
         }
     }
-}
-
-void
-tr_utm_extract(struct tr_utm *utm, struct json_object *custom_fields,
-               const struct tr_utm_map *map)
-{
-    memset(utm, 0, sizeof(*utm));
-    extract(utm, custom_fields, map, "code", "name", "id", 0);
-}
-
-void
-tr_utm_extract_api(struct tr_utm *utm, struct json_object *cfv,
-                   const struct tr_utm_map *map, int keep)
-{
-    extract(utm, cfv, map, "field_code", "field_name", "field_id", keep);
 }

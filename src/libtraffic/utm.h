@@ -65,12 +65,4 @@ void tr_utm_map_release(struct tr_utm_map *map);
 void tr_utm_extract(struct tr_utm *utm, struct json_object *custom_fields,
                     const struct tr_utm_map *map);
 
-/*
- * The same for an API v4 custom_fields_values array (field_code, field_name,
- * field_id, values[].value).  Fills only keys that are still NULL in utm
- * when keep is non-zero, else overwrites what it finds.
- */
-void tr_utm_extract_api(struct tr_utm *utm, struct json_object *cfv,
-                        const struct tr_utm_map *map, int keep);
-
 #endif

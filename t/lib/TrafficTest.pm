@@ -185,12 +185,7 @@ sub empty_env {
     return $path;
 }
 
-sub migrate {
-    my (%env) = @_;
-    return run_cmd(["$BUILD/src/traffic-ctl", 'migrate'],
-        env => { TRAFFIC_ENV_FILE => empty_env(), DATABASE_URL => pg_url(),
-            TRAFFIC_SQL_DIR => "$SRC/sql", %env });
-}
+sub migrate { return ctl(['migrate'], @_) }
 
 # Runs traffic-ctl with the test database; returns (exit code, output).
 sub ctl {

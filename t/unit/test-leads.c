@@ -223,6 +223,29 @@ per_lead_errors(void)
 }
 
 static void
+event_shapes(void)
+{
+    static const char body[] =
+        "{\"leads\":{\"status\":{\"a\":{\"id\":\"1\"},\"b\":{\"id\":\"2\"}},"
+        "\"update\":{\"id\":\"3\",\"status_id\":\"142\"}}}";
+    struct tr_body_limits lim;
+    struct tr_leads L;
+    struct json_object *t = NULL;
+    char msg[256];
+
+    tr_body_limits_init(&lim, TR_BODY_MAX_BYTES_DEFAULT);
+    tr_body_parse(TR_BODY_JSON, body, sizeof(body) - 1, &lim, &t, msg,
+                  sizeof(msg));
+    tr_leads_init(&L);
+    ok(tr_leads_extract(&L, t, NULL, TR_LEADS_MAX, msg, sizeof(msg)) == TR_OK &&
+           L.n == 3, "items under names, and a lead without an index");
+    ok(L.n == 3 && L.v[0].id == 1 && L.v[1].id == 2 && L.v[2].id == 3 &&
+           L.v[2].status_id == 142, "each read in order");
+    tr_leads_release(&L);
+    json_object_put(t);
+}
+
+static void
 too_many(void)
 {
     struct tr_leads L;
@@ -288,6 +311,7 @@ main(void)
     examples();
     strictness();
     per_lead_errors();
+    event_shapes();
     too_many();
     utm_map();
     return done_testing();
