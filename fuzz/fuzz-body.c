@@ -86,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             v.currency = "KZT";
             v.product = "p";
             v.campaign = l->utm.v[TR_UTM_CAMPAIGN];
-            if (tr_render_message(&v, &text) == TR_OK &&
+            if (tr_render_message(&v, 1, &text) == TR_OK &&
                 tr_render_length(text) >= TR_TELEGRAM_TEXT_MAX)
                 abort();
             free(text);

@@ -6,8 +6,10 @@
  * function.  Exit codes: 0 done, 1 something is wrong (said on stderr), 2 bad
  * usage, 78 bad configuration.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,7 @@
 #include "libtraffic/config.h"
 #include "libtraffic/handler.h"
 #include "libtraffic/leads.h"
-#include "libtraffic/render.h"
+#include "libtraffic/notify.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
 
@@ -45,6 +47,8 @@ static const char usage_text[] =
     "                             show webhook_logs, newest first\n"
     "  purge-lead ID              delete a (test) lead from every table\n"
     "  replay [--dry-run] FILE... process saved bodies as the webhook does\n"
+    "  deliver [--loop] [--now]   send the due Telegram messages (--loop:\n"
+    "                             keep running as the sidecar)\n"
     "  message LEAD_ID            print the Telegram message of a stored sale\n"
     "  version                    print the version\n"
     "\n"
@@ -390,9 +394,7 @@ cmd_message(struct ctl *c, int argc, char **argv)
         "usage: traffic-ctl message LEAD_ID\n"
         "Prints the Telegram message (HTML parse mode) of a stored sale and\n"
         "its notification status.\n";
-    struct tr_sale sale;
-    struct tr_sale_view v;
-    char msg[512], *text = NULL;
+    char msg[512], *text = NULL, *status = NULL;
     int64_t id;
     int rc;
 
@@ -404,27 +406,137 @@ cmd_message(struct ctl *c, int argc, char **argv)
         return die_usage("message", help);
     if ((rc = setup(c, 1, 0)) != 0)
         return rc;
-    if (tr_store_get_sale(&c->store, id, &sale, msg, sizeof(msg)) != TR_OK) {
+    if (tr_notify_render(&c->store, id, 1, &text, &status, msg, sizeof(msg)) !=
+        TR_OK) {
         fprintf(stderr, "traffic-ctl message: %s\n", msg);
         return 1;
     }
-    v.emoji = sale.emoji;
-    v.targetologist = sale.targetologist;
-    v.client = sale.contact_name;
-    v.price = sale.amount;
-    v.currency = sale.currency;
-    v.product = sale.product;
-    v.campaign = sale.campaign;
-    if (tr_render_message(&v, &text) != TR_OK) {
-        tr_sale_release(&sale);
-        fprintf(stderr, "traffic-ctl message: out of memory\n");
+    printf("%s\n-- notification_status: %s\n", text, status);
+    free(text);
+    free(status);
+    return 0;
+}
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void
+print_line(void *arg, const char *line)
+{
+    (void)arg;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+/* Sleeps up to seconds, returning early on SIGTERM. */
+static void
+nap(double seconds)
+{
+    struct timespec ts;
+
+    if (seconds < 0.05)
+        seconds = 0.05;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    if (!stopping)
+        nanosleep(&ts, NULL);   /* EINTR on SIGTERM is the point */
+}
+
+static int
+cmd_deliver(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl deliver [--loop] [--now]\n"
+        "Sends the Telegram messages of the outbox that are due, waiting out\n"
+        "the chats' pacing, then exits (1 if a message failed for good).\n"
+        "  --now   first make messages waiting for a retry due at once\n"
+        "  --loop  keep running (the traffic-webhook-deliver sidecar): send\n"
+        "          messages as they fall due; stop cleanly on SIGTERM\n";
+    static const struct option lo[] = {{"loop", 0, NULL, 'l'},
+                                       {"now", 0, NULL, 'n'},
+                                       {NULL, 0, NULL, 0}};
+    struct tr_notify n;
+    struct tr_notify_stats st = {0, 0, 0};
+    struct sigaction sa;
+    struct timespec t0, t;
+    char msg[512];
+    long due = 0, pending = 0, rows;
+    double wait = -1;
+    int loop = 0, now = 0, rc, opt;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (opt == 'l')
+            loop = 1;
+        else if (opt == 'n')
+            now = 1;
+        else
+            return die_usage("deliver", help);
+    }
+    if (optind != argc)
+        return die_usage("deliver", help);
+    if ((rc = setup(c, 1, 0)) != 0)
+        return rc;
+    if (tr_notify_init(&n, &c->cfg, &c->store, print_line, NULL) != TR_OK) {
+        fprintf(stderr, "traffic-ctl deliver: out of memory\n");
         return 1;
     }
-    printf("%s\n-- notification_status: %s\n", text,
-           sale.notification_status ? sale.notification_status : "?");
-    free(text);
-    tr_sale_release(&sale);
-    return 0;
+    if (!n.enabled) {
+        fprintf(stderr, "traffic-ctl deliver: TELEGRAM_BOT_TOKEN and "
+                "TELEGRAM_CHAT_IDS are not both set: nothing to send\n");
+        tr_notify_release(&n);
+        return EX_CONFIG;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;    /* no SA_RESTART: a nap ends at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (now) {
+        if (tr_notify_retry_now(&n, &rows, msg, sizeof(msg)) != TR_OK) {
+            fprintf(stderr, "traffic-ctl deliver: %s\n", msg);
+            tr_notify_release(&n);
+            return 1;
+        }
+        printf("deliver: %ld message%s made due now\n", rows,
+               rows == 1 ? "" : "s");
+    }
+    if (loop)
+        printf("deliver: running; SIGTERM stops\n");
+    fflush(stdout);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!stopping) {
+        if (tr_notify_deliver(&n, 100, 1, &st, msg, sizeof(msg)) != TR_OK ||
+            tr_notify_pending(&n, &due, &pending, &wait, msg,
+                              sizeof(msg)) != TR_OK) {
+            printf("deliver: %s\n", msg);
+            fflush(stdout);
+            if (!loop) {
+                rc = 1;
+                break;
+            }
+            nap(5);     /* the database is away: try again later */
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        /* once: what is due, held back only by pacing, for ten minutes */
+        if (!loop && (due == 0 || t.tv_sec - t0.tv_sec > 600))
+            break;
+        nap(wait < 0 || wait > 1 ? 1 : wait);
+    }
+    printf("deliver: %zu sent, %zu to retry, %zu failed; %ld pending\n",
+           st.sent, st.retried, st.failed, pending);
+    tr_notify_release(&n);
+    return rc != 0 ? rc : st.failed > 0 ? 1 : 0;
 }
 
 int
@@ -461,6 +573,8 @@ main(int argc, char **argv)
         rc = cmd_purge(&c, argc, argv);
     else if (strcmp(cmd, "replay") == 0)
         rc = cmd_replay(&c, argc, argv);
+    else if (strcmp(cmd, "deliver") == 0)
+        rc = cmd_deliver(&c, argc, argv);
     else if (strcmp(cmd, "message") == 0)
         rc = cmd_message(&c, argc, argv);
     else {

@@ -25,6 +25,7 @@
 
 #include "libtraffic/config.h"
 #include "libtraffic/handler.h"
+#include "libtraffic/notify.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
 
@@ -184,8 +185,9 @@ respond(struct io *io, const struct tr_response *resp, int head)
         write_all(io, resp->body.data, resp->body.len);
 }
 
+/* Serves one request; *results gets what it did to the leads. */
 static void
-serve(struct tr_handler *h, struct io *io)
+serve(struct tr_handler *h, struct io *io, struct tr_results *results)
 {
     struct tr_request req;
     struct tr_response resp;
@@ -221,8 +223,53 @@ serve(struct tr_handler *h, struct io *io)
             resp.status, resp.results.summary[0] ? "leads=" : "",
             resp.results.summary, resp.error[0] ? " error=" : "",
             resp.error, ms);
+    *results = resp.results;
     free(body);
     tr_response_release(&resp);
+}
+
+static void
+notify_log(void *arg, const char *line)
+{
+    (void)arg;
+    logline("%s", line);
+}
+
+/*
+ * After the answer: the new sales' messages go out now (what pacing holds
+ * back is left to the deliver sidecar).  Without Telegram configured the
+ * message is only logged, so a test deal still shows what would be sent.
+ */
+static void
+after_answer(struct tr_notify *n, const struct tr_results *r)
+{
+    struct tr_notify_stats st = {0, 0, 0};
+    char msg[512], *text, *p;
+    size_t i;
+
+    if (r->nnew == 0)
+        return;
+    if (n->enabled) {
+        if (tr_notify_deliver(n, n->cfg->nchats + 2, 0, &st, msg,
+                              sizeof(msg)) != TR_OK)
+            logline("telegram: delivery stopped: %s (the sidecar retries)",
+                    msg);
+        return;
+    }
+    for (i = 0; i < r->nnew; i++) {
+        if (tr_notify_render(n->store, r->new_leads[i], 0, &text, NULL, msg,
+                             sizeof(msg)) != TR_OK) {
+            logline("telegram disabled; lead %lld: %s",
+                    (long long)r->new_leads[i], msg);
+            continue;
+        }
+        for (p = text; (p = strchr(p, '\n')) != NULL;)
+            *p = '|';
+        logline("telegram disabled (no TELEGRAM_BOT_TOKEN or "
+                "TELEGRAM_CHAT_IDS); lead %lld message: %s",
+                (long long)r->new_leads[i], text);
+        free(text);
+    }
 }
 
 static void
@@ -243,6 +290,8 @@ main(int argc, char **argv)
     struct tr_rules rules;
     struct tr_store store;
     struct tr_handler h;
+    struct tr_notify notify;
+    struct tr_results results;
     struct sigaction sa;
     sigset_t term;
     FCGX_Request freq;
@@ -282,6 +331,10 @@ main(int argc, char **argv)
         return 1;
     }
     tr_handler_init(&h, &cfg, &rules, &store);
+    if (tr_notify_init(&notify, &cfg, &store, notify_log, NULL) != TR_OK) {
+        logline("out of memory");
+        return 1;
+    }
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
@@ -300,8 +353,9 @@ main(int argc, char **argv)
         goto out;
     }
     if (FCGX_IsCGI()) {
-        serve(&h, &io);
+        serve(&h, &io, &results);
         fflush(stdout);
+        after_answer(&notify, &results);
         goto out;
     }
     if (tr_store_connect(&store, msg, sizeof(msg)) != TR_OK)
@@ -320,10 +374,13 @@ main(int argc, char **argv)
         idle = 0;
         if (got < 0)
             break;
-        serve(&h, &io);
+        serve(&h, &io, &results);
+        /* AmoCRM has its answer before any message is sent */
         FCGX_Finish_r(&freq);
+        after_answer(&notify, &results);
     }
 out:
+    tr_notify_release(&notify);
     tr_store_release(&store);
     tr_rules_release(&rules);
     tr_config_release(&cfg);

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,15 @@ static const struct {
     [TR_CFG_UTM_FIELDS] = {"UTM_FIELDS", K_TEXT, NULL},
     [TR_CFG_DB_STATEMENT_TIMEOUT_MS] = {"DB_STATEMENT_TIMEOUT_MS", K_TEXT,
                                         "5000"},
+    [TR_CFG_TELEGRAM_TIMEOUT_MS] = {"TELEGRAM_TIMEOUT_MS", K_TEXT, "10000"},
+    [TR_CFG_TELEGRAM_RETRY_BASE_MS] = {"TELEGRAM_RETRY_BASE_MS", K_TEXT,
+                                       "5000"},
+    [TR_CFG_TELEGRAM_MAX_ATTEMPTS] = {"TELEGRAM_MAX_ATTEMPTS", K_TEXT, "50"},
+    [TR_CFG_TELEGRAM_MAX_AGE_S] = {"TELEGRAM_MAX_AGE_S", K_TEXT, "86400"},
+    [TR_CFG_TELEGRAM_CHAT_INTERVAL_MS] = {"TELEGRAM_CHAT_INTERVAL_MS", K_TEXT,
+                                          "1000"},
+    [TR_CFG_TELEGRAM_GROUP_PER_MINUTE] = {"TELEGRAM_GROUP_PER_MINUTE", K_TEXT,
+                                          "20"},
 };
 
 void
@@ -301,7 +311,11 @@ static enum tr_err
 parse_num(struct tr_config *cfg, enum tr_config_key key, int64_t lo,
           int64_t hi, int64_t *out, char *msg, size_t msgsz)
 {
-    if (tr_parse_id(cfg->raw[key], out) != 0 || *out < lo || *out > hi)
+    if (strcmp(cfg->raw[key], "0") == 0)
+        *out = 0;   /* tr_parse_id takes ids, which start at 1 */
+    else if (tr_parse_id(cfg->raw[key], out) != 0)
+        *out = lo - 1;
+    if (*out < lo || *out > hi)
         return tr_fail(msg, msgsz, TR_ECONFIG,
                        "%s: \"%.32s\" is not an integer from %lld to %lld",
                        keys[key].name, cfg->raw[key], (long long)lo,
@@ -417,6 +431,34 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
                          msg, msgsz)) != TR_OK)
         return err;
     cfg->statement_timeout_ms = (long)n;
+
+    {
+        static const struct {
+            enum tr_config_key key;
+            int64_t lo, hi;
+            size_t off;
+        } nums[] = {
+            {TR_CFG_TELEGRAM_TIMEOUT_MS, 100, 120000,
+             offsetof(struct tr_config, tg_timeout_ms)},
+            {TR_CFG_TELEGRAM_RETRY_BASE_MS, 10, 3600000,
+             offsetof(struct tr_config, tg_retry_base_ms)},
+            {TR_CFG_TELEGRAM_MAX_ATTEMPTS, 1, 1000,
+             offsetof(struct tr_config, tg_max_attempts)},
+            {TR_CFG_TELEGRAM_MAX_AGE_S, 1, 30 * 86400,
+             offsetof(struct tr_config, tg_max_age_s)},
+            {TR_CFG_TELEGRAM_CHAT_INTERVAL_MS, 0, 60000,
+             offsetof(struct tr_config, tg_chat_interval_ms)},
+            {TR_CFG_TELEGRAM_GROUP_PER_MINUTE, 0, 1000,
+             offsetof(struct tr_config, tg_group_per_minute)},
+        };
+
+        for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+            if ((err = parse_num(cfg, nums[i].key, nums[i].lo, nums[i].hi, &n,
+                                 msg, msgsz)) != TR_OK)
+                return err;
+            *(long *)((char *)cfg + nums[i].off) = (long)n;
+        }
+    }
 
     tr_utm_map_release(&cfg->utm_map);
     if (cfg->raw[TR_CFG_UTM_FIELDS] != NULL) {

@@ -42,6 +42,12 @@ enum tr_config_key {
     TR_CFG_MAX_BODY_BYTES,
     TR_CFG_UTM_FIELDS,
     TR_CFG_DB_STATEMENT_TIMEOUT_MS,
+    TR_CFG_TELEGRAM_TIMEOUT_MS,
+    TR_CFG_TELEGRAM_RETRY_BASE_MS,
+    TR_CFG_TELEGRAM_MAX_ATTEMPTS,
+    TR_CFG_TELEGRAM_MAX_AGE_S,
+    TR_CFG_TELEGRAM_CHAT_INTERVAL_MS,
+    TR_CFG_TELEGRAM_GROUP_PER_MINUTE,
     TR_CFG_NKEYS
 };
 
@@ -72,6 +78,13 @@ struct tr_config {
     size_t max_body_bytes;
     struct tr_utm_map utm_map;
     long statement_timeout_ms;
+    /* Telegram delivery: see tr_notify */
+    long tg_timeout_ms;             /* one sendMessage, in all */
+    long tg_retry_base_ms;          /* first backoff; doubles up to 1 h */
+    long tg_max_attempts;           /* then the row is failed */
+    long tg_max_age_s;              /* likewise, counted from the sale */
+    long tg_chat_interval_ms;       /* between two messages to one chat */
+    long tg_group_per_minute;       /* to one group; 0: no such limit */
     char env_file[512];             /* the file read, or "" */
 };
 

@@ -287,6 +287,8 @@ count(struct tr_results *res, const struct tr_item *it)
     switch (it->outcome) {
     case TR_OUT_SUCCESS:
         res->processed++;
+        if (res->nnew < sizeof(res->new_leads) / sizeof(res->new_leads[0]))
+            res->new_leads[res->nnew++] = it->lead_id;
         break;
     case TR_OUT_DUPLICATE:
         res->duplicates++;

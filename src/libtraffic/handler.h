@@ -50,6 +50,8 @@ struct tr_request {
 struct tr_results {
     size_t total, processed, duplicates, skipped, ignored, errors;
     char summary[256];          /* "25123456:success 25123459:skipped" */
+    int64_t new_leads[8];       /* the first new sales' lead ids */
+    size_t nnew;
 };
 
 struct tr_response {

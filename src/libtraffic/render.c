@@ -61,8 +61,9 @@ tr_render_amount(const char *price, const char *currency, char *buf,
     }
 }
 
-enum tr_err
-tr_render_escape(struct tr_buf *dst, const char *s, size_t maxchars)
+/* Appends s cut to maxchars characters, HTML-escaped when html. */
+static enum tr_err
+put_text(struct tr_buf *dst, const char *s, size_t maxchars, int html)
 {
     const uint8_t *p = (const uint8_t *)s, *end;
     size_t chars = 0;
@@ -84,7 +85,7 @@ tr_render_escape(struct tr_buf *dst, const char *s, size_t maxchars)
             chars++;
             continue;
         }
-        switch (*p) {
+        switch (html ? *p : 0) {
         case '&':
             err = tr_buf_adds(dst, "&amp;");
             break;
@@ -104,6 +105,12 @@ tr_render_escape(struct tr_buf *dst, const char *s, size_t maxchars)
         chars++;
     }
     return err;
+}
+
+enum tr_err
+tr_render_escape(struct tr_buf *dst, const char *s, size_t maxchars)
+{
+    return put_text(dst, s, maxchars, 1);
 }
 
 size_t
@@ -131,7 +138,7 @@ empty(const char *s)
 }
 
 enum tr_err
-tr_render_message(const struct tr_sale_view *sale, char **out)
+tr_render_message(const struct tr_sale_view *sale, int html, char **out)
 {
     struct tr_buf b;
     char amount[96];
@@ -141,8 +148,8 @@ tr_render_message(const struct tr_sale_view *sale, char **out)
     tr_buf_init(&b, 64 * 1024);
     tr_render_amount(sale->price, sale->currency, amount, sizeof(amount));
 #define ADD(s) err = err != TR_OK ? err : tr_buf_adds(&b, (s))
-#define ESC(s) err = err != TR_OK ? err : tr_render_escape(&b, (s), \
-                                                         TR_RENDER_FIELD_MAX)
+#define ESC(s) err = err != TR_OK ? err : put_text(&b, (s), \
+                                                 TR_RENDER_FIELD_MAX, html)
     ADD("\xF0\x9F\x8E\x89 НОВАЯ ПРОДАЖА!\n");                  /* 🎉 */
     ESC(sale->emoji);
     ADD(" Таргетолог: ");

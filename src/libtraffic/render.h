@@ -33,9 +33,12 @@ struct tr_sale_view {
 };
 
 /*
- * Renders the message into a new string (free() it) in *out.  TR_ENOMEM.
+ * Renders the message into a new string (free() it) in *out: for HTML parse
+ * mode when html, else as plain text (the same words, nothing escaped).
+ * TR_ENOMEM.
  */
-enum tr_err tr_render_message(const struct tr_sale_view *sale, char **out);
+enum tr_err tr_render_message(const struct tr_sale_view *sale, int html,
+                              char **out);
 
 /*
  * Writes "100,000 ₸" (thousands separated by commas, kopecks only when

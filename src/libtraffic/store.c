@@ -199,6 +199,15 @@ exec(struct tr_store *store, const char *sql, int n,
     return NULL;
 }
 
+PGresult *
+tr_store_query(struct tr_store *store, const char *sql, int n,
+               const char *const *params, char *msg, size_t msgsz)
+{
+    if (tr_store_connect(store, msg, msgsz) != TR_OK)
+        return NULL;
+    return exec(store, sql, n, params, msg, msgsz);
+}
+
 static int
 simple(struct tr_store *store, const char *sql, char *msg, size_t msgsz)
 {

@@ -96,6 +96,16 @@ enum tr_err tr_store_connect(struct tr_store *store, char *msg, size_t msgsz);
 int tr_store_alive(struct tr_store *store);
 
 /*
+ * Runs one parameterised statement (params as text, NULL for SQL NULL) on
+ * the connection, connecting first.  Returns the result (PQclear() it), or
+ * NULL with the reason in msg.
+ */
+struct pg_result;
+struct pg_result *tr_store_query(struct tr_store *store, const char *sql,
+                                 int n, const char *const *params, char *msg,
+                                 size_t msgsz);
+
+/*
  * Writes a delivery in one transaction and sets each sale item's outcome to
  * TR_OUT_SUCCESS or TR_OUT_DUPLICATE.  A connection that broke is
  * re-established and the delivery retried once.  TR_EDBDOWN / TR_EDB.

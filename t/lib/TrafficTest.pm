@@ -18,6 +18,7 @@ use File::Copy qw(copy);
 use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
+use JSON::PP ();
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Test::More;
@@ -26,7 +27,9 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     start_pg start_pg_again psql pg_url stop_pg migrate ctl empty_env write_env start_pool stop_pool
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
-    nginx_error_log pool_log stop_pid worker_pids pool_pid unit);
+    nginx_error_log pool_log stop_pid worker_pids pool_pid unit
+    start_fake_api fake_queue fake_default fake_requests fake_reset
+    sent_messages start_deliver deliver_log which);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
@@ -394,6 +397,77 @@ sub example {
 
 sub corpus_bodies {
     return sort glob(shared() . "/corpus/amocrm-captures/*.body");
+}
+
+# ---- the fake Telegram / AmoCRM API (t/lib/fake-api.py) -------------------
+
+my %FAKE;
+
+# Starts the fake API server; returns its base URL (http://127.0.0.1:PORT).
+sub start_fake_api {
+    my (%opt) = @_;
+    my $dir = tmpdir();
+    my $portfile = "$dir/fake-api.port";
+    unlink $portfile;
+    my $pid = _spawn(['python3', "$SRC/t/lib/fake-api.py", $portfile,
+        $opt{fixtures} // ()], "$dir/fake-api.log");
+    wait_for('the fake API', sub { -s $portfile });
+    %FAKE = (pid => $pid, port => slurp($portfile) + 0);
+    return "http://127.0.0.1:$FAKE{port}";
+}
+
+sub _fake {
+    my ($method, $path, $doc) = @_;
+    my $ua = HTTP::Tiny->new(timeout => 10);
+    my $r = $ua->request($method, "http://127.0.0.1:$FAKE{port}$path",
+        $doc ? { content => JSON::PP::encode_json($doc) } : {});
+    die "fake API $path: $r->{status} $r->{content}\n" unless $r->{success};
+    return JSON::PP::decode_json($r->{content});
+}
+
+# Scripts the next answers to requests whose path contains $match.
+sub fake_queue {
+    my ($match, @responses) = @_;
+    _fake('POST', '/_control/queue', { match => $match,
+        responses => \@responses });
+}
+
+# Answers every request matching $match with $response (undef: clear).
+sub fake_default {
+    my ($match, $response) = @_;
+    _fake('POST', '/_control/default', { match => $match,
+        response => $response });
+}
+
+sub fake_reset { _fake('POST', '/_control/reset') }
+
+# Every request the fake has seen, oldest first.
+sub fake_requests { @{ _fake('GET', '/_control/requests') } }
+
+# The sendMessage requests (their JSON bodies, with a "time" added).
+sub sent_messages {
+    return map { { %{ $_->{json} || {} }, time => $_->{time},
+        path => $_->{path} } }
+        grep { $_->{path} =~ m{/sendMessage$} } fake_requests();
+}
+
+my %DELIVER;
+
+# Starts "traffic-ctl deliver --loop" (the sidecar); returns its pid.
+sub start_deliver {
+    my (%opt) = @_;
+    my $dir = tmpdir();
+    my $pid = _spawn(["$BUILD/src/traffic-ctl", 'deliver', '--loop'],
+        "$dir/deliver.log", { TRAFFIC_ENV_FILE => $opt{env_file} || write_env(),
+            %{ $opt{env} || {} } });
+    wait_for('the sidecar', sub { deliver_log() =~ /running/ });
+    $DELIVER{pid} = $pid;
+    return $pid;
+}
+
+sub deliver_log {
+    my $f = tmpdir() . '/deliver.log';
+    return -f $f ? slurp($f) : '';
 }
 
 END {

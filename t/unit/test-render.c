@@ -40,7 +40,7 @@ main(void)
     char buf[128], *msg = NULL, *big;
     size_t i;
 
-    ok(tr_render_message(&v, &msg) == TR_OK, "renders");
+    ok(tr_render_message(&v, 1, &msg) == TR_OK, "renders");
     is_str(msg, seed_message, "the seed's message, exactly");
     free(msg);
 
@@ -54,16 +54,20 @@ main(void)
 
     v.client = "<b>Ivan & \"Co\"</b>_*";
     v.campaign = "a<b>c";
-    tr_render_message(&v, &msg);
+    tr_render_message(&v, 1, &msg);
     ok(strstr(msg, "👤 Клиент: &lt;b&gt;Ivan &amp; &quot;Co&quot;&lt;/b&gt;_*\n")
            != NULL, "client name escaped for HTML, _ and * kept");
     ok(strstr(msg, "Кампания: a&lt;b&gt;c") != NULL, "campaign escaped");
+    free(msg);
+    tr_render_message(&v, 0, &msg);
+    ok(strstr(msg, "👤 Клиент: <b>Ivan & \"Co\"</b>_*\n") != NULL,
+       "plain text: the client name as it is");
     free(msg);
 
     v.client = NULL;
     v.campaign = "";
     v.price = "";
-    tr_render_message(&v, &msg);
+    tr_render_message(&v, 1, &msg);
     ok(strstr(msg, "👤 Клиент: Без имени\n") != NULL, "no client: Без имени");
     ok(strstr(msg, "🏷️ Кампания: N/A") != NULL, "no campaign: N/A");
     ok(strstr(msg, "💰 Сумма: не указана\n") != NULL, "unknown amount");
@@ -76,7 +80,7 @@ main(void)
     v.campaign = big;
     v.product = big;
     v.targetologist = big;
-    tr_render_message(&v, &msg);
+    tr_render_message(&v, 1, &msg);
     ok(tr_render_length(msg) < TR_TELEGRAM_TEXT_MAX,
        "huge fields: %zu characters, under 4096", tr_render_length(msg));
     ok(strstr(msg, "🎉 НОВАЯ ПРОДАЖА!\n") == msg &&
@@ -85,7 +89,7 @@ main(void)
     ok(strstr(msg, "x…\n") != NULL, "cut fields end with …");
     free(msg);
     memset(big, '&', 20000);
-    tr_render_message(&v, &msg);
+    tr_render_message(&v, 1, &msg);
     ok(tr_render_length(msg) < 4 * TR_TELEGRAM_TEXT_MAX &&
            strstr(msg, "&amp;&amp;") != NULL,
        "entities count as one character each");

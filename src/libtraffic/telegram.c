@@ -1,0 +1,162 @@
+/*
+ * telegram.c: sendMessage over tr_http, and the reading of its answers.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "leads.h"
+#include "telegram.h"
+
+enum tr_err
+tr_telegram_init(struct tr_telegram *tg, const char *base, const char *token,
+                 long timeout_ms)
+{
+    struct tr_buf url;
+
+    memset(tg, 0, sizeof(*tg));
+    tr_http_init(&tg->http);
+    tg->timeout_ms = timeout_ms;
+    tr_buf_init(&url, 4096);
+    if (tr_buf_addf(&url, "%s/bot%s/sendMessage", base, token) != TR_OK ||
+        (tg->url = tr_buf_detach(&url)) == NULL ||
+        (tg->token = strdup(token)) == NULL) {
+        tr_buf_release(&url);
+        tr_telegram_release(tg);
+        return TR_ENOMEM;
+    }
+    return TR_OK;
+}
+
+void
+tr_telegram_release(struct tr_telegram *tg)
+{
+    tr_http_release(&tg->http);
+    free(tg->url);
+    free(tg->token);
+    memset(tg, 0, sizeof(*tg));
+}
+
+static int
+contains(const char *s, const char *what)
+{
+    return s != NULL && strstr(s, what) != NULL;
+}
+
+void
+tr_telegram_classify(long status, const char *body, size_t len,
+                     struct tr_tg_result *r)
+{
+    struct json_tokener *tok = NULL;
+    struct json_object *o = NULL, *v, *params;
+    const char *desc = NULL;
+
+    memset(r, 0, sizeof(*r));
+    r->http_status = status;
+    if (body != NULL && len > 0 && (tok = json_tokener_new()) != NULL) {
+        o = json_tokener_parse_ex(tok, body, (int)(len > 65536 ? 65536 : len));
+        json_tokener_free(tok);
+    }
+    if (o != NULL && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
+    }
+    if (o != NULL && json_object_object_get_ex(o, "description", &v) &&
+        json_object_is_type(v, json_type_string))
+        desc = json_object_get_string(v);
+    snprintf(r->description, sizeof(r->description), "%s",
+             desc ? desc : "no description");
+
+    if (status == 200 && o != NULL &&
+        json_object_object_get_ex(o, "ok", &v) && json_object_get_boolean(v) &&
+        json_object_object_get_ex(o, "result", &v) &&
+        json_object_object_get_ex(v, "message_id", &v)) {
+        r->outcome = TR_TG_SENT;
+        r->message_id = json_object_get_int64(v);
+        r->description[0] = '\0';
+        goto out;
+    }
+    if (o != NULL && json_object_object_get_ex(o, "parameters", &params)) {
+        if (json_object_object_get_ex(params, "migrate_to_chat_id", &v) &&
+            json_object_is_type(v, json_type_int)) {
+            r->outcome = TR_TG_MIGRATED;
+            snprintf(r->migrate_to, sizeof(r->migrate_to), "%lld",
+                     (long long)json_object_get_int64(v));
+            goto out;
+        }
+        if (json_object_object_get_ex(params, "retry_after", &v) &&
+            json_object_is_type(v, json_type_int))
+            r->retry_after = (long)json_object_get_int64(v);
+    }
+    if (status == 429 || status >= 500 || status < 400 || o == NULL) {
+        /* rate limited, Telegram's trouble, or an answer that is not the
+         * Bot API's (a proxy's error page): worth another try */
+        r->outcome = TR_TG_RETRY;
+        if (r->retry_after < 0 || r->retry_after > 86400)
+            r->retry_after = 0;
+        if (o == NULL)
+            snprintf(r->description, sizeof(r->description),
+                     "HTTP %ld without a Bot API answer", status);
+        goto out;
+    }
+    if (status == 400 && contains(desc, "can't parse entities")) {
+        r->outcome = TR_TG_PLAIN;
+        goto out;
+    }
+    /* 400 chat not found / thread not found, 401, 403 blocked, kicked,
+     * not a member: sending again cannot help */
+    r->outcome = TR_TG_FAILED;
+out:
+    json_object_put(o);
+}
+
+enum tr_err
+tr_telegram_send(struct tr_telegram *tg, const char *chat, int64_t thread_id,
+                 const char *text, int html, struct tr_tg_result *r)
+{
+    static const char *const headers[] = {
+        "Content-Type: application/json", "Expect:", NULL};
+    struct json_object *o, *lp;
+    int64_t id;
+    enum tr_err err;
+
+    memset(r, 0, sizeof(*r));
+    if ((o = json_object_new_object()) == NULL ||
+        (lp = json_object_new_object()) == NULL) {
+        json_object_put(o);
+        return TR_ENOMEM;
+    }
+    /* numeric ids go as numbers, "@channel" as a string */
+    if (tr_parse_id(chat + (chat[0] == '-'), &id) == 0)
+        json_object_object_add(o, "chat_id", json_object_new_int64(
+                                              chat[0] == '-' ? -id : id));
+    else
+        json_object_object_add(o, "chat_id", json_object_new_string(chat));
+    if (thread_id != 0)
+        json_object_object_add(o, "message_thread_id",
+                               json_object_new_int64(thread_id));
+    json_object_object_add(o, "text", json_object_new_string(text));
+    if (html)
+        json_object_object_add(o, "parse_mode", json_object_new_string("HTML"));
+    json_object_object_add(lp, "is_disabled", json_object_new_boolean(1));
+    json_object_object_add(o, "link_preview_options", lp);
+    err = tr_http_request(&tg->http, tg->url, headers,
+                          json_object_to_json_string_ext(
+                              o, JSON_C_TO_STRING_PLAIN |
+                                     JSON_C_TO_STRING_NOSLASHESCAPE),
+                          tg->timeout_ms, tg->token, r->description,
+                          sizeof(r->description));
+    json_object_put(o);
+    if (err == TR_ENOMEM)
+        return err;
+    if (err != TR_OK) {
+        r->outcome = TR_TG_RETRY;
+        return TR_OK;
+    }
+    tr_telegram_classify(tg->http.status, tg->http.answer.data,
+                         tg->http.answer.len, r);
+    tr_http_scrub(r->description, tg->token);
+    return TR_OK;
+}
