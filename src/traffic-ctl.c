@@ -185,7 +185,20 @@ cmd_check(struct ctl *c, int argc, char **argv)
                "migrate\n", pending, pending == 1 ? "" : "s");
         problems++;
     } else {
+        long waiting, failed;
+
         printf("database: reachable, schema up to date\n");
+        if (tr_notify_counts(&c->store, &waiting, &failed, msg, sizeof(msg)) ==
+            TR_OK) {
+            printf("notifications: %ld pending, %ld failed\n", waiting,
+                   failed);
+            if (failed > 0) {
+                printf("problem: %ld Telegram message%s failed for good: "
+                       "see last_error in notification_outbox\n", failed,
+                       failed == 1 ? "" : "s");
+                problems++;
+            }
+        }
     }
     if (c->cfg.telegram_bot_token == NULL || c->cfg.nchats == 0)
         printf("note: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "

@@ -376,6 +376,24 @@ tr_notify_pending(struct tr_notify *n, long *due, long *pending, double *wait,
 }
 
 enum tr_err
+tr_notify_counts(struct tr_store *store, long *pending, long *failed,
+                 char *msg, size_t msgsz)
+{
+    PGresult *res;
+
+    res = tr_store_query(store,
+        "SELECT count(*) FILTER (WHERE status = 'pending'),"
+        " count(*) FILTER (WHERE status = 'failed') FROM notification_outbox",
+        0, NULL, msg, msgsz);
+    if (res == NULL)
+        return TR_EDB;
+    *pending = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    *failed = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+    return TR_OK;
+}
+
+enum tr_err
 tr_notify_render(struct tr_store *store, int64_t lead_id, int html,
                  char **text, char **status, char *msg, size_t msgsz)
 {

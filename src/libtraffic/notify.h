@@ -77,6 +77,13 @@ enum tr_err tr_notify_pending(struct tr_notify *n, long *due, long *pending,
                               double *wait, char *msg, size_t msgsz);
 
 /*
+ * Counts the outbox rows that are pending and failed (for traffic-ctl
+ * check).
+ */
+enum tr_err tr_notify_counts(struct tr_store *store, long *pending,
+                             long *failed, char *msg, size_t msgsz);
+
+/*
  * Renders the message of lead_id's stored sale (HTML when html) into a new
  * string (free() it); *status, when not NULL, gets its notification_status
  * (free() it).  TR_EINVAL when no sale is stored for lead_id.

@@ -29,7 +29,7 @@ our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
     nginx_error_log pool_log stop_pid worker_pids pool_pid unit
     start_fake_api fake_queue fake_default fake_requests fake_reset
-    sent_messages start_deliver deliver_log which);
+    sent_messages start_deliver stop_deliver deliver_log which);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
@@ -71,7 +71,8 @@ sub spew {
     chmod $mode, $path if defined $mode;
 }
 
-# Runs a command, returns (exit code, stdout+stderr).  %opt: env, stdin.
+# Runs a command, returns (exit code, stdout+stderr).  %opt: env, stdin,
+# errfile (stderr appended there instead).
 sub run_cmd {
     my ($cmd, %opt) = @_;
     my $dir = tmpdir();
@@ -80,7 +81,11 @@ sub run_cmd {
     my $pid = open(my $out, '-|') // die "fork: $!";
     if (!$pid) {
         open STDIN, '<', $in or die;
-        open STDERR, '>&', \*STDOUT or die;
+        if ($opt{errfile}) {
+            open STDERR, '>>', $opt{errfile} or die;
+        } else {
+            open STDERR, '>&', \*STDOUT or die;
+        }
         %ENV = (%ENV, %{ $opt{env} || {} });
         delete $ENV{$_} for grep { !defined $ENV{$_} } keys %ENV;
         exec @$cmd or die "exec @$cmd: $!";
@@ -377,14 +382,17 @@ sub cgi_fcgi {
 # Runs src/traffic-webhook once as a CGI program (the operator's replay).
 sub cgi_run {
     my ($body, %env) = @_;
+    my $err = tmpdir() . '/cgi-stderr.log';
+    unlink $err;
     my ($rc, $out) = run_cmd(["$BUILD/src/traffic-webhook"],
-        stdin => $body,
+        stdin => $body, errfile => $err,
         env => { REQUEST_METHOD => 'POST',
             DOCUMENT_URI => '/webhook/amocrm/traffic',
             CONTENT_TYPE => 'application/x-www-form-urlencoded',
             CONTENT_LENGTH => length $body, %env });
     my $ans = _cgi_answer($out);
     $ans->{exit} = $rc;
+    $ans->{stderr} = slurp($err);
     return $ans;
 }
 
@@ -463,6 +471,10 @@ sub start_deliver {
     wait_for('the sidecar', sub { deliver_log() =~ /running/ });
     $DELIVER{pid} = $pid;
     return $pid;
+}
+
+sub stop_deliver {
+    stop_pid(delete $DELIVER{pid}) if $DELIVER{pid};
 }
 
 sub deliver_log {
