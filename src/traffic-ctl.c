@@ -21,6 +21,7 @@
 #include "libtraffic/leads.h"
 #include "libtraffic/notify.h"
 #include "libtraffic/rules.h"
+#include "libtraffic/spool.h"
 #include "libtraffic/store.h"
 
 #define EX_CONFIG 78
@@ -47,8 +48,9 @@ static const char usage_text[] =
     "                             show webhook_logs, newest first\n"
     "  purge-lead ID              delete a (test) lead from every table\n"
     "  replay [--dry-run] FILE... process saved bodies as the webhook does\n"
-    "  deliver [--loop] [--now]   send the due Telegram messages (--loop:\n"
-    "                             keep running as the sidecar)\n"
+    "  deliver [--loop] [--now]   replay the spool, send the due Telegram\n"
+    "                             messages (--loop: keep running, the sidecar)\n"
+    "  spool [status|drain]       requests spooled while the database was away\n"
     "  message LEAD_ID            print the Telegram message of a stored sale\n"
     "  version                    print the version\n"
     "\n"
@@ -198,6 +200,19 @@ cmd_check(struct ctl *c, int argc, char **argv)
                        failed == 1 ? "" : "s");
                 problems++;
             }
+        }
+    }
+    {
+        long depth = tr_spool_depth(c->cfg.spool_dir);
+
+        if (depth < 0) {
+            printf("problem: SPOOL_DIR %s cannot be read: create it, owned "
+                   "by the service user\n", c->cfg.spool_dir);
+            problems++;
+        } else {
+            printf("spool: %ld request%s waiting%s\n", depth,
+                   depth == 1 ? "" : "s",
+                   depth > 0 ? " (traffic-ctl spool drain)" : "");
         }
     }
     if (c->cfg.telegram_bot_token == NULL || c->cfg.nchats == 0)
@@ -461,12 +476,74 @@ nap(double seconds)
         nanosleep(&ts, NULL);   /* EINTR on SIGTERM is the point */
 }
 
+/* Replays the spool when it holds anything; lines go to stdout. */
+static enum tr_err
+drain(struct tr_handler *h, const char *dir, char *msg, size_t msgsz)
+{
+    struct tr_spool_stats st;
+    enum tr_err err;
+
+    if (tr_spool_depth(dir) <= 0)
+        return TR_OK;
+    err = tr_spool_drain(dir, h, stdout, &st, msg, msgsz);
+    if (st.replayed + st.corrupt > 0)
+        printf("spool: %zu replayed, %zu set aside, %zu left\n", st.replayed,
+               st.corrupt, st.left);
+    fflush(stdout);
+    return err;
+}
+
+static int
+cmd_spool(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl spool [status|drain]\n"
+        "status (the default) prints how many requests wait in SPOOL_DIR;\n"
+        "drain replays them, oldest first, through the webhook's own code\n"
+        "and removes each after its commit (exit 1 if some are left).\n"
+        "Unreadable entries are moved to SPOOL_DIR/corrupt.\n";
+    struct tr_handler h;
+    char msg[512];
+    const char *what = argc > 1 ? argv[1] : "status";
+    long depth;
+    int rc;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (argc > 2 || (strcmp(what, "status") != 0 && strcmp(what, "drain") != 0))
+        return die_usage("spool", help);
+    if ((rc = setup(c, strcmp(what, "drain") == 0, 1)) != 0)
+        return rc;
+    if (strcmp(what, "status") == 0) {
+        if ((depth = tr_spool_depth(c->cfg.spool_dir)) < 0) {
+            fprintf(stderr, "traffic-ctl spool: cannot read %s\n",
+                    c->cfg.spool_dir);
+            return 1;
+        }
+        printf("spool %s: %ld request%s waiting\n", c->cfg.spool_dir, depth,
+               depth == 1 ? "" : "s");
+        return 0;
+    }
+    tr_handler_init(&h, &c->cfg, &c->rules, &c->store);
+    if (drain(&h, c->cfg.spool_dir, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl spool drain: %s\n", msg);
+        return 1;
+    }
+    depth = tr_spool_depth(c->cfg.spool_dir);
+    printf("spool %s: %ld request%s waiting\n", c->cfg.spool_dir, depth,
+           depth == 1 ? "" : "s");
+    return depth == 0 ? 0 : 1;
+}
+
 static int
 cmd_deliver(struct ctl *c, int argc, char **argv)
 {
     static const char help[] =
         "usage: traffic-ctl deliver [--loop] [--now]\n"
-        "Sends the Telegram messages of the outbox that are due, waiting out\n"
+        "Replays the spool (requests taken while the database was away),\n"
+        "sends the Telegram messages of the outbox that are due, waiting out\n"
         "the chats' pacing, then exits (1 if a message failed for good).\n"
         "  --now   first make messages waiting for a retry due at once\n"
         "  --loop  keep running (the traffic-webhook-deliver sidecar): send\n"
@@ -476,6 +553,7 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
                                        {NULL, 0, NULL, 0}};
     struct tr_notify n;
     struct tr_notify_stats st = {0, 0, 0};
+    struct tr_handler h;
     struct sigaction sa;
     struct timespec t0, t;
     char msg[512];
@@ -497,18 +575,16 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
     }
     if (optind != argc)
         return die_usage("deliver", help);
-    if ((rc = setup(c, 1, 0)) != 0)
+    if ((rc = setup(c, 1, 1)) != 0)
         return rc;
     if (tr_notify_init(&n, &c->cfg, &c->store, print_line, NULL) != TR_OK) {
         fprintf(stderr, "traffic-ctl deliver: out of memory\n");
         return 1;
     }
-    if (!n.enabled) {
-        fprintf(stderr, "traffic-ctl deliver: TELEGRAM_BOT_TOKEN and "
-                "TELEGRAM_CHAT_IDS are not both set: nothing to send\n");
-        tr_notify_release(&n);
-        return EX_CONFIG;
-    }
+    if (!n.enabled)
+        printf("deliver: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "
+               "no messages to send, only the spool to replay\n");
+    tr_handler_init(&h, &c->cfg, &c->rules, &c->store);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop;    /* no SA_RESTART: a nap ends at once */
     sigemptyset(&sa.sa_mask);
@@ -528,7 +604,8 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
     fflush(stdout);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!stopping) {
-        if (tr_notify_deliver(&n, 100, 1, &st, msg, sizeof(msg)) != TR_OK ||
+        if (drain(&h, c->cfg.spool_dir, msg, sizeof(msg)) != TR_OK ||
+            tr_notify_deliver(&n, 100, 1, &st, msg, sizeof(msg)) != TR_OK ||
             tr_notify_pending(&n, &due, &pending, &wait, msg,
                               sizeof(msg)) != TR_OK) {
             printf("deliver: %s\n", msg);
@@ -586,6 +663,8 @@ main(int argc, char **argv)
         rc = cmd_purge(&c, argc, argv);
     else if (strcmp(cmd, "replay") == 0)
         rc = cmd_replay(&c, argc, argv);
+    else if (strcmp(cmd, "spool") == 0)
+        rc = cmd_spool(&c, argc, argv);
     else if (strcmp(cmd, "deliver") == 0)
         rc = cmd_deliver(&c, argc, argv);
     else if (strcmp(cmd, "message") == 0)

@@ -28,6 +28,8 @@ tr_strerror(enum tr_err err)
         return "i/o error";
     case TR_ENET:
         return "remote api error";
+    case TR_EDENIED:
+        return "not allowed";
     }
     return "unknown error";
 }

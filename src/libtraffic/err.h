@@ -21,6 +21,7 @@ enum tr_err {
     TR_EDBDOWN,     /* the database cannot be reached at all */
     TR_EIO,         /* a local file or socket failed */
     TR_ENET,        /* a remote API failed */
+    TR_EDENIED,     /* not allowed: wrong secret, foreign account */
 };
 
 /* Returns a static lowercase description of err; never NULL. */

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "config.h"
 #include "handler.h"
 #include "leads.h"
 #include "rules.h"
+#include "spool.h"
 #include "store.h"
 
 #define TR_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -76,6 +78,8 @@ tr_handler_reason(int status)
         return "OK";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -192,6 +196,38 @@ log_error(struct tr_handler *h, const char *event, const char *error,
     tr_buf_release(&logbody);
 }
 
+int
+tr_handler_secret_equal(const char *given, const char *secret)
+{
+    size_t n = strlen(secret), g = strlen(given), i;
+    unsigned char d = g != n;
+
+    /* every byte of the secret is looked at, whatever matched before */
+    for (i = 0; i < n; i++)
+        d |= (unsigned char)((i < g ? given[i] : 0) ^ secret[i]);
+    return d == 0;
+}
+
+/* Whether the query string carries token=WEBHOOK_SECRET. */
+static int
+token_ok(const char *query, const char *secret)
+{
+    char given[256];
+    const char *p = query;
+    size_t n;
+
+    while (p != NULL && *p != '\0') {
+        n = strcspn(p, "&");
+        if (n > 6 && strncmp(p, "token=", 6) == 0 && n - 6 < sizeof(given)) {
+            memcpy(given, p + 6, n - 6);
+            given[n - 6] = '\0';
+            return tr_handler_secret_equal(given, secret);
+        }
+        p += n + (p[n] == '&');
+    }
+    return 0;
+}
+
 static void
 received_text(const struct tr_request *req, char *buf, size_t bufsz)
 {
@@ -235,6 +271,13 @@ tr_handler_begin(struct tr_handler *h, struct tr_request *req,
         return 0;
     }
     received_text(req, at, sizeof(at));
+    if (h->cfg->webhook_secret != NULL &&
+        !token_ok(req->query, h->cfg->webhook_secret)) {
+        log_error(h, "request", "missing or wrong webhook token", NULL, 0,
+                  req->request_id, at);
+        answer_error(resp, 403, "forbidden");
+        return 0;
+    }
     if (tr_body_type_of(req->content_type) == TR_BODY_UNSUPPORTED) {
         snprintf(why, sizeof(why), "unsupported content type \"%.60s\"",
                  req->content_type ? req->content_type : "");
@@ -352,6 +395,28 @@ classify(struct tr_handler *h, const struct tr_lead *l, struct tr_item *it)
     }
 }
 
+/* With AMOCRM_DOMAIN set, a body from another account is refused. */
+static enum tr_err
+check_account(const struct tr_config *cfg, struct json_object *tree,
+              char *msg, size_t msgsz)
+{
+    struct json_object *acc, *sub;
+    const char *s;
+
+    if (cfg->amocrm_domain == NULL)
+        return TR_OK;
+    if (!json_object_object_get_ex(tree, "account", &acc) ||
+        !json_object_object_get_ex(acc, "subdomain", &sub) ||
+        !json_object_is_type(sub, json_type_string))
+        return tr_fail(msg, msgsz, TR_EDENIED, "no account[subdomain]: "
+                       "AMOCRM_DOMAIN is %s", cfg->amocrm_domain);
+    s = json_object_get_string(sub);
+    if (strcasecmp(s, cfg->amocrm_domain) != 0)
+        return tr_fail(msg, msgsz, TR_EDENIED, "account[subdomain] \"%.64s\" "
+                       "is not AMOCRM_DOMAIN %s", s, cfg->amocrm_domain);
+    return TR_OK;
+}
+
 enum tr_err
 tr_handler_process(struct tr_handler *h, enum tr_body_type type,
                    const char *body, size_t len, const char *request_id,
@@ -372,6 +437,8 @@ tr_handler_process(struct tr_handler *h, enum tr_body_type type,
     tr_buf_init(&logbody, TR_LOG_BODY_MAX + 64);
 
     err = tr_body_parse(type, body, len, &h->limits, &tree, msg, msgsz);
+    if (err == TR_OK)
+        err = check_account(h->cfg, tree, msg, msgsz);
     if (err == TR_OK)
         err = tr_leads_extract(&leads, tree, &h->cfg->utm_map, TR_LEADS_MAX,
                                msg, msgsz);
@@ -418,6 +485,36 @@ out:
     return err;
 }
 
+/*
+ * Nothing could be committed: the request goes to the spool and AmoCRM
+ * still gets its 200; only when that fails too is the answer 503 (AmoCRM
+ * then retries).
+ */
+static void
+spool(struct tr_handler *h, const struct tr_request *req, const char *at,
+      const char *dberr, struct tr_response *resp)
+{
+    struct tr_spool_entry e;
+    char why[512];
+
+    e.content_type = req->content_type;
+    e.request_id = req->request_id;
+    e.received_at = at;
+    e.body = req->body;
+    e.body_len = req->body_len;
+    if (tr_spool_write(h->cfg->spool_dir, &e, req->received_sec,
+                       req->received_nsec, why, sizeof(why)) != TR_OK) {
+        snprintf(resp->error, sizeof(resp->error), "%.200s; spool: %.200s",
+                 dberr, why);
+        answer_error(resp, 503, "could not store the delivery; retry later");
+        return;
+    }
+    snprintf(resp->error, sizeof(resp->error), "%.200s; spooled", dberr);
+    resp->status = 200;
+    resp->queued = 1;
+    tr_buf_adds(&resp->body, "{\"success\":true,\"queued\":true}");
+}
+
 void
 tr_handler_finish(struct tr_handler *h, struct tr_request *req,
                   struct tr_response *resp)
@@ -447,9 +544,12 @@ tr_handler_finish(struct tr_handler *h, struct tr_request *req,
         snprintf(resp->error, sizeof(resp->error), "%s", msg);
         answer_error(resp, 413, msg);
         return;
-    default:
+    case TR_EDENIED:
         snprintf(resp->error, sizeof(resp->error), "%s", msg);
-        answer_error(resp, 503, "could not store the delivery; retry later");
+        answer_error(resp, 403, "forbidden: not the configured account");
+        return;
+    default:
+        spool(h, req, at, msg, resp);
         return;
     }
     resp->status = 200;

@@ -1,0 +1,327 @@
+/*
+ * spool.c: durable request files, and their replay.
+ *
+ * An entry is a small header, a blank line and the body as received:
+ *
+ *     traffic-webhook spool 1
+ *     received_at: 2026-11-25 10:00:00.123456+00
+ *     content_type: application/x-www-form-urlencoded
+ *     request_id: 4f0c...          ("-" when AmoCRM sent none)
+ *     length: 1234
+ *
+ *     leads%5Bstatus%5D...
+ */
+#define _GNU_SOURCE   /* memmem */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "body.h"
+#include "buf.h"
+#include "handler.h"
+#include "spool.h"
+
+#define MAGIC "traffic-webhook spool 1\n"
+#define HEADER_MAX 2048
+#define SUFFIX ".req"
+
+static enum tr_err
+io_fail(char *msg, size_t msgsz, const char *what, const char *path)
+{
+    return tr_fail(msg, msgsz, TR_EIO, "%s \"%s\" failed: %s", what, path,
+                   strerror(errno));
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        if ((w = write(fd, p, n)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A header value on one line: control characters become spaces. */
+static void
+one_line(char *dst, size_t dstsz, const char *s)
+{
+    size_t i;
+
+    snprintf(dst, dstsz, "%s", s != NULL && s[0] != '\0' ? s : "-");
+    for (i = 0; dst[i] != '\0'; i++)
+        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+            dst[i] = ' ';
+}
+
+enum tr_err
+tr_spool_write(const char *dir, const struct tr_spool_entry *e, long long sec,
+               long nsec, char *msg, size_t msgsz)
+{
+    char name[96], tmp[4096], path[4096], ct[256], rid[96], hdr[HEADER_MAX];
+    enum tr_err err = TR_OK;
+    int fd = -1, dfd = -1, n;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return io_fail(msg, msgsz, "mkdir", dir);
+    /* arrival order is name order; the pid keeps workers apart */
+    snprintf(name, sizeof(name), "%020lld.%09ld-%ld" SUFFIX, sec, nsec,
+             (long)getpid());
+    snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", dir, name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    one_line(ct, sizeof(ct), e->content_type);
+    one_line(rid, sizeof(rid), e->request_id);
+    n = snprintf(hdr, sizeof(hdr),
+                 MAGIC "received_at: %s\ncontent_type: %s\nrequest_id: %s\n"
+                 "length: %zu\n\n", e->received_at, ct, rid, e->body_len);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+        return io_fail(msg, msgsz, "create", tmp);
+    if (write_all(fd, hdr, (size_t)n) != 0 ||
+        write_all(fd, e->body, e->body_len) != 0) {
+        err = io_fail(msg, msgsz, "write", tmp);
+        goto out;
+    }
+    if (fsync(fd) != 0) {
+        err = io_fail(msg, msgsz, "fsync", tmp);
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        err = io_fail(msg, msgsz, "close", tmp);
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        err = io_fail(msg, msgsz, "rename", tmp);
+        goto out;
+    }
+    /* the new name itself must survive a power loss */
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+        fsync(dfd) != 0) {
+        err = io_fail(msg, msgsz, "fsync directory", dir);
+        unlink(path);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (err != TR_OK)
+        unlink(tmp);
+    return err;
+}
+
+static int
+is_entry(const char *name)
+{
+    size_t n = strlen(name), k = strlen(SUFFIX);
+
+    return name[0] != '.' && n > k && strcmp(name + n - k, SUFFIX) == 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted entry names of dir; NULL with *n = 0 when there are none. */
+static char **
+list_entries(const char *dir, size_t *n, int *failed)
+{
+    DIR *dp;
+    struct dirent *de;
+    char **v = NULL, **nv;
+    size_t cap = 0;
+
+    *n = 0;
+    *failed = 0;
+    if ((dp = opendir(dir)) == NULL) {
+        *failed = errno != ENOENT;
+        return NULL;
+    }
+    while ((de = readdir(dp)) != NULL) {
+        if (!is_entry(de->d_name))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+                goto oom;
+            v = nv;
+        }
+        if ((v[*n] = strdup(de->d_name)) == NULL)
+            goto oom;
+        (*n)++;
+    }
+    closedir(dp);
+    if (*n > 1)
+        qsort(v, *n, sizeof(*v), name_cmp);
+    return v;
+oom:
+    closedir(dp);
+    while (*n > 0)
+        free(v[--(*n)]);
+    free(v);
+    *failed = 1;
+    return NULL;
+}
+
+static void
+free_entries(char **v, size_t n)
+{
+    while (n > 0)
+        free(v[--n]);
+    free(v);
+}
+
+long
+tr_spool_depth(const char *dir)
+{
+    size_t n;
+    int failed;
+    char **v = list_entries(dir, &n, &failed);
+
+    free_entries(v, n);
+    return failed ? -1 : (long)n;
+}
+
+/* The value of "key: value\n" at *p, NUL-terminated in place. */
+static char *
+header(char **p, const char *key)
+{
+    size_t k = strlen(key);
+    char *v, *nl;
+
+    if (strncmp(*p, key, k) != 0 || (*p)[k] != ':' || (*p)[k + 1] != ' ')
+        return NULL;
+    v = *p + k + 2;
+    if ((nl = strchr(v, '\n')) == NULL)
+        return NULL;
+    *nl = '\0';
+    *p = nl + 1;
+    return v;
+}
+
+/* Parses a spool file's text into e (pointing into data); -1 if corrupt. */
+static int
+parse_entry(char *data, size_t len, struct tr_spool_entry *e)
+{
+    char *p = data, *v, *end, *blank;
+    size_t hlen;
+    unsigned long long blen;
+
+    memset(e, 0, sizeof(e[0]));
+    if (len < sizeof(MAGIC) - 1 || memcmp(data, MAGIC, sizeof(MAGIC) - 1) != 0)
+        return -1;
+    /* the header ends at the first blank line, before any NUL */
+    blank = memmem(data, len < HEADER_MAX ? len : HEADER_MAX, "\n\n", 2);
+    if (blank == NULL || memchr(data, '\0', (size_t)(blank - data)) != NULL)
+        return -1;
+    p += sizeof(MAGIC) - 1;
+    if ((e->received_at = header(&p, "received_at")) == NULL ||
+        (e->content_type = header(&p, "content_type")) == NULL ||
+        (e->request_id = header(&p, "request_id")) == NULL ||
+        (v = header(&p, "length")) == NULL || *p != '\n')
+        return -1;
+    p++;
+    hlen = (size_t)(p - data);
+    errno = 0;
+    blen = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || end == v || blen != len - hlen)
+        return -1;
+    if (strcmp(e->request_id, "-") == 0)
+        e->request_id = NULL;
+    e->body = p;
+    e->body_len = (size_t)blen;
+    return 0;
+}
+
+/* Moves a bad entry out of the way, into dir/corrupt. */
+static void
+set_aside(const char *dir, const char *name, FILE *out)
+{
+    char sub[4096], from[4096], to[4352];
+
+    snprintf(sub, sizeof(sub), "%s/" TR_SPOOL_CORRUPT_DIR, dir);
+    snprintf(from, sizeof(from), "%s/%s", dir, name);
+    snprintf(to, sizeof(to), "%s/%s", sub, name);
+    if ((mkdir(sub, 0700) != 0 && errno != EEXIST) || rename(from, to) != 0) {
+        if (out != NULL)
+            fprintf(out, "spool: %s: cannot move to %s (%s): removing it\n",
+                    name, sub, strerror(errno));
+        unlink(from);
+        return;
+    }
+    if (out != NULL)
+        fprintf(out, "spool: %s: moved to %s\n", name, sub);
+}
+
+enum tr_err
+tr_spool_drain(const char *dir, struct tr_handler *h, FILE *out,
+               struct tr_spool_stats *st, char *msg, size_t msgsz)
+{
+    struct tr_spool_entry e;
+    struct tr_results res;
+    struct tr_buf b;
+    char **names, path[4096], why[512];
+    enum tr_err err = TR_OK;
+    size_t n, i;
+    int failed;
+
+    memset(st, 0, sizeof(*st));
+    if ((names = list_entries(dir, &n, &failed)) == NULL && failed)
+        return io_fail(msg, msgsz, "read directory", dir);
+    for (i = 0; i < n && err == TR_OK; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        tr_buf_init(&b, h->limits.max_bytes + HEADER_MAX);
+        if (tr_buf_read_file(&b, path, why, sizeof(why)) != TR_OK ||
+            b.data == NULL || parse_entry(b.data, b.len, &e) != 0) {
+            if (out != NULL)
+                fprintf(out, "spool: %s: unreadable entry\n", names[i]);
+            set_aside(dir, names[i], out);
+            st->corrupt++;
+            tr_buf_release(&b);
+            continue;
+        }
+        err = tr_handler_process(h, tr_body_type_of(e.content_type), e.body,
+                                 e.body_len, e.request_id, e.received_at, 0,
+                                 &res, why, sizeof(why));
+        switch (err) {
+        case TR_OK:
+            unlink(path);
+            st->replayed++;
+            if (out != NULL)
+                fprintf(out, "spool: %s: replayed: %s\n", names[i],
+                        res.summary[0] ? res.summary : "no leads");
+            break;
+        case TR_EDB:
+        case TR_EDBDOWN:
+        case TR_ENOMEM:
+            /* not its fault: it stays, and so does everything after it */
+            tr_fail(msg, msgsz, err, "%s", why);
+            break;
+        default:
+            if (out != NULL)
+                fprintf(out, "spool: %s: %s\n", names[i], why);
+            set_aside(dir, names[i], out);
+            st->corrupt++;
+            err = TR_OK;
+        }
+        tr_buf_release(&b);
+    }
+    st->left = n - st->replayed - st->corrupt;
+    free_entries(names, n);
+    return err;
+}
