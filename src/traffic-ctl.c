@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "libtraffic/buf.h"
@@ -148,6 +149,7 @@ cmd_check(struct ctl *c, int argc, char **argv)
     struct tr_buf out;
     char msg[512];
     const char *dir = NULL;
+    struct stat sb;
     int problems = 0, pending, rc, opt;
     static const struct option lo[] = {{"sql-dir", 1, NULL, 's'},
                                        {NULL, 0, NULL, 0}};
@@ -171,6 +173,12 @@ cmd_check(struct ctl *c, int argc, char **argv)
     tr_buf_release(&out);
     printf("rules: %zu targetologists, fallback %s\n", c->rules.n,
            c->rules.fallback.name);
+    if (c->cfg.env_file[0] != '\0' && stat(c->cfg.env_file, &sb) == 0 &&
+        (sb.st_mode & S_IROTH)) {
+        printf("problem: %s is readable by every user and holds secrets: "
+               "chmod 640 it (group of the service user)\n", c->cfg.env_file);
+        problems++;
+    }
     if (c->cfg.database_url == NULL) {
         printf("problem: DATABASE_URL is not set: add it to the env file\n");
         problems++;

@@ -129,7 +129,10 @@ sub _as_pg_user {
     return ('runuser', '-u', 'nobody', '--');
 }
 
+# Starts the throwaway cluster.  Commits are asynchronous (fast) unless
+# durable => 1: a test that kills PostgreSQL needs a commit to be a commit.
 sub start_pg {
+    my (%opt) = @_;
     my $dir = tmpdir();
     my $data = "$dir/pg";
     my $port = free_port();
@@ -143,7 +146,8 @@ sub start_pg {
     open my $fh, '>>', "$data/data/postgresql.conf" or die;
     print $fh "listen_addresses = ''\nunix_socket_directories = '$data'\n",
         "port = $port\nmax_connections = 60\nfsync = off\n",
-        "synchronous_commit = off\nfull_page_writes = off\n";
+        "synchronous_commit = ", ($opt{durable} ? 'on' : 'off'),
+        "\nfull_page_writes = off\n";
     close $fh;
     ($rc, $out) = run_cmd([@as, "$bin/pg_ctl", '-D', "$data/data", '-l',
         "$data/log", '-w', '-t', '30', 'start']);
@@ -189,7 +193,7 @@ sub start_pg_again {
 # An env file that sets nothing, so no test reads the machine's own.
 sub empty_env {
     my $path = tmpdir() . '/empty.env';
-    spew($path, "# nothing\n") unless -f $path;
+    spew($path, "# nothing\n", 0600) unless -f $path;
     return $path;
 }
 
@@ -318,7 +322,11 @@ pid $dir/nginx.pid;
 error_log $dir/nginx-error.log info;
 events { worker_connections 1024; }
 http {
-    access_log $dir/nginx-access.log;
+    # as nginx/example-site.conf advises: \$uri, so ?token= is not logged
+    log_format traffic_webhook '\$remote_addr [\$time_local] "\$request_method \$uri '
+                               '\$server_protocol" \$status \$body_bytes_sent '
+                               '\$request_time "\$http_user_agent"';
+    access_log $dir/nginx-access.log traffic_webhook;
     client_body_temp_path $dir/nginx-tmp/body;
     fastcgi_temp_path $dir/nginx-tmp/fastcgi;
     proxy_temp_path $dir/nginx-tmp/proxy;
