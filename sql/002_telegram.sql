@@ -18,6 +18,12 @@ CREATE TABLE IF NOT EXISTS telegram_chats (
     updated_at   timestamptz NOT NULL DEFAULT now()
 );
 
+-- A claim looks for a chat's oldest due message: without this index every
+-- claim would walk all pending rows, and a burst makes that thousands.
+CREATE INDEX IF NOT EXISTS notification_outbox_chat_due_idx
+    ON notification_outbox (chat_id, next_attempt_at, id)
+    WHERE status = 'pending';
+
 -- Records the outcome of one send of outbox row p_id and returns the row's
 -- new status ('sent', 'pending' or 'failed'; NULL if the row is gone).
 --   p_outcome      'sent', 'retry' (transient) or 'failed' (permanent)

@@ -1,0 +1,65 @@
+-- wrk script: every request a new won deal (unique lead ids across
+-- threads), urlencoded exactly as AmoCRM sends it, a mix of campaigns
+-- (Cyrillic among them) so every targetologist and Unknown are matched.
+local threads = {}
+local next_tid = 0
+
+function setup(thread)
+    next_tid = next_tid + 1
+    thread:set("tid", next_tid)
+    table.insert(threads, thread)
+end
+
+local campaigns = {
+    "tripwire_dec20",                                   -- Kenesary
+    "arystan_jan",                                      -- Arystan
+    "%D0%97%D0%B0%D0%BF%D1%83%D1%81%D0%BA_%D0%B2%D0%B5%D1%81%D0%BD%D0%B0", -- Muha
+    "traf4_retarget",                                   -- Traf4
+    "%D0%B1%D0%B5%D0%B7_%D0%BC%D0%B5%D1%82%D0%BA%D0%B8", -- Unknown
+}
+
+function init(args)
+    base = tonumber(os.getenv("BENCH_LEAD_BASE")) + tid * 10000000
+    n = 0
+    ok = 0
+    bad = 0
+end
+
+function request()
+    n = n + 1
+    local id = base + n
+    local p = "leads%5Bstatus%5D%5B0%5D%5B"
+    local cf = p .. "custom_fields%5D%5B"
+    local body = p .. "id%5D=" .. id
+        .. "&" .. p .. "name%5D=Bench+deal+" .. id
+        .. "&" .. p .. "status_id%5D=142"
+        .. "&" .. p .. "old_status_id%5D=143"
+        .. "&" .. p .. "pipeline_id%5D=10418746"
+        .. "&" .. p .. "price%5D=" .. (1000 + n % 500000)
+        .. "&" .. p .. "responsible_user_id%5D=8000001"
+        .. "&" .. cf .. "0%5D%5Bid%5D=700001"
+        .. "&" .. cf .. "0%5D%5Bname%5D=utm_source"
+        .. "&" .. cf .. "0%5D%5Bvalues%5D%5B0%5D%5Bvalue%5D=instagram"
+        .. "&" .. cf .. "0%5D%5Bcode%5D=UTM_SOURCE"
+        .. "&" .. cf .. "1%5D%5Bid%5D=700002"
+        .. "&" .. cf .. "1%5D%5Bname%5D=utm_campaign"
+        .. "&" .. cf .. "1%5D%5Bvalues%5D%5B0%5D%5Bvalue%5D="
+        .. campaigns[n % #campaigns + 1]
+        .. "&" .. cf .. "1%5D%5Bcode%5D=UTM_CAMPAIGN"
+        .. "&account%5Bsubdomain%5D=onaiagencykz&account%5Bid%5D=31000001"
+    return wrk.format("POST", "/webhook/amocrm/traffic",
+        {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+
+function response(status, headers, body)
+    if status == 200 then ok = ok + 1 else bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+    local o, b = 0, 0
+    for _, t in ipairs(threads) do
+        o = o + t:get("ok")
+        b = b + t:get("bad")
+    end
+    io.write(string.format("BENCH ok=%d bad=%d\n", o, b))
+end
