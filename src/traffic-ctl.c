@@ -524,25 +524,22 @@ cmd_spool(struct ctl *c, int argc, char **argv)
         return die_usage("spool", help);
     if ((rc = setup(c, strcmp(what, "drain") == 0, 1)) != 0)
         return rc;
-    if (strcmp(what, "status") == 0) {
-        if ((depth = tr_spool_depth(c->cfg.spool_dir)) < 0) {
-            fprintf(stderr, "traffic-ctl spool: cannot read %s\n",
-                    c->cfg.spool_dir);
+    if (strcmp(what, "drain") == 0) {
+        tr_handler_init(&h, &c->cfg, &c->rules, &c->store);
+        if (drain(&h, c->cfg.spool_dir, msg, sizeof(msg)) != TR_OK) {
+            fprintf(stderr, "traffic-ctl spool drain: %s\n", msg);
             return 1;
         }
-        printf("spool %s: %ld request%s waiting\n", c->cfg.spool_dir, depth,
-               depth == 1 ? "" : "s");
-        return 0;
     }
-    tr_handler_init(&h, &c->cfg, &c->rules, &c->store);
-    if (drain(&h, c->cfg.spool_dir, msg, sizeof(msg)) != TR_OK) {
-        fprintf(stderr, "traffic-ctl spool drain: %s\n", msg);
+    if ((depth = tr_spool_depth(c->cfg.spool_dir)) < 0) {
+        fprintf(stderr, "traffic-ctl spool: cannot read %s\n",
+                c->cfg.spool_dir);
         return 1;
     }
-    depth = tr_spool_depth(c->cfg.spool_dir);
     printf("spool %s: %ld request%s waiting\n", c->cfg.spool_dir, depth,
            depth == 1 ? "" : "s");
-    return depth == 0 ? 0 : 1;
+    /* drain leaves nothing behind unless the database stopped it */
+    return strcmp(what, "drain") == 0 && depth > 0 ? 1 : 0;
 }
 
 static int

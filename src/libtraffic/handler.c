@@ -196,8 +196,9 @@ log_error(struct tr_handler *h, const char *event, const char *error,
     tr_buf_release(&logbody);
 }
 
-int
-tr_handler_secret_equal(const char *given, const char *secret)
+/* Whether given is secret, in time independent of where they differ. */
+static int
+secret_equal(const char *given, const char *secret)
 {
     size_t n = strlen(secret), g = strlen(given), i;
     unsigned char d = g != n;
@@ -221,7 +222,7 @@ token_ok(const char *query, const char *secret)
         if (n > 6 && strncmp(p, "token=", 6) == 0 && n - 6 < sizeof(given)) {
             memcpy(given, p + 6, n - 6);
             given[n - 6] = '\0';
-            return tr_handler_secret_equal(given, secret);
+            return secret_equal(given, secret);
         }
         p += n + (p[n] == '&');
     }
@@ -511,7 +512,6 @@ spool(struct tr_handler *h, const struct tr_request *req, const char *at,
     }
     snprintf(resp->error, sizeof(resp->error), "%.200s; spooled", dberr);
     resp->status = 200;
-    resp->queued = 1;
     tr_buf_adds(&resp->body, "{\"success\":true,\"queued\":true}");
 }
 

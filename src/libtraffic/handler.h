@@ -59,7 +59,6 @@ struct tr_response {
     const char *allow;          /* the Allow header of a 405 */
     struct tr_buf body;         /* JSON, or empty for HEAD */
     struct tr_results results;
-    int queued;                 /* spooled: the database was away */
     char error[512];            /* the detail behind an error answer */
 };
 
@@ -90,12 +89,6 @@ const char *tr_handler_reason(int status);
  */
 int tr_handler_begin(struct tr_handler *h, struct tr_request *req,
                      struct tr_response *resp);
-
-/*
- * Whether given equals secret, in time that does not depend on where they
- * differ.
- */
-int tr_handler_secret_equal(const char *given, const char *secret);
 
 /*
  * Processes the body read after tr_handler_begin returned 1.  When nothing

@@ -327,13 +327,30 @@ tr_notify_deliver(struct tr_notify *n, size_t max, int sweep,
     return TR_OK;
 }
 
+/* Runs a statement returning one row of n numbers into v. */
+static enum tr_err
+numbers(struct tr_store *store, const char *sql, double *v, int n, char *msg,
+        size_t msgsz)
+{
+    PGresult *res = tr_store_query(store, sql, 0, NULL, msg, msgsz);
+    int i;
+
+    if (res == NULL)
+        return TR_EDB;
+    for (i = 0; i < n; i++)
+        v[i] = strtod(PQgetvalue(res, 0, i), NULL);
+    PQclear(res);
+    return TR_OK;
+}
+
 enum tr_err
 tr_notify_retry_now(struct tr_notify *n, long *rows, char *msg, size_t msgsz)
 {
-    PGresult *res;
+    double v[1] = {0};
+    enum tr_err err;
 
     *rows = 0;
-    res = tr_store_query(n->store,
+    err = numbers(n->store,
         "WITH r AS ("
         " UPDATE notification_outbox SET next_attempt_at = now()"
         " WHERE status = 'pending' AND next_attempt_at > now()"
@@ -345,52 +362,45 @@ tr_notify_retry_now(struct tr_notify *n, long *rows, char *msg, size_t msgsz)
         "  AND NOT EXISTS (SELECT 1 FROM notification_outbox o"
         "   WHERE o.chat_id = c.chat_id AND o.lease_until > now())"
         ")"
-        " SELECT count(*) FROM r", 0, NULL, msg, msgsz);
-    if (res == NULL)
-        return TR_EDB;
-    *rows = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return TR_OK;
+        " SELECT count(*) FROM r", v, 1, msg, msgsz);
+    *rows = (long)v[0];
+    return err;
 }
 
 enum tr_err
 tr_notify_pending(struct tr_notify *n, long *due, long *pending, double *wait,
                   char *msg, size_t msgsz)
 {
-    PGresult *res;
+    double v[3] = {0, 0, -1};
+    enum tr_err err;
 
-    res = tr_store_query(n->store,
+    err = numbers(n->store,
         "SELECT count(*) FILTER (WHERE o.next_attempt_at <= now()),"
         " count(*), coalesce(greatest(0, extract(epoch FROM"
         "  min(greatest(o.next_attempt_at, c.next_at, o.lease_until))"
         "  - now())), -1)"
         " FROM notification_outbox o LEFT JOIN telegram_chats c USING (chat_id)"
-        " WHERE o.status = 'pending'", 0, NULL, msg, msgsz);
-    if (res == NULL)
-        return TR_EDB;
-    *due = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    *pending = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-    *wait = strtod(PQgetvalue(res, 0, 2), NULL);
-    PQclear(res);
-    return TR_OK;
+        " WHERE o.status = 'pending'", v, 3, msg, msgsz);
+    *due = (long)v[0];
+    *pending = (long)v[1];
+    *wait = v[2];
+    return err;
 }
 
 enum tr_err
 tr_notify_counts(struct tr_store *store, long *pending, long *failed,
                  char *msg, size_t msgsz)
 {
-    PGresult *res;
+    double v[2] = {0, 0};
+    enum tr_err err;
 
-    res = tr_store_query(store,
+    err = numbers(store,
         "SELECT count(*) FILTER (WHERE status = 'pending'),"
         " count(*) FILTER (WHERE status = 'failed') FROM notification_outbox",
-        0, NULL, msg, msgsz);
-    if (res == NULL)
-        return TR_EDB;
-    *pending = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    *failed = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
-    return TR_OK;
+        v, 2, msg, msgsz);
+    *pending = (long)v[0];
+    *failed = (long)v[1];
+    return err;
 }
 
 enum tr_err

@@ -12,7 +12,6 @@
  *     leads%5Bstatus%5D...
  */
 #define _GNU_SOURCE   /* memmem */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 
 #include "body.h"
 #include "buf.h"
+#include "dir.h"
 #include "handler.h"
 #include "spool.h"
 
@@ -131,70 +131,16 @@ is_entry(const char *name)
     return name[0] != '.' && n > k && strcmp(name + n - k, SUFFIX) == 0;
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The sorted entry names of dir; NULL with *n = 0 when there are none. */
-static char **
-list_entries(const char *dir, size_t *n, int *failed)
-{
-    DIR *dp;
-    struct dirent *de;
-    char **v = NULL, **nv;
-    size_t cap = 0;
-
-    *n = 0;
-    *failed = 0;
-    if ((dp = opendir(dir)) == NULL) {
-        *failed = errno != ENOENT;
-        return NULL;
-    }
-    while ((de = readdir(dp)) != NULL) {
-        if (!is_entry(de->d_name))
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-                goto oom;
-            v = nv;
-        }
-        if ((v[*n] = strdup(de->d_name)) == NULL)
-            goto oom;
-        (*n)++;
-    }
-    closedir(dp);
-    if (*n > 1)
-        qsort(v, *n, sizeof(*v), name_cmp);
-    return v;
-oom:
-    closedir(dp);
-    while (*n > 0)
-        free(v[--(*n)]);
-    free(v);
-    *failed = 1;
-    return NULL;
-}
-
-static void
-free_entries(char **v, size_t n)
-{
-    while (n > 0)
-        free(v[--n]);
-    free(v);
-}
-
 long
 tr_spool_depth(const char *dir)
 {
-    size_t n;
-    int failed;
-    char **v = list_entries(dir, &n, &failed);
+    struct tr_dir_list list;
+    long n;
 
-    free_entries(v, n);
-    return failed ? -1 : (long)n;
+    n = tr_dir_list(&list, dir, is_entry, 1, NULL, 0) == TR_OK
+        ? (long)list.n : -1;
+    tr_dir_list_release(&list);
+    return n;
 }
 
 /* The value of "key: value\n" at *p, NUL-terminated in place. */
@@ -274,16 +220,19 @@ tr_spool_drain(const char *dir, struct tr_handler *h, FILE *out,
 {
     struct tr_spool_entry e;
     struct tr_results res;
+    struct tr_dir_list list;
     struct tr_buf b;
     char **names, path[4096], why[512];
-    enum tr_err err = TR_OK;
-    size_t n, i;
-    int failed;
+    enum tr_err err;
+    size_t i;
 
     memset(st, 0, sizeof(*st));
-    if ((names = list_entries(dir, &n, &failed)) == NULL && failed)
-        return io_fail(msg, msgsz, "read directory", dir);
-    for (i = 0; i < n && err == TR_OK; i++) {
+    if ((err = tr_dir_list(&list, dir, is_entry, 1, msg, msgsz)) != TR_OK) {
+        tr_dir_list_release(&list);
+        return err;
+    }
+    names = list.names;
+    for (i = 0; i < list.n && err == TR_OK; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         tr_buf_init(&b, h->limits.max_bytes + HEADER_MAX);
         if (tr_buf_read_file(&b, path, why, sizeof(why)) != TR_OK ||
@@ -321,7 +270,7 @@ tr_spool_drain(const char *dir, struct tr_handler *h, FILE *out,
         }
         tr_buf_release(&b);
     }
-    st->left = n - st->replayed - st->corrupt;
-    free_entries(names, n);
+    st->left = list.n - st->replayed - st->corrupt;
+    tr_dir_list_release(&list);
     return err;
 }

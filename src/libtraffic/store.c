@@ -2,7 +2,6 @@
  * store.c: the PostgreSQL side: connection, the delivery transaction,
  * migrations and the operator's queries.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -15,6 +14,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dir.h"
 #include "leads.h"
 #include "rules.h"
 #include "store.h"
@@ -422,65 +422,25 @@ tr_store_save(struct tr_store *store, struct tr_delivery *d, char *msg,
 }
 
 static int
-migration_cmp(const void *a, const void *b)
+is_migration(const char *name)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    size_t len = strlen(name);
+
+    return len >= 9 && strspn(name, "0123456789") == 3 && name[3] == '_' &&
+           strcmp(name + len - 4, ".sql") == 0;
 }
 
-/* The sorted "NNN_*.sql" names of dir; *n gets their count. */
-static char **
-list_migrations(const char *dir, size_t *n, char *msg, size_t msgsz)
+/* The sorted "NNN_*.sql" names of dir, of which there must be one. */
+static enum tr_err
+list_migrations(struct tr_dir_list *files, const char *dir, char *msg,
+                size_t msgsz)
 {
-    DIR *dp;
-    struct dirent *de;
-    char **v = NULL, **nv;
-    size_t cap = 0;
+    enum tr_err err = tr_dir_list(files, dir, is_migration, 0, msg, msgsz);
 
-    *n = 0;
-    if ((dp = opendir(dir)) == NULL) {
-        tr_fail(msg, msgsz, TR_EIO, "open directory \"%s\" failed: %s", dir,
-                strerror(errno));
-        return NULL;
-    }
-    while ((de = readdir(dp)) != NULL) {
-        size_t len = strlen(de->d_name);
-
-        if (len < 9 || strspn(de->d_name, "0123456789") != 3 ||
-            de->d_name[3] != '_' || strcmp(de->d_name + len - 4, ".sql") != 0)
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-                goto oom;
-            v = nv;
-        }
-        if ((v[*n] = strdup(de->d_name)) == NULL)
-            goto oom;
-        (*n)++;
-    }
-    closedir(dp);
-    if (*n == 0) {
-        tr_fail(msg, msgsz, TR_EIO, "no NNN_name.sql files in \"%s\"", dir);
-        free(v);
-        return NULL;
-    }
-    qsort(v, *n, sizeof(*v), migration_cmp);
-    return v;
-oom:
-    closedir(dp);
-    while (*n > 0)
-        free(v[--(*n)]);
-    free(v);
-    tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
-    return NULL;
-}
-
-static void
-free_list(char **v, size_t n)
-{
-    while (n > 0)
-        free(v[--n]);
-    free(v);
+    if (err == TR_OK && files->n == 0)
+        err = tr_fail(msg, msgsz, TR_EIO, "no NNN_name.sql files in \"%s\"",
+                      dir);
+    return err;
 }
 
 static char *
@@ -528,52 +488,56 @@ enum tr_err
 tr_store_pending_migrations(struct tr_store *store, const char *sqldir,
                             int *pending, char *msg, size_t msgsz)
 {
-    char **files, version[4];
-    size_t n, i;
+    struct tr_dir_list files;
+    char version[4];
     enum tr_err err;
+    size_t i;
     int a;
 
     *pending = 0;
     if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
         return err;
-    if ((files = list_migrations(sqldir, &n, msg, msgsz)) == NULL)
-        return TR_EIO;
-    for (i = 0; i < n; i++) {
-        memcpy(version, files[i], 3);
-        version[3] = '\0';
-        if ((a = applied(store, version, msg, msgsz)) < 0) {
-            free_list(files, n);
-            return TR_EDB;
-        }
-        *pending += !a;
+    if ((err = list_migrations(&files, sqldir, msg, msgsz)) != TR_OK) {
+        tr_dir_list_release(&files);
+        return err;
     }
-    free_list(files, n);
-    return TR_OK;
+    for (i = 0; i < files.n && err == TR_OK; i++) {
+        memcpy(version, files.names[i], 3);
+        version[3] = '\0';
+        if ((a = applied(store, version, msg, msgsz)) < 0)
+            err = TR_EDB;
+        *pending += a == 0;
+    }
+    tr_dir_list_release(&files);
+    return err;
 }
 
 enum tr_err
 tr_store_migrate(struct tr_store *store, const char *sqldir, FILE *out,
                  char *msg, size_t msgsz)
 {
-    char **files = NULL, *sql = NULL, version[4], lock[64];
+    struct tr_dir_list files;
+    char *sql = NULL, version[4], lock[64];
     const char *p[1];
-    size_t n = 0, i, done = 0;
+    size_t i, done = 0;
     enum tr_err err;
     PGresult *res;
     int a;
 
     if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
         return err;
-    if ((files = list_migrations(sqldir, &n, msg, msgsz)) == NULL)
-        return TR_EIO;
+    if ((err = list_migrations(&files, sqldir, msg, msgsz)) != TR_OK) {
+        tr_dir_list_release(&files);
+        return err;
+    }
     snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d)",
              MIGRATE_LOCK_KEY);
     if (simple(store, lock, msg, msgsz) != 0) {
-        free_list(files, n);
+        tr_dir_list_release(&files);
         return TR_EDB;
     }
-    for (i = 0; i < n; i++) {
-        memcpy(version, files[i], 3);
+    for (i = 0; i < files.n; i++) {
+        memcpy(version, files.names[i], 3);
         version[3] = '\0';
         if ((a = applied(store, version, msg, msgsz)) < 0) {
             err = TR_EDB;
@@ -581,7 +545,7 @@ tr_store_migrate(struct tr_store *store, const char *sqldir, FILE *out,
         }
         if (a)
             continue;
-        if ((sql = read_file(sqldir, files[i], msg, msgsz)) == NULL) {
+        if ((sql = read_file(sqldir, files.names[i], msg, msgsz)) == NULL) {
             err = TR_EIO;
             break;
         }
@@ -597,7 +561,7 @@ tr_store_migrate(struct tr_store *store, const char *sqldir, FILE *out,
             PQresultStatus(res) != PGRES_TUPLES_OK) {
             char why[512];
 
-            pq_reason(store->conn, why, sizeof(why), files[i]);
+            pq_reason(store->conn, why, sizeof(why), files.names[i]);
             tr_fail(msg, msgsz, TR_EDB, "%s", why);
             PQclear(res);
             simple(store, "ROLLBACK", why, sizeof(why));
@@ -619,7 +583,7 @@ tr_store_migrate(struct tr_store *store, const char *sqldir, FILE *out,
             break;
         }
         PQclear(res);
-        fprintf(out, "applied %s\n", files[i]);
+        fprintf(out, "applied %s\n", files.names[i]);
         done++;
     }
     snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%d)",
@@ -630,8 +594,8 @@ tr_store_migrate(struct tr_store *store, const char *sqldir, FILE *out,
         simple(store, lock, why, sizeof(why));
     }
     if (err == TR_OK && done == 0)
-        fprintf(out, "schema is up to date (%zu migrations)\n", n);
-    free_list(files, n);
+        fprintf(out, "schema is up to date (%zu migrations)\n", files.n);
+    tr_dir_list_release(&files);
     return err;
 }
 
