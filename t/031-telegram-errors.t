@@ -163,5 +163,11 @@ is(scalar(requests_since($n0)), 2, 'sent by the sidecar after the lease');
 like(row($id), qr/^sent\|2\|/, 'on the second attempt');
 stop_deliver();
 
-unlike(pool_log() . deliver_log(), qr/ERR-tok3n/, 'the token is in no log');
+($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $env);
+is($rc, 1, 'check fails while messages have failed for good') or diag($out);
+like($out, qr/notifications: 0 pending, 5 failed\n/, 'check counts them');
+like($out, qr/problem: 5 Telegram messages failed for good: see last_error/,
+    'and says where to look');
+unlike(pool_log() . deliver_log() . $out, qr/ERR-tok3n/,
+    'the token is in no log');
 done_testing();

@@ -78,8 +78,6 @@ tr_handler_reason(int status)
         return "OK";
     case 400:
         return "Bad Request";
-    case 401:
-        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:

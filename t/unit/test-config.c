@@ -56,6 +56,10 @@ main(void)
         {"ADMIN_TOKEN=has space in it 0123456789\n", "ADMIN_TOKEN:"},
         {"SPOOL_DIR=relative/dir\n", "SPOOL_DIR: must be an absolute"},
         {"MAX_BODY_BYTES=10\n", "MAX_BODY_BYTES:"},
+        {"TELEGRAM_TIMEOUT_MS=5\n", "TELEGRAM_TIMEOUT_MS: \"5\" is not an "
+                                    "integer from 100"},
+        {"TELEGRAM_MAX_ATTEMPTS=0\n", "TELEGRAM_MAX_ATTEMPTS:"},
+        {"TELEGRAM_GROUP_PER_MINUTE=-1\n", "TELEGRAM_GROUP_PER_MINUTE:"},
         {"CURRENCY=tenge\n", "CURRENCY:"},
         {"AMOCRM_DOMAIN=evil.com/x\n", "AMOCRM_DOMAIN:"},
         {"UTM_FIELDS=campaign=1\n", "UTM_FIELDS:"},
@@ -92,11 +96,25 @@ main(void)
     is_str(cfg.telegram_api_base, "https://api.telegram.org",
            "Telegram base default");
     ok(cfg.max_body_bytes == 1048576, "body limit default 1 MiB");
+    ok(cfg.tg_timeout_ms == 10000 && cfg.tg_chat_interval_ms == 1000 &&
+           cfg.tg_group_per_minute == 20 && cfg.tg_max_attempts == 50 &&
+           cfg.tg_max_age_s == 86400 && cfg.tg_retry_base_ms == 5000,
+       "Telegram delivery defaults");
     ok(cfg.nchats == 3 && strcmp(cfg.chats[0].id, "-1001234567890") == 0 &&
            cfg.chats[1].thread_id == 7 && strcmp(cfg.chats[2].id,
                                                  "@sales_team") == 0,
        "three chats, one a forum topic");
 
+    tr_config_release(&cfg);
+    ok(load_text(&cfg, "TELEGRAM_CHAT_INTERVAL_MS=0\n"
+                       "TELEGRAM_GROUP_PER_MINUTE=0\n", msg, sizeof(msg)) ==
+               TR_OK && cfg.tg_chat_interval_ms == 0 &&
+           cfg.tg_group_per_minute == 0,
+       "pacing can be turned off with 0: %s", msg);
+    tr_config_release(&cfg);
+    load_text(&cfg,
+              "DATABASE_URL=postgresql://u:s3cret@db/x\n"
+              "TELEGRAM_BOT_TOKEN='123456:ABC-def_1'\n", msg, sizeof(msg));
     tr_buf_init(&b, 64 * 1024);
     tr_config_dump(&cfg, &b);
     ok(strstr(b.data, "s3cret") == NULL && strstr(b.data, "ABC-def") == NULL,
