@@ -1,0 +1,129 @@
+# Hostile input, table-driven, through the real nginx and pool: each case
+# gets its documented status and a JSON error, writes no sale (only its
+# webhook_logs row where one makes sense), and leaves the workers serving.
+# nginx's error log holds nothing above [error] afterwards.
+use strict;
+use warnings;
+use IO::Socket::INET;
+use JSON::PP;
+use Test::More;
+use lib 't/lib';
+use TrafficTest;
+
+start_pg();
+my ($rc, $out) = migrate();
+is($rc, 0, 'migrations apply') or diag($out);
+start_pool(workers => 2);
+my $port = start_nginx();
+my @workers = worker_pids();
+my $form = 'application/x-www-form-urlencoded';
+my $p = 'leads%5Bstatus%5D%5B0%5D%5B';
+sub lead { my ($id, $price) = @_;
+    return "${p}id%5D=$id&${p}status_id%5D=142&${p}pipeline_id%5D=10418746"
+        . (defined $price ? "&${p}price%5D=$price" : '') }
+
+# Raw HTTP for what HTTP::Tiny will not send; returns (status, body).
+sub raw {
+    my ($request, $half_close) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+        Timeout => 5) or die "connect: $!";
+    print $s $request;
+    shutdown($s, 1) if $half_close;
+    local $/;
+    my $answer = '';
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 5;
+        $answer = <$s> // '';
+        alarm 0;
+    };
+    my ($st) = $answer =~ m{^HTTP/1\.\d (\d+)};
+    my (undef, $body) = split /\r\n\r\n/, $answer, 2;
+    return ($st // 0, $body // '');
+}
+
+my @cases = (
+    # name, [method, content type, body] or raw request, status, logged
+    ['wrong method', ['PUT', $form, lead(1)], 405, 0],
+    ['wrong content type', ['POST', 'text/plain', lead(1)], 415, 1],
+    ['no content type', ['POST', undef, lead(1)], 415, 1],
+    ['missing Content-Length',
+     "POST /webhook/amocrm/traffic HTTP/1.1\r\nHost: x\r\nContent-Type: $form\r\n"
+     . "Connection: close\r\n\r\n", 411, 0],
+    ['empty body', ['POST', $form, ''], 400, 1],
+    ['body over the limit', ['POST', $form, 'a=' . ('x' x (1024 * 1024 + 10))],
+     413, 0],
+    ['10,000 pairs', ['POST', $form, join('&', map { "k$_=v" } 1 .. 10000)],
+     200, 1],
+    ['30,000 pairs', ['POST', $form, join('&', map { "k$_=v" } 1 .. 30000)],
+     413, 1],
+    ['1,000-level nesting', ['POST', $form, 'a' . ('%5Bx%5D' x 1000) . '=1'],
+     413, 1],
+    ['malformed escapes', ['POST', $form, "${p}id%5D=%zz%4&a=%"], 400, 1],
+    ['invalid UTF-8', ['POST', $form, lead(1) . "&${p}name%5D=%C0%AF%FF"], 400, 1],
+    ['a NUL byte', ['POST', $form, lead(1) . "&${p}name%5D=a%00b"], 400, 1],
+    ['non-numeric id', ['POST', $form, lead('abc')], 200, 1],
+    ['negative id', ['POST', $form, lead('-5')], 200, 1],
+    ['overflowing id', ['POST', $form, lead('99999999999999999999')], 200, 1],
+    ['a 10^30 price', ['POST', $form, lead(43000001, '1' . ('0' x 30))], 200, 1],
+    ['5,000 leads', ['POST', $form, join('&', map {
+        "leads%5Bstatus%5D%5B$_%5D%5Bid%5D=" . (43100000 + $_) } 0 .. 4999)],
+     413, 1],
+    ['JSON array', ['POST', 'application/json', '[1,2,3]'], 400, 1],
+    ['JSON string', ['POST', 'application/json', '"leads"'], 400, 1],
+    ['JSON leads of the wrong type', ['POST', 'application/json',
+        '{"leads":{"status":5}}'], 200, 1],
+    ['JSON broken', ['POST', 'application/json', '{"leads":'], 400, 1],
+    ['binary garbage', ['POST', $form, join('', map { chr(($_ * 37) % 256) }
+        0 .. 4095)], 400, 1],
+);
+
+for my $c (@cases) {
+    my ($name, $req, $want, $logged) = @$c;
+    my $logs = psql('SELECT count(*) FROM webhook_logs');
+    my ($st, $body);
+    if (ref $req) {
+        my ($m, $ct, $b) = @$req;
+        my $r = http($m, '/webhook/amocrm/traffic', $b,
+            defined $ct ? ('Content-Type' => $ct) : ());
+        ($st, $body) = ($r->{status}, $r->{content});
+    } else {
+        ($st, $body) = raw($req);
+    }
+    is($st, $want, "$name: $want") or diag(substr($body, 0, 300));
+    my $j = eval { decode_json($body) };
+    ok($j && ($st == 200 ? $j->{success} : !$j->{success}),
+        "$name: a JSON answer") or diag(substr($body, 0, 300));
+    my $added = psql('SELECT count(*) FROM webhook_logs') - $logs;
+    if ($logged) {
+        cmp_ok($added, '>=', 1, "$name: a webhook_logs row");
+    } else {
+        is($added, 0, "$name: nothing logged (stopped before the body)");
+    }
+    is(psql('SELECT count(*) FROM sales_notifications'), 0, "$name: no sale");
+    is(http('GET', '/webhook/amocrm/traffic/test')->{status}, 200,
+        "$name: the next request is served");
+}
+is(psql("SELECT count(*) FROM webhook_logs WHERE processing_status = 'error'"
+    . " AND error_message LIKE '%price%'"), 1, 'the 10^30 price is an error row');
+
+# A body shorter than its Content-Length, the client half-closing.
+my ($st) = raw("POST /webhook/amocrm/traffic HTTP/1.1\r\nHost: x\r\n"
+    . "Content-Type: $form\r\nContent-Length: 500\r\n\r\n" . lead(43000002), 1);
+ok($st == 0 || $st == 400, "a lying Content-Length: no answer or 400 ($st)");
+is(psql('SELECT count(*) FROM sales_notifications'), 0, 'no sale from it');
+
+# Chunked bodies are de-chunked by nginx and processed as usual.
+($st) = raw("POST /webhook/amocrm/traffic HTTP/1.1\r\nHost: x\r\n"
+    . "Content-Type: $form\r\nTransfer-Encoding: chunked\r\nConnection: close"
+    . "\r\n\r\n" . sprintf('%x', length lead(43000003)) . "\r\n"
+    . lead(43000003) . "\r\n0\r\n\r\n");
+is($st, 200, 'a chunked sale: 200');
+is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 43000003'),
+    1, 'and stored');
+
+is_deeply([worker_pids()], \@workers, 'no worker died');
+unlike(nginx_error_log(), qr/\[(alert|crit|emerg)\]/, 'nothing above [error] in nginx\'s log');
+unlike(pool_log(), qr/AddressSanitizer|runtime error|Segmentation/,
+    'no sanitizer report or crash in the pool log');
+done_testing();
