@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "libtraffic/amocrm.h"
 #include "libtraffic/buf.h"
 #include "libtraffic/config.h"
+#include "libtraffic/enrich.h"
 #include "libtraffic/handler.h"
 #include "libtraffic/leads.h"
 #include "libtraffic/notify.h"
@@ -139,6 +141,46 @@ sql_dir(const char *opt)
     return env != NULL && env[0] != '\0' ? env : TR_SQL_DIR;
 }
 
+/* The AmoCRM API's part of check: the number of problems found. */
+static int
+check_amocrm(const struct tr_config *cfg)
+{
+    struct tr_amocrm a;
+    char base[512], why[512];
+    enum tr_amo_status st;
+
+    if (!tr_config_amocrm_base(cfg, base, sizeof(base))) {
+        if (cfg->amocrm_access_token != NULL) {
+            printf("problem: AMOCRM_ACCESS_TOKEN is set but neither "
+                   "AMOCRM_DOMAIN nor AMOCRM_API_BASE: set the account\n");
+            return 1;
+        }
+        printf("note: AMOCRM_ACCESS_TOKEN not set: sales are not completed "
+               "or confirmed through the API\n");
+        return 0;
+    }
+    if (tr_amocrm_init(&a, base, cfg->amocrm_access_token,
+                       cfg->amo_timeout_ms, NULL) != TR_OK) {
+        printf("problem: out of memory\n");
+        return 1;
+    }
+    st = tr_amocrm_check(&a, why, sizeof(why));
+    tr_amocrm_release(&a);
+    switch (st) {
+    case TR_AMO_OK:
+        printf("amocrm: %s accepts the token\n", base);
+        return 0;
+    case TR_AMO_DENIED:
+        printf("problem: %s refuses AMOCRM_ACCESS_TOKEN (%s): issue a new "
+               "long-lived token in the integration's settings\n", base, why);
+        return 1;
+    default:
+        printf("problem: %s cannot be asked (%s): check AMOCRM_DOMAIN or "
+               "AMOCRM_API_BASE and the network\n", base, why);
+        return 1;
+    }
+}
+
 static int
 cmd_check(struct ctl *c, int argc, char **argv)
 {
@@ -223,6 +265,7 @@ cmd_check(struct ctl *c, int argc, char **argv)
                    depth > 0 ? " (traffic-ctl spool drain)" : "");
         }
     }
+    problems += check_amocrm(&c->cfg);
     if (c->cfg.telegram_bot_token == NULL || c->cfg.nchats == 0)
         printf("note: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "
                "no messages will be sent\n");
@@ -558,6 +601,7 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
                                        {NULL, 0, NULL, 0}};
     struct tr_notify n;
     struct tr_notify_stats st = {0, 0, 0};
+    struct tr_enrich e;
     struct tr_handler h;
     struct sigaction sa;
     struct timespec t0, t;
@@ -582,7 +626,9 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
         return die_usage("deliver", help);
     if ((rc = setup(c, 1, 1)) != 0)
         return rc;
-    if (tr_notify_init(&n, &c->cfg, &c->store, print_line, NULL) != TR_OK) {
+    if (tr_notify_init(&n, &c->cfg, &c->store, print_line, NULL) != TR_OK ||
+        tr_enrich_init(&e, &c->cfg, &c->rules, &c->store, print_line, NULL) !=
+            TR_OK) {
         fprintf(stderr, "traffic-ctl deliver: out of memory\n");
         return 1;
     }
@@ -598,6 +644,7 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
     if (now) {
         if (tr_notify_retry_now(&n, &rows, msg, sizeof(msg)) != TR_OK) {
             fprintf(stderr, "traffic-ctl deliver: %s\n", msg);
+            tr_enrich_release(&e);
             tr_notify_release(&n);
             return 1;
         }
@@ -610,6 +657,7 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!stopping) {
         if (drain(&h, c->cfg.spool_dir, msg, sizeof(msg)) != TR_OK ||
+            tr_enrich_run(&e, 100, 5, msg, sizeof(msg)) != TR_OK ||
             tr_notify_deliver(&n, 100, 1, &st, msg, sizeof(msg)) != TR_OK ||
             tr_notify_pending(&n, &due, &pending, &wait, msg,
                               sizeof(msg)) != TR_OK) {
@@ -630,6 +678,7 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
     }
     printf("deliver: %zu sent, %zu to retry, %zu failed; %ld pending\n",
            st.sent, st.retried, st.failed, pending);
+    tr_enrich_release(&e);
     tr_notify_release(&n);
     return rc != 0 ? rc : st.failed > 0 ? 1 : 0;
 }

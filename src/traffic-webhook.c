@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "libtraffic/config.h"
+#include "libtraffic/enrich.h"
 #include "libtraffic/handler.h"
 #include "libtraffic/notify.h"
 #include "libtraffic/rules.h"
@@ -236,12 +237,14 @@ notify_log(void *arg, const char *line)
 }
 
 /*
- * After the answer: the new sales' messages go out now (what pacing holds
- * back is left to the deliver sidecar).  Without Telegram configured the
+ * After the answer: the new sales are completed through the AmoCRM API and
+ * their messages go out now (what pacing holds back is left to the deliver
+ * sidecar).  Without Telegram configured the
  * message is only logged, so a test deal still shows what would be sent.
  */
 static void
-after_answer(struct tr_notify *n, const struct tr_results *r)
+after_answer(struct tr_enrich *e, struct tr_notify *n,
+             const struct tr_results *r)
 {
     struct tr_notify_stats st = {0, 0, 0};
     char msg[512], *text, *p;
@@ -249,6 +252,10 @@ after_answer(struct tr_notify *n, const struct tr_results *r)
 
     if (r->nnew == 0)
         return;
+    /* at the pool's AmoCRM request rate, a worker waits half a second at
+     * most: the sidecar takes what is left */
+    if (tr_enrich_run(e, r->nnew, 0.5, msg, sizeof(msg)) != TR_OK)
+        logline("amocrm: enrichment stopped: %s (the sidecar retries)", msg);
     if (n->enabled) {
         if (tr_notify_deliver(n, n->cfg->nchats + 2, 0, &st, msg,
                               sizeof(msg)) != TR_OK)
@@ -291,6 +298,7 @@ main(int argc, char **argv)
     struct tr_store store;
     struct tr_handler h;
     struct tr_notify notify;
+    struct tr_enrich enrich;
     struct tr_results results;
     struct sigaction sa;
     sigset_t term;
@@ -331,7 +339,9 @@ main(int argc, char **argv)
         return 1;
     }
     tr_handler_init(&h, &cfg, &rules, &store);
-    if (tr_notify_init(&notify, &cfg, &store, notify_log, NULL) != TR_OK) {
+    if (tr_notify_init(&notify, &cfg, &store, notify_log, NULL) != TR_OK ||
+        tr_enrich_init(&enrich, &cfg, &rules, &store, notify_log, NULL) !=
+            TR_OK) {
         logline("out of memory");
         return 1;
     }
@@ -355,7 +365,7 @@ main(int argc, char **argv)
     if (FCGX_IsCGI()) {
         serve(&h, &io, &results);
         fflush(stdout);
-        after_answer(&notify, &results);
+        after_answer(&enrich, &notify, &results);
         goto out;
     }
     if (tr_store_connect(&store, msg, sizeof(msg)) != TR_OK)
@@ -377,9 +387,10 @@ main(int argc, char **argv)
         serve(&h, &io, &results);
         /* AmoCRM has its answer before any message is sent */
         FCGX_Finish_r(&freq);
-        after_answer(&notify, &results);
+        after_answer(&enrich, &notify, &results);
     }
 out:
+    tr_enrich_release(&enrich);
     tr_notify_release(&notify);
     tr_store_release(&store);
     tr_rules_release(&rules);

@@ -17,10 +17,11 @@ my $dbpass = 'pgpass-0123456789-XYZ';
 start_pg();
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
-my $api = start_fake_api();
+my $api = start_fake_api(fixtures => srcdir() . '/t/fixtures/amocrm');
 # libpq ignores an unused password with trust auth: it only has to be there
 my $env = write_env(%secret, DATABASE_URL => pg_url() . "&password=$dbpass",
-    AMOCRM_DOMAIN => 'onaiagencykz', TELEGRAM_CHAT_IDS => '-1001',
+    AMOCRM_DOMAIN => 'onaiagencykz', AMOCRM_API_BASE => $api,
+    TELEGRAM_CHAT_IDS => '-1001',
     TELEGRAM_API_BASE => $api);
 start_pool(workers => 2, env_file => $env);
 start_nginx();

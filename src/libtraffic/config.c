@@ -52,6 +52,10 @@ static const struct {
                                           "1000"},
     [TR_CFG_TELEGRAM_GROUP_PER_MINUTE] = {"TELEGRAM_GROUP_PER_MINUTE", K_TEXT,
                                           "20"},
+    [TR_CFG_AMOCRM_CONFIRM] = {"AMOCRM_CONFIRM", K_TEXT, "1"},
+    [TR_CFG_AMOCRM_TIMEOUT_MS] = {"AMOCRM_TIMEOUT_MS", K_TEXT, "5000"},
+    [TR_CFG_AMOCRM_MAX_WAIT_S] = {"AMOCRM_MAX_WAIT_S", K_TEXT, "120"},
+    [TR_CFG_AMOCRM_RATE] = {"AMOCRM_RATE", K_TEXT, "7"},
 };
 
 void
@@ -450,6 +454,14 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
              offsetof(struct tr_config, tg_chat_interval_ms)},
             {TR_CFG_TELEGRAM_GROUP_PER_MINUTE, 0, 1000,
              offsetof(struct tr_config, tg_group_per_minute)},
+            {TR_CFG_AMOCRM_CONFIRM, 0, 1,
+             offsetof(struct tr_config, amo_confirm)},
+            {TR_CFG_AMOCRM_TIMEOUT_MS, 100, 60000,
+             offsetof(struct tr_config, amo_timeout_ms)},
+            {TR_CFG_AMOCRM_MAX_WAIT_S, 1, 86400,
+             offsetof(struct tr_config, amo_max_wait_s)},
+            {TR_CFG_AMOCRM_RATE, 1, 7,
+             offsetof(struct tr_config, amo_rate)},
         };
 
         for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -497,6 +509,19 @@ tr_config_require(const struct tr_config *cfg, enum tr_config_key key,
         return tr_fail(msg, msgsz, TR_ECONFIG, "%s is not set",
                        keys[key].name);
     return TR_OK;
+}
+
+int
+tr_config_amocrm_base(const struct tr_config *cfg, char *buf, size_t bufsz)
+{
+    buf[0] = '\0';
+    if (cfg->amocrm_access_token == NULL)
+        return 0;
+    if (cfg->amocrm_api_base != NULL)
+        snprintf(buf, bufsz, "%s", cfg->amocrm_api_base);
+    else if (cfg->amocrm_domain != NULL)
+        snprintf(buf, bufsz, "https://%s.amocrm.ru", cfg->amocrm_domain);
+    return buf[0] != '\0';
 }
 
 /* Appends n bytes of s to buf (size bufsz) at *o, always NUL-terminated. */

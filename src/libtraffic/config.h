@@ -48,6 +48,10 @@ enum tr_config_key {
     TR_CFG_TELEGRAM_MAX_AGE_S,
     TR_CFG_TELEGRAM_CHAT_INTERVAL_MS,
     TR_CFG_TELEGRAM_GROUP_PER_MINUTE,
+    TR_CFG_AMOCRM_CONFIRM,
+    TR_CFG_AMOCRM_TIMEOUT_MS,
+    TR_CFG_AMOCRM_MAX_WAIT_S,
+    TR_CFG_AMOCRM_RATE,
     TR_CFG_NKEYS
 };
 
@@ -85,6 +89,11 @@ struct tr_config {
     long tg_max_age_s;              /* likewise, counted from the sale */
     long tg_chat_interval_ms;       /* between two messages to one chat */
     long tg_group_per_minute;       /* to one group; 0: no such limit */
+    /* AmoCRM API: see tr_enrich */
+    long amo_confirm;               /* 1: a sale the API denies is not sent */
+    long amo_timeout_ms;            /* one request, in all */
+    long amo_max_wait_s;            /* then the message goes out anyway */
+    long amo_rate;                  /* requests a second, the whole pool */
     char env_file[512];             /* the file read, or "" */
 };
 
@@ -123,6 +132,14 @@ enum tr_err tr_config_load(struct tr_config *cfg, char *msg, size_t msgsz);
 /* TR_ECONFIG "KEY is not set" when key has no value. */
 enum tr_err tr_config_require(const struct tr_config *cfg,
                               enum tr_config_key key, char *msg, size_t msgsz);
+
+/*
+ * Writes the AmoCRM API base URL into buf: AMOCRM_API_BASE, else
+ * https://AMOCRM_DOMAIN.amocrm.ru.  Returns 1 when the API can be used (a
+ * token and a base), else 0 (buf is then "").
+ */
+int tr_config_amocrm_base(const struct tr_config *cfg, char *buf,
+                          size_t bufsz);
 
 /*
  * Writes a libpq URI or conninfo string with its password replaced by

@@ -28,9 +28,9 @@ static const char sale_sql[] =
     "  currency, product_name, targetologist, targetologist_emoji,"
     "  utm_source, utm_medium, utm_campaign, utm_content, utm_term, utm_id,"
     "  pipeline_id, status_id, responsible_user_id, sale_date,"
-    "  notification_status, raw_webhook_data)"
+    "  notification_status, raw_webhook_data, enrich_status)"
     " VALUES ($1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-    "  $13, $14, $15, $16, $17::timestamptz, $18, $19::jsonb)"
+    "  $13, $14, $15, $16, $17::timestamptz, $18, $19::jsonb, $27)"
     " ON CONFLICT (lead_id) DO NOTHING"
     " RETURNING id"
     "), tracking AS ("
@@ -294,7 +294,8 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     const struct tr_lead *l = it->lead;
     const struct tr_config *cfg = store->cfg;
     char id[24], pipe[24], status[24], resp[24];
-    const char *json, *p[26];
+    const char *json, *p[27];
+    char base[512];
     PGresult *res;
     int notify;
 
@@ -332,7 +333,9 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     p[23] = d->request_id;
     p[24] = d->log_body;
     p[25] = d->routing;
-    if ((res = exec(store, sale_sql, 26, p, msg, msgsz)) == NULL)
+    p[26] = cfg != NULL && tr_config_amocrm_base(cfg, base, sizeof(base))
+                ? "pending" : "skipped";
+    if ((res = exec(store, sale_sql, 27, p, msg, msgsz)) == NULL)
         return TR_EDB;
     if (PQntuples(res) != 1) {
         PQclear(res);

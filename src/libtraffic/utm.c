@@ -186,13 +186,14 @@ map_match(const struct tr_utm_map *map, size_t i, const char *id,
 }
 
 /*
- * Reads the UTM values of a custom fields array: pass 0 matches by code, 1 by
+ * Reads the UTM values of a custom fields array (keys: the names of a
+ * field's code, name and id): pass 0 matches by code, 1 by
  * name, 2 by the operator's map; a key found in one pass is not looked for
  * in the next.
  */
-void
-tr_utm_extract(struct tr_utm *utm, struct json_object *fields,
-               const struct tr_utm_map *map)
+static void
+extract(struct tr_utm *utm, struct json_object *fields,
+        const struct tr_utm_map *map, const char *const keys[3])
 {
     size_t i, n, m;
     int pass, k;
@@ -208,9 +209,9 @@ tr_utm_extract(struct tr_utm *utm, struct json_object *fields,
 
             if (f == NULL || !json_object_is_type(f, json_type_object))
                 continue;
-            code = get_str(f, "code");
-            name = get_str(f, "name");
-            id = get_str(f, "id");
+            code = get_str(f, keys[0]);
+            name = get_str(f, keys[1]);
+            id = get_str(f, keys[2]);
             for (k = 0; k < TR_UTM_N; k++) {
                 int hit = 0;
 
@@ -229,4 +230,23 @@ tr_utm_extract(struct tr_utm *utm, struct json_object *fields,
             }
         }
     }
+}
+
+void
+tr_utm_extract(struct tr_utm *utm, struct json_object *fields,
+               const struct tr_utm_map *map)
+{
+    static const char *const keys[3] = {"code", "name", "id"};
+
+    extract(utm, fields, map, keys);
+}
+
+void
+tr_utm_extract_api(struct tr_utm *utm, struct json_object *fields,
+                   const struct tr_utm_map *map)
+{
+    static const char *const keys[3] = {"field_code", "field_name",
+                                        "field_id"};
+
+    extract(utm, fields, map, keys);
 }

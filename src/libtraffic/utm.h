@@ -65,4 +65,11 @@ void tr_utm_map_release(struct tr_utm_map *map);
 void tr_utm_extract(struct tr_utm *utm, struct json_object *custom_fields,
                     const struct tr_utm_map *map);
 
+/*
+ * The same for the AmoCRM API's custom_fields_values array (field_code,
+ * field_name, field_id; null is fine).
+ */
+void tr_utm_extract_api(struct tr_utm *utm, struct json_object *fields,
+                        const struct tr_utm_map *map);
+
 #endif

@@ -1,0 +1,259 @@
+/*
+ * amocrm.c: lead and contact requests, and defensive reading of answers.
+ */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amocrm.h"
+#include "buf.h"
+
+enum tr_err
+tr_amocrm_init(struct tr_amocrm *a, const char *base, const char *token,
+               long timeout_ms, const struct tr_utm_map *map)
+{
+    struct tr_buf auth;
+
+    memset(a, 0, sizeof(*a));
+    tr_http_init(&a->http);
+    a->timeout_ms = timeout_ms;
+    a->map = map;
+    tr_buf_init(&auth, 8192);
+    if (tr_buf_addf(&auth, "Authorization: Bearer %s", token) != TR_OK ||
+        (a->auth = tr_buf_detach(&auth)) == NULL ||
+        (a->base = strdup(base)) == NULL ||
+        (a->token = strdup(token)) == NULL) {
+        tr_buf_release(&auth);
+        tr_amocrm_release(a);
+        return TR_ENOMEM;
+    }
+    return TR_OK;
+}
+
+void
+tr_amocrm_release(struct tr_amocrm *a)
+{
+    tr_http_release(&a->http);
+    free(a->base);
+    free(a->token);
+    free(a->auth);
+    memset(a, 0, sizeof(*a));
+}
+
+void
+tr_amo_lead_release(struct tr_amo_lead *lead)
+{
+    json_object_put(lead->tree);
+    memset(lead, 0, sizeof(*lead));
+}
+
+void
+tr_amo_contact_release(struct tr_amo_contact *c)
+{
+    json_object_put(c->tree);
+    memset(c, 0, sizeof(*c));
+}
+
+static struct json_object *
+parse_object(const char *body, size_t len)
+{
+    struct json_tokener *tok;
+    struct json_object *o = NULL;
+
+    if (body == NULL || len == 0 || len > TR_HTTP_ANSWER_MAX ||
+        (tok = json_tokener_new()) == NULL)
+        return NULL;
+    o = json_tokener_parse_ex(tok, body, (int)len);
+    if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+                      !json_object_is_type(o, json_type_object))) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+static struct json_object *
+member(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+
+    return o != NULL && json_object_is_type(o, json_type_object) &&
+                   json_object_object_get_ex(o, key, &v)
+               ? v : NULL;
+}
+
+/* A string member, or NULL for null, "", objects and arrays. */
+static const char *
+text(struct json_object *o, const char *key)
+{
+    struct json_object *v = member(o, key);
+    const char *s;
+
+    if (v == NULL || !(json_object_is_type(v, json_type_string) ||
+                       json_object_is_type(v, json_type_int)))
+        return NULL;
+    s = json_object_get_string(v);
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* A positive integer member (number or digits), else 0. */
+static int64_t
+id_of(struct json_object *o, const char *key)
+{
+    const char *s = text(o, key);
+    int64_t v;
+
+    return s != NULL && tr_parse_id(s, &v) == 0 ? v : 0;
+}
+
+int
+tr_amocrm_parse_lead(const char *body, size_t len,
+                     const struct tr_utm_map *map, struct tr_amo_lead *lead)
+{
+    struct json_object *contacts, *c, *price;
+    size_t i, n;
+
+    memset(lead, 0, sizeof(*lead));
+    if ((lead->tree = parse_object(body, len)) == NULL ||
+        id_of(lead->tree, "id") == 0)
+        return -1;
+    lead->status_id = id_of(lead->tree, "status_id");
+    lead->pipeline_id = id_of(lead->tree, "pipeline_id");
+    lead->responsible_user_id = id_of(lead->tree, "responsible_user_id");
+    lead->is_deleted = json_object_get_boolean(member(lead->tree,
+                                                      "is_deleted"));
+    lead->name = text(lead->tree, "name");
+    price = member(lead->tree, "price");
+    if (price != NULL && (json_object_is_type(price, json_type_int) ||
+                          json_object_is_type(price, json_type_double) ||
+                          json_object_is_type(price, json_type_string)) &&
+        tr_parse_price(json_object_get_string(price), lead->price) != NULL)
+        lead->price[0] = '\0';
+    tr_utm_extract_api(&lead->utm, member(lead->tree, "custom_fields_values"),
+                       map);
+    contacts = member(member(lead->tree, "_embedded"), "contacts");
+    if (contacts != NULL && json_object_is_type(contacts, json_type_array)) {
+        n = json_object_array_length(contacts);
+        for (i = 0; i < n; i++) {
+            c = json_object_array_get_idx(contacts, i);
+            /* the main contact; else the first one */
+            if (json_object_get_boolean(member(c, "is_main")) ||
+                lead->main_contact == 0)
+                lead->main_contact = id_of(c, "id");
+            if (json_object_get_boolean(member(c, "is_main")))
+                break;
+        }
+    }
+    return 0;
+}
+
+/* The first value of the custom field with field_code code. */
+static const char *
+field_value(struct json_object *fields, const char *code)
+{
+    struct json_object *f, *values;
+    const char *fc;
+    size_t i, n;
+
+    if (fields == NULL || !json_object_is_type(fields, json_type_array))
+        return NULL;
+    n = json_object_array_length(fields);
+    for (i = 0; i < n; i++) {
+        f = json_object_array_get_idx(fields, i);
+        if ((fc = text(f, "field_code")) == NULL || strcmp(fc, code) != 0)
+            continue;
+        values = member(f, "values");
+        if (values != NULL && json_object_is_type(values, json_type_array) &&
+            json_object_array_length(values) > 0)
+            return text(json_object_array_get_idx(values, 0), "value");
+    }
+    return NULL;
+}
+
+int
+tr_amocrm_parse_contact(const char *body, size_t len,
+                        struct tr_amo_contact *c)
+{
+    struct json_object *fields;
+
+    memset(c, 0, sizeof(*c));
+    if ((c->tree = parse_object(body, len)) == NULL ||
+        id_of(c->tree, "id") == 0)
+        return -1;
+    c->name = text(c->tree, "name");
+    fields = member(c->tree, "custom_fields_values");
+    c->phone = field_value(fields, "PHONE");
+    c->email = field_value(fields, "EMAIL");
+    return 0;
+}
+
+/* One GET; sorts the HTTP outcome.  The answer is in a->http.answer. */
+static enum tr_amo_status
+get(struct tr_amocrm *a, const char *path, char *why, size_t whysz)
+{
+    const char *headers[3] = {a->auth, "Accept: application/hal+json", NULL};
+    char url[4096];
+    long st;
+
+    snprintf(url, sizeof(url), "%s%s", a->base, path);
+    if (tr_http_request(&a->http, url, headers, NULL, a->timeout_ms, a->token,
+                        why, whysz) != TR_OK)
+        return TR_AMO_RETRY;
+    st = a->http.status;
+    if (st == 200)
+        return TR_AMO_OK;
+    snprintf(why, whysz, "GET %s: HTTP %ld", path, st);
+    if (st == 204 || st == 404)
+        return TR_AMO_GONE;
+    if (st == 401 || st == 403)
+        return TR_AMO_DENIED;
+    return TR_AMO_RETRY;
+}
+
+enum tr_amo_status
+tr_amocrm_get_lead(struct tr_amocrm *a, int64_t id, struct tr_amo_lead *lead,
+                   char *why, size_t whysz)
+{
+    char path[96];
+    enum tr_amo_status st;
+
+    memset(lead, 0, sizeof(*lead));
+    snprintf(path, sizeof(path), "/api/v4/leads/%" PRId64 "?with=contacts",
+             id);
+    if ((st = get(a, path, why, whysz)) != TR_AMO_OK)
+        return st;
+    if (tr_amocrm_parse_lead(a->http.answer.data, a->http.answer.len, a->map,
+                             lead) != 0) {
+        snprintf(why, whysz, "GET %s: not a lead object", path);
+        return TR_AMO_RETRY;
+    }
+    return lead->is_deleted ? TR_AMO_GONE : TR_AMO_OK;
+}
+
+enum tr_amo_status
+tr_amocrm_get_contact(struct tr_amocrm *a, int64_t id,
+                      struct tr_amo_contact *c, char *why, size_t whysz)
+{
+    char path[64];
+    enum tr_amo_status st;
+
+    memset(c, 0, sizeof(*c));
+    snprintf(path, sizeof(path), "/api/v4/contacts/%" PRId64, id);
+    if ((st = get(a, path, why, whysz)) != TR_AMO_OK)
+        return st;
+    if (tr_amocrm_parse_contact(a->http.answer.data, a->http.answer.len, c) !=
+        0) {
+        snprintf(why, whysz, "GET %s: not a contact object", path);
+        return TR_AMO_RETRY;
+    }
+    return TR_AMO_OK;
+}
+
+enum tr_amo_status
+tr_amocrm_check(struct tr_amocrm *a, char *why, size_t whysz)
+{
+    return get(a, "/api/v4/account", why, whysz);
+}

@@ -1,0 +1,352 @@
+/*
+ * enrich.c: claim a pending sale, ask the AmoCRM API, write what it said.
+ */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "enrich.h"
+#include "rules.h"
+#include "store.h"
+
+#define BACKOFF_MAX_MS 30000L
+
+static const char claim_sql[] =
+    "UPDATE sales_notifications s"
+    " SET enrich_lease_until = now() + $1 * interval '1 millisecond',"
+    "  enrich_attempts = s.enrich_attempts + 1"
+    " WHERE s.id = (SELECT id FROM sales_notifications"
+    "  WHERE enrich_status = 'pending' AND enrich_next_at <= now()"
+    "  AND (enrich_lease_until IS NULL OR enrich_lease_until < now())"
+    "  ORDER BY enrich_next_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING s.id, s.lead_id, s.enrich_attempts,"
+    "  extract(epoch FROM now() - s.created_at)::double precision,"
+    "  s.utm_source, s.utm_medium, s.utm_campaign, s.utm_content,"
+    "  s.utm_term, s.utm_id";
+
+/* Both sale tables get what the API added, in one statement. */
+static const char done_sql[] =
+    "WITH s AS ("
+    " UPDATE sales_notifications SET lead_name = coalesce(lead_name, $2),"
+    "  sale_amount = coalesce(sale_amount, $3::numeric), utm_source = $4,"
+    "  utm_medium = $5, utm_campaign = $6, utm_content = $7, utm_term = $8,"
+    "  utm_id = $9, targetologist = $10, targetologist_emoji = $11,"
+    "  contact_name = $12, contact_phone = $13, contact_email = $14,"
+    "  responsible_user_id = coalesce(responsible_user_id, $15::bigint),"
+    "  enriched = true, enrich_status = 'done', enrich_error = NULL,"
+    "  enrich_lease_until = NULL, updated_at = now()"
+    " WHERE id = $1"
+    " RETURNING lead_id, lead_name, sale_amount, utm_source, utm_medium,"
+    "  utm_campaign, utm_content, utm_term, utm_id, targetologist,"
+    "  contact_name, contact_phone, contact_email, responsible_user_id"
+    ")"
+    " UPDATE all_sales_tracking t SET lead_name = s.lead_name,"
+    "  sale_amount = s.sale_amount, utm_source = s.utm_source,"
+    "  utm_medium = s.utm_medium, utm_campaign = s.utm_campaign,"
+    "  utm_content = s.utm_content, utm_term = s.utm_term, utm_id = s.utm_id,"
+    "  targetologist = s.targetologist, contact_name = s.contact_name,"
+    "  contact_phone = s.contact_phone, contact_email = s.contact_email,"
+    "  responsible_user_id = s.responsible_user_id, updated_at = now()"
+    " FROM s WHERE t.lead_id = s.lead_id";
+
+/* The end without data: 'failed' (send anyway) or 'unconfirmed' (never). */
+static const char final_sql[] =
+    "WITH s AS ("
+    " UPDATE sales_notifications SET enrich_status = $2, enrich_error = $3,"
+    "  enrich_lease_until = NULL, updated_at = now(),"
+    "  notification_status = CASE WHEN $2 = 'unconfirmed' THEN 'unconfirmed'"
+    "   ELSE notification_status END"
+    " WHERE id = $1 RETURNING id"
+    ")"
+    " UPDATE notification_outbox o SET status = 'disabled', last_error = $3"
+    " FROM s WHERE o.sale_id = s.id AND $2 = 'unconfirmed'"
+    "  AND o.status = 'pending'";
+
+static const char retry_sql[] =
+    "UPDATE sales_notifications SET enrich_error = $2,"
+    " enrich_next_at = now() + $3 * interval '1 millisecond',"
+    " enrich_lease_until = NULL WHERE id = $1";
+
+enum tr_err
+tr_enrich_init(struct tr_enrich *e, const struct tr_config *cfg,
+               const struct tr_rules *rules, struct tr_store *store,
+               void (*log)(void *, const char *), void *log_arg)
+{
+    char base[512];
+
+    memset(e, 0, sizeof(*e));
+    e->cfg = cfg;
+    e->rules = rules;
+    e->store = store;
+    e->log = log;
+    e->log_arg = log_arg;
+    if (!tr_config_amocrm_base(cfg, base, sizeof(base)))
+        return TR_OK;
+    e->enabled = 1;
+    return tr_amocrm_init(&e->amo, base, cfg->amocrm_access_token,
+                          cfg->amo_timeout_ms, &cfg->utm_map);
+}
+
+void
+tr_enrich_release(struct tr_enrich *e)
+{
+    if (e->enabled)
+        tr_amocrm_release(&e->amo);
+    memset(e, 0, sizeof(*e));
+}
+
+static void __attribute__((format(printf, 2, 3)))
+say(struct tr_enrich *e, const char *fmt, ...)
+{
+    char line[768];
+    va_list ap;
+
+    if (e->log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    e->log(e->log_arg, line);
+}
+
+static enum tr_err
+run(struct tr_enrich *e, const char *sql, int n, const char *const *p,
+    char *msg, size_t msgsz)
+{
+    PGresult *res = tr_store_query(e->store, sql, n, p, msg, msgsz);
+
+    if (res == NULL)
+        return TR_EDB;
+    PQclear(res);
+    return TR_OK;
+}
+
+/*
+ * Takes a request slot: 1 when the request may go now (after sleeping what
+ * the slot asked for), 0 when it is further away than max_wait.
+ */
+static int
+slot(struct tr_enrich *e, double max_wait, char *msg, size_t msgsz,
+     enum tr_err *err)
+{
+    char rate[24];
+    const char *p[1] = {rate};
+    struct timespec ts;
+    PGresult *res;
+    double wait;
+
+    snprintf(rate, sizeof(rate), "%ld", e->cfg->amo_rate);
+    res = tr_store_query(e->store, "SELECT traffic_amocrm_slot($1::integer)",
+                         1, p, msg, msgsz);
+    if (res == NULL) {
+        *err = TR_EDB;
+        return 0;
+    }
+    wait = strtod(PQgetvalue(res, 0, 0), NULL);
+    PQclear(res);
+    if (wait > max_wait)
+        return 0;
+    if (wait > 0) {
+        ts.tv_sec = (time_t)wait;
+        ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+        nanosleep(&ts, NULL);
+    }
+    return 1;
+}
+
+/* One claimed sale. */
+struct claimed {
+    const char *id;
+    int64_t lead;
+    long attempts;
+    double age;                 /* seconds since it was stored */
+    const char *utm[TR_UTM_N];  /* what the webhook had */
+};
+
+/* Ends enrichment without data, or schedules another attempt. */
+static enum tr_err
+not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
+        int gone, char *msg, size_t msgsz)
+{
+    char delay[24];
+    const char *p[3];
+    long ms = 1000;
+    long k;
+
+    if (gone && e->cfg->amo_confirm) {
+        say(e, "amocrm: lead %" PRId64 " not confirmed, no message: %s",
+            c->lead, why);
+        p[0] = c->id;
+        p[1] = "unconfirmed";
+        p[2] = why;
+        return run(e, final_sql, 3, p, msg, msgsz);
+    }
+    for (k = 1; k < c->attempts && ms < BACKOFF_MAX_MS; k++)
+        ms *= 2;
+    if (ms > BACKOFF_MAX_MS)
+        ms = BACKOFF_MAX_MS;
+    if (gone || c->age >= (double)e->cfg->amo_max_wait_s) {
+        say(e, "amocrm: lead %" PRId64 ": %s; the message goes out with the "
+            "webhook's data", c->lead, why);
+        p[0] = c->id;
+        p[1] = "failed";
+        p[2] = why;
+        return run(e, final_sql, 3, p, msg, msgsz);
+    }
+    /* the last attempt comes when the wait is over */
+    if (c->age + (double)ms / 1000 > (double)e->cfg->amo_max_wait_s)
+        ms = (long)(((double)e->cfg->amo_max_wait_s - c->age) * 1000) + 1;
+    say(e, "amocrm: lead %" PRId64 ": %s; retrying in %ld ms", c->lead, why,
+        ms);
+    snprintf(delay, sizeof(delay), "%ld", ms);
+    p[0] = c->id;
+    p[1] = why;
+    p[2] = delay;
+    return run(e, retry_sql, 3, p, msg, msgsz);
+}
+
+static const char *
+pick(const char *webhook, const char *api)
+{
+    return webhook != NULL && webhook[0] != '\0' ? webhook : api;
+}
+
+/* Writes what the API said about a confirmed lead. */
+static enum tr_err
+done(struct tr_enrich *e, const struct claimed *c,
+     const struct tr_amo_lead *lead, const struct tr_amo_contact *ct,
+     char *msg, size_t msgsz)
+{
+    const struct tr_rule *rule;
+    const char *p[15], *utm[TR_UTM_N];
+    char resp[24];
+    int k;
+
+    for (k = 0; k < TR_UTM_N; k++) {
+        utm[k] = pick(c->utm[k], lead->utm.v[k]);
+        if (utm[k] != NULL && utm[k][0] == '\0')
+            utm[k] = NULL;
+    }
+    rule = tr_rules_match(e->rules, utm[TR_UTM_CAMPAIGN], utm[TR_UTM_SOURCE]);
+    snprintf(resp, sizeof(resp), "%" PRId64, lead->responsible_user_id);
+    p[0] = c->id;
+    p[1] = lead->name;
+    p[2] = lead->price[0] ? lead->price : NULL;
+    for (k = 0; k < TR_UTM_N; k++)
+        p[3 + k] = utm[k];
+    p[9] = rule->name;
+    p[10] = rule->emoji;
+    p[11] = ct->name;
+    p[12] = ct->phone;
+    p[13] = ct->email;
+    p[14] = lead->responsible_user_id ? resp : NULL;
+    say(e, "amocrm: lead %" PRId64 " confirmed and completed: targetologist "
+        "%s, client %s", c->lead, rule->name, ct->name ? "known" : "unknown");
+    return run(e, done_sql, 15, p, msg, msgsz);
+}
+
+static enum tr_err
+enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
+           int *stop, char *msg, size_t msgsz)
+{
+    struct tr_amo_lead lead;
+    struct tr_amo_contact ct;
+    enum tr_amo_status st;
+    enum tr_err err = TR_OK;
+    char why[512];
+
+    memset(&lead, 0, sizeof(lead));
+    memset(&ct, 0, sizeof(ct));
+    if (!slot(e, max_wait, msg, msgsz, &err)) {
+        /* the pool is at its request rate: leave it for later */
+        const char *p[3] = {c->id, NULL, "0"};
+
+        *stop = 1;
+        return err != TR_OK ? err : run(e, retry_sql, 3, p, msg, msgsz);
+    }
+    st = tr_amocrm_get_lead(&e->amo, c->lead, &lead, why, sizeof(why));
+    if (st == TR_AMO_OK && (lead.pipeline_id != e->cfg->pipeline_id ||
+                            lead.status_id != e->cfg->status_id)) {
+        snprintf(why, sizeof(why), "the API has lead %" PRId64 " in pipeline "
+                 "%" PRId64 " status %" PRId64 ", not %" PRId64 "/%" PRId64,
+                 c->lead, lead.pipeline_id, lead.status_id,
+                 e->cfg->pipeline_id, e->cfg->status_id);
+        st = TR_AMO_GONE;
+    } else if (st == TR_AMO_GONE) {
+        snprintf(why, sizeof(why), "the API does not know lead %" PRId64
+                 " (deleted?)", c->lead);
+    }
+    if (st == TR_AMO_OK && lead.main_contact != 0) {
+        if (!slot(e, 1e9, msg, msgsz, &err))
+            goto out;
+        st = tr_amocrm_get_contact(&e->amo, lead.main_contact, &ct, why,
+                                   sizeof(why));
+        if (st == TR_AMO_GONE) {
+            st = TR_AMO_OK;     /* a deleted contact: a sale without one */
+            tr_amo_contact_release(&ct);
+        }
+    }
+    switch (st) {
+    case TR_AMO_OK:
+        err = done(e, c, &lead, &ct, msg, msgsz);
+        break;
+    case TR_AMO_GONE:
+        err = not_now(e, c, why, 1, msg, msgsz);
+        break;
+    case TR_AMO_DENIED:
+        strncat(why, ": AmoCRM refused AMOCRM_ACCESS_TOKEN (expired? "
+                "check it with traffic-ctl check)", sizeof(why) -
+                strlen(why) - 1);
+        err = not_now(e, c, why, 0, msg, msgsz);
+        break;
+    case TR_AMO_RETRY:
+        err = not_now(e, c, why, 0, msg, msgsz);
+        break;
+    }
+out:
+    tr_amo_lead_release(&lead);
+    tr_amo_contact_release(&ct);
+    return err;
+}
+
+enum tr_err
+tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait,
+              char *msg, size_t msgsz)
+{
+    char lease[24];
+    const char *p[1] = {lease};
+    struct claimed c;
+    PGresult *res;
+    enum tr_err err = TR_OK;
+    size_t done_n;
+    int stop = 0, k;
+
+    if (!e->enabled)
+        return TR_OK;
+    /* two requests, each after its slot, with room to record */
+    snprintf(lease, sizeof(lease), "%ld", 2 * e->cfg->amo_timeout_ms + 5000);
+    for (done_n = 0; done_n < max && !stop && err == TR_OK; done_n++) {
+        if ((res = tr_store_query(e->store, claim_sql, 1, p, msg, msgsz)) ==
+            NULL)
+            return TR_EDB;
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            break;
+        }
+        c.id = PQgetvalue(res, 0, 0);
+        c.lead = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        c.attempts = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+        c.age = strtod(PQgetvalue(res, 0, 3), NULL);
+        for (k = 0; k < TR_UTM_N; k++)
+            c.utm[k] = PQgetisnull(res, 0, 4 + k) ? NULL
+                                                  : PQgetvalue(res, 0, 4 + k);
+        err = enrich_one(e, &c, max_slot_wait, &stop, msg, msgsz);
+        PQclear(res);
+    }
+    return err;
+}

@@ -1,0 +1,110 @@
+/*
+ * test-amocrm: real AmoCRM API answers (shared/corpus/amocrm-api) and our
+ * fixtures read defensively: null custom_fields_values, no _embedded,
+ * tracking-data UTM fields, the main contact, phone and e-mail, and
+ * answers that are not a lead at all.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libtraffic/amocrm.h"
+#include "libtraffic/buf.h"
+#include "tap.h"
+
+static char *
+read_json(const char *dir, const char *name, size_t *len)
+{
+    char path[1024], msg[256];
+    struct tr_buf b;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    tr_buf_init(&b, 1024 * 1024);
+    if (tr_buf_read_file(&b, path, msg, sizeof(msg)) != TR_OK) {
+        diag(msg);
+        tr_buf_release(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return tr_buf_detach(&b);
+}
+
+int
+main(void)
+{
+    const char *shared = getenv("TRAFFIC_SHARED");
+    const char *src = getenv("TRAFFIC_SRCDIR");
+    char api[1024], fix[1024], *s;
+    struct tr_amo_lead lead;
+    struct tr_amo_contact c;
+    size_t len;
+
+    snprintf(api, sizeof(api), "%s/corpus/amocrm-api",
+             shared ? shared : "../shared");
+    snprintf(fix, sizeof(fix), "%s/t/fixtures/amocrm", src ? src : ".");
+
+    s = read_json(api, "02-lead-by-id-with-contacts-is_main-official-doc-"
+                       "example.json", &len);
+    ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == 0,
+       "the documented lead parses");
+    ok(lead.status_id == 143 && lead.pipeline_id == 3104455 &&
+           lead.responsible_user_id == 504141, "status, pipeline, user");
+    is_str(lead.price, "12", "an integer price");
+    is_str(lead.name, "Example", "the name");
+    ok(lead.main_contact == 10971465, "the main contact");
+    ok(lead.utm.v[0] == NULL, "null custom_fields_values: no UTM");
+    tr_amo_lead_release(&lead);
+    free(s);
+
+    s = read_json(api, "03-lead-by-id-official-doc-example-date-field-"
+                       "amocrm-com-ua.json", &len);
+    ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == 0 &&
+           lead.main_contact == 0, "no contacts in _embedded: none");
+    tr_amo_lead_release(&lead);
+    free(s);
+
+    s = read_json(api, "01-leads-list-real-capture-hexlet-tracking_data-"
+                       "fields.json", &len);
+    ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == -1,
+       "a list is not a lead");
+    tr_amo_lead_release(&lead);
+    free(s);
+
+    s = read_json(api, "04-contact-by-id-official-kommo-example-phone-"
+                       "multitext.json", &len);
+    ok(s && tr_amocrm_parse_contact(s, len, &c) == 0, "a contact parses");
+    is_str(c.name, "John Doe", "its name");
+    is_str(c.phone, "+14155551234", "its phone");
+    ok(c.email == NULL, "no e-mail field: none");
+    tr_amo_contact_release(&c);
+    free(s);
+
+    s = read_json(fix, "leads/25123456.json", &len);
+    ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == 0, "fixture lead");
+    is_str(lead.utm.v[TR_UTM_CAMPAIGN], "tripwire_dec20",
+           "UTM from tracking_data by field_code");
+    is_str(lead.price, "100000", "price");
+    ok(lead.main_contact == 900001, "is_main wins over the first contact");
+    tr_amo_lead_release(&lead);
+    free(s);
+
+    s = read_json(fix, "leads/33000001.json", &len);
+    ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == 0 &&
+           lead.main_contact == 0, "no _embedded at all: no contact");
+    tr_amo_lead_release(&lead);
+    free(s);
+
+    ok(tr_amocrm_parse_lead("{\"id\":", 6, NULL, &lead) == -1,
+       "truncated JSON");
+    tr_amo_lead_release(&lead);
+    ok(tr_amocrm_parse_lead("[1]", 3, NULL, &lead) == -1, "an array");
+    tr_amo_lead_release(&lead);
+    s = "{\"id\":5,\"price\":\"many\",\"name\":[],\"status_id\":{},"
+        "\"custom_fields_values\":{\"a\":1},\"_embedded\":{\"contacts\":7}}";
+    ok(tr_amocrm_parse_lead(s, strlen(s), NULL, &lead) == 0 &&
+           lead.price[0] == '\0' && lead.name == NULL &&
+           lead.status_id == 0 && lead.main_contact == 0,
+       "every field of the wrong type is simply unknown");
+    tr_amo_lead_release(&lead);
+    return done_testing();
+}
