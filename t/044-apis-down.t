@@ -1,0 +1,66 @@
+# Telegram and the AmoCRM API unreachable for the whole burst, then back:
+# every sale is completed and its message sent exactly once (counted at the
+# fake server), none lost, none doubled.  Bounded: ten sales, 60 s at most.
+use strict;
+use warnings;
+use JSON::PP;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use lib 't/lib';
+use TrafficTest;
+
+start_pg();
+my ($rc, $out) = migrate();
+is($rc, 0, 'migrations apply') or diag($out);
+my $api = start_fake_api(fixtures => srcdir() . '/t/fixtures/amocrm');
+my $env = write_env(AMOCRM_ACCESS_TOKEN => 'amo-down-0123456789abcdef',
+    AMOCRM_API_BASE => $api, TELEGRAM_BOT_TOKEN => '888:DOWN-tg',
+    TELEGRAM_CHAT_IDS => '-1001', TELEGRAM_API_BASE => $api,
+    TELEGRAM_CHAT_INTERVAL_MS => 0, TELEGRAM_RETRY_BASE_MS => 500,
+    AMOCRM_MAX_WAIT_S => 120);
+start_pool(workers => 2, env_file => $env);
+start_nginx();
+start_deliver(env_file => $env);
+
+# Both APIs down: AmoCRM answers 503, Telegram drops the connection.
+fake_default('/api/v4/', { status => 503, body => 'maintenance' });
+fake_default('sendMessage', { close => JSON::PP::true });
+for my $i (1 .. 10) {
+    my $b = example('01-status-142-full.txt');
+    my $id = 44000000 + $i;
+    $b =~ s/25123456/$id/g;
+    my $r = http('POST', '/webhook/amocrm/traffic', $b,
+        'Content-Type' => 'application/x-www-form-urlencoded');
+    is($r->{status}, 200, "sale $id answered while both APIs are down");
+}
+sleep 3;
+is(psql("SELECT count(*) FROM sales_notifications WHERE enrich_status ="
+    . " 'pending' AND enrich_attempts >= 1"), 10,
+    'all ten waiting for AmoCRM, each asked at least once');
+is(psql("SELECT count(*) FROM notification_outbox WHERE status = 'sent'"), 0,
+    'nothing sent yet');
+
+# AmoCRM back (the leads it does not know are unconfirmed: serve them as
+# the seed's deal), then Telegram.
+fake_default('/api/v4/', undef);
+fake_default('/api/v4/leads/4400', { status => 200,
+    body => JSON::PP::decode_json(slurp(srcdir()
+        . '/t/fixtures/amocrm/leads/25123456.json')) });
+wait_for('all enriched', sub { psql("SELECT count(*) FROM sales_notifications"
+    . " WHERE enrich_status = 'done'") == 10 }, 60);
+sleep 1;
+fake_default('sendMessage', undef);
+my $up = time;
+wait_for('all sent', sub { psql("SELECT count(*) FROM notification_outbox"
+    . " WHERE status = 'sent'") == 10 }, 60);
+sleep 1;
+my @after = grep { $_->{time} >= $up } sent_messages();
+my @before = grep { $_->{time} < $up } sent_messages();
+diag(sprintf('%d failed sendMessage attempts while down, %d after', 
+    scalar @before, scalar @after));
+is(scalar @after, 10, 'exactly ten messages once Telegram is back');
+is(psql("SELECT count(*) FROM notification_outbox WHERE status = 'sent'"
+    . " AND telegram_message_id IS NOT NULL"), 10, 'each recorded once');
+is(psql("SELECT count(DISTINCT lead_id) FROM sales_notifications WHERE"
+    . " contact_name IS NOT NULL"), 10, 'each with its client');
+done_testing();
