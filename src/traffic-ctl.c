@@ -50,7 +50,8 @@ static const char usage_text[] =
     "  logs [--limit N] [--status S] [--lead ID] [--source S]\n"
     "                             show webhook_logs, newest first\n"
     "  purge-lead ID              delete a (test) lead from every table\n"
-    "  replay [--dry-run] FILE... process saved bodies as the webhook does\n"
+    "  replay [--dry-run] [--unified] FILE...\n"
+    "                             process saved bodies as the webhook does\n"
     "  deliver [--loop] [--now]   replay the spool, send the due Telegram\n"
     "                             messages (--loop: keep running, the sidecar)\n"
     "  spool [status|drain]       requests spooled while the database was away\n"
@@ -404,12 +405,15 @@ static int
 cmd_replay(struct ctl *c, int argc, char **argv)
 {
     static const char help[] =
-        "usage: traffic-ctl replay [--dry-run] FILE...\n"
+        "usage: traffic-ctl replay [--dry-run] [--unified] FILE...\n"
         "Processes saved webhook bodies (urlencoded or JSON) through the\n"
-        "same code as the handler, printing the outcome per file.  With\n"
-        "--dry-run it parses and matches without writing.\n";
+        "same code as the handler, printing the outcome per file: as sent\n"
+        "to /webhook/amocrm/traffic, or with --unified to /webhook/amocrm.\n"
+        "With --dry-run it parses and matches without writing.\n";
     static const struct option lo[] = {{"dry-run", 0, NULL, 'd'},
+                                       {"unified", 0, NULL, 'u'},
                                        {NULL, 0, NULL, 0}};
+    enum tr_endpoint ep = TR_EP_TRAFFIC;
     struct tr_handler h;
     struct tr_results res;
     int dry = 0, rc, opt, failed = 0, i;
@@ -419,9 +423,12 @@ cmd_replay(struct ctl *c, int argc, char **argv)
         return 0;
     }
     while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        if (opt != 'd')
+        if (opt == 'd')
+            dry = 1;
+        else if (opt == 'u')
+            ep = TR_EP_UNIFIED;
+        else
             return die_usage("replay", help);
-        dry = 1;
     }
     if (optind == argc)
         return die_usage("replay", help);
@@ -450,7 +457,8 @@ cmd_replay(struct ctl *c, int argc, char **argv)
             len--;
         clock_gettime(CLOCK_REALTIME, &ts);
         tr_store_timestamp(at, sizeof(at), ts.tv_sec, ts.tv_nsec);
-        err = tr_handler_process(&h, type, body, len, NULL, at, dry, &res, msg,
+        err = tr_handler_process(&h, ep, type, body, len, NULL, at, dry, &res,
+                                 msg,
                                  sizeof(msg));
         if (err != TR_OK) {
             printf("%s: error: %s\n", argv[i], msg);

@@ -163,6 +163,7 @@ fill_request(struct io *io, struct tr_request *req, char *pathbuf,
     req->content_type = param(io, "CONTENT_TYPE");
     req->content_length = parse_length(param(io, "CONTENT_LENGTH"));
     req->request_id = request_id(param(io, "HTTP_X_AMOCRM_REQUESTID"));
+    req->authorization = param(io, "HTTP_AUTHORIZATION");
 }
 
 static void
@@ -173,10 +174,13 @@ respond(struct io *io, const struct tr_response *resp, int head)
 
     n = snprintf(hdr, sizeof(hdr),
                  "Status: %d %s\r\nContent-Type: application/json\r\n"
-                 "Cache-Control: no-store\r\n%s%s%s",
+                 "Cache-Control: no-store\r\n%s%s%s%s%s%s",
                  resp->status, tr_handler_reason(resp->status),
                  resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",
-                 resp->allow ? "\r\n" : "");
+                 resp->allow ? "\r\n" : "",
+                 resp->www_authenticate ? "WWW-Authenticate: " : "",
+                 resp->www_authenticate ? resp->www_authenticate : "",
+                 resp->www_authenticate ? "\r\n" : "");
     if (!head)
         n += snprintf(hdr + n, sizeof(hdr) - (size_t)n,
                       "Content-Length: %zu\r\n", resp->body.len);

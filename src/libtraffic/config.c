@@ -512,6 +512,18 @@ tr_config_require(const struct tr_config *cfg, enum tr_config_key key,
 }
 
 int
+tr_config_secret_equal(const char *given, const char *secret)
+{
+    size_t n = strlen(secret), g = strlen(given), i;
+    unsigned char d = g != n;
+
+    /* every byte of the secret is looked at, whatever matched before */
+    for (i = 0; i < n; i++)
+        d |= (unsigned char)((i < g ? given[i] : 0) ^ secret[i]);
+    return d == 0;
+}
+
+int
 tr_config_amocrm_base(const struct tr_config *cfg, char *buf, size_t bufsz)
 {
     buf[0] = '\0';

@@ -134,6 +134,12 @@ enum tr_err tr_config_require(const struct tr_config *cfg,
                               enum tr_config_key key, char *msg, size_t msgsz);
 
 /*
+ * Whether given equals secret (WEBHOOK_SECRET, ADMIN_TOKEN), in time that
+ * does not depend on where they differ.
+ */
+int tr_config_secret_equal(const char *given, const char *secret);
+
+/*
  * Writes the AmoCRM API base URL into buf: AMOCRM_API_BASE, else
  * https://AMOCRM_DOMAIN.amocrm.ru.  Returns 1 when the API can be used (a
  * token and a base), else 0 (buf is then "").

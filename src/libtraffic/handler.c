@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "admin.h"
 #include "config.h"
 #include "handler.h"
 #include "leads.h"
@@ -20,7 +21,19 @@
 #define TR_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char path_traffic[] = "/webhook/amocrm/traffic";
-static const char path_test[] = "/webhook/amocrm/traffic/test";
+
+/* Longer suffixes first: "/webhook/amocrm" ends every webhook path. */
+static const struct {
+    const char *suffix;
+    enum tr_route route;
+} routes[] = {
+    {"/webhook/amocrm/traffic/test", TR_ROUTE_TEST},
+    {"/webhook/amocrm/traffic", TR_ROUTE_TRAFFIC},
+    {"/webhook/amocrm", TR_ROUTE_UNIFIED},
+    {"/api/admin/webhook-logs/stats", TR_ROUTE_ADMIN_STATS},
+    {"/api/admin/webhook-logs", TR_ROUTE_ADMIN_LOGS},
+    {"/api/admin/notifications", TR_ROUTE_ADMIN_NOTIFICATIONS},
+};
 
 void
 tr_handler_init(struct tr_handler *h, const struct tr_config *cfg,
@@ -36,7 +49,7 @@ void
 tr_response_init(struct tr_response *resp)
 {
     memset(resp, 0, sizeof(*resp));
-    tr_buf_init(&resp->body, 64 * 1024);
+    tr_buf_init(&resp->body, 1024 * 1024);   /* admin answers are large */
 }
 
 void
@@ -56,17 +69,16 @@ ends_with(const char *s, size_t n, const char *suffix)
 enum tr_route
 tr_handler_route(const char *path)
 {
-    size_t n;
+    size_t n, i;
 
     if (path == NULL)
         return TR_ROUTE_NONE;
     n = strcspn(path, "?");
     while (n > 1 && path[n - 1] == '/')
         n--;
-    if (ends_with(path, n, path_test))
-        return TR_ROUTE_TEST;
-    if (ends_with(path, n, path_traffic))
-        return TR_ROUTE_TRAFFIC;
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (ends_with(path, n, routes[i].suffix))
+            return routes[i].route;
     return TR_ROUTE_NONE;
 }
 
@@ -78,6 +90,8 @@ tr_handler_reason(int status)
         return "OK";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -98,9 +112,20 @@ tr_handler_reason(int status)
     return "Unknown";
 }
 
-/* A JSON error answer; detail stays in resp->error for the request log. */
-static void
-answer_error(struct tr_response *resp, int status, const char *error)
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void
+tr_response_error(struct tr_response *resp, int status, const char *error)
 {
     struct json_object *o = json_object_new_object();
 
@@ -142,7 +167,7 @@ answer_test(struct tr_handler *h, struct tr_response *resp)
     if ((o = json_object_new_object()) == NULL ||
         (list = json_object_new_array()) == NULL) {
         json_object_put(o);
-        answer_error(resp, 500, "out of memory");
+        tr_response_error(resp, 500, "out of memory");
         return;
     }
     for (i = 0; i < h->rules->n; i++)
@@ -167,9 +192,9 @@ answer_test(struct tr_handler *h, struct tr_response *resp)
 
 /* Writes the error row of a delivery that could not be processed. */
 static void
-log_error(struct tr_handler *h, const char *event, const char *error,
-          const char *body, size_t len, const char *request_id,
-          const char *received_at)
+log_error(struct tr_handler *h, const char *source, const char *event,
+          const char *error, const char *body, size_t len,
+          const char *request_id, const char *received_at)
 {
     struct tr_delivery d;
     struct tr_item it;
@@ -184,7 +209,7 @@ log_error(struct tr_handler *h, const char *event, const char *error,
     it.outcome = TR_OUT_ERROR;
     it.event = event;
     snprintf(it.reason, sizeof(it.reason), "%s", error);
-    d.source = TR_SOURCE_TRAFFIC;
+    d.source = source;
     d.request_id = request_id;
     snprintf(d.received_at, sizeof(d.received_at), "%s", received_at);
     d.log_body = logbody.data ? logbody.data : "";
@@ -194,17 +219,33 @@ log_error(struct tr_handler *h, const char *event, const char *error,
     tr_buf_release(&logbody);
 }
 
-/* Whether given is secret, in time independent of where they differ. */
-static int
-secret_equal(const char *given, const char *secret)
+int
+tr_query_param(const char *query, const char *key, char *buf, size_t bufsz)
 {
-    size_t n = strlen(secret), g = strlen(given), i;
-    unsigned char d = g != n;
+    size_t k = strlen(key), n, o;
+    const char *p = query, *v;
+    int hi, lo;
 
-    /* every byte of the secret is looked at, whatever matched before */
-    for (i = 0; i < n; i++)
-        d |= (unsigned char)((i < g ? given[i] : 0) ^ secret[i]);
-    return d == 0;
+    while (p != NULL && *p != '\0') {
+        n = strcspn(p, "&");
+        if (n > k && strncmp(p, key, k) == 0 && p[k] == '=') {
+            for (v = p + k + 1, o = 0; v < p + n; v++) {
+                if (o + 1 >= bufsz)
+                    return -1;
+                if (*v == '%' && v + 2 < p + n &&
+                    (hi = hexval(v[1])) >= 0 && (lo = hexval(v[2])) >= 0) {
+                    buf[o++] = (char)(hi * 16 + lo);
+                    v += 2;
+                } else {
+                    buf[o++] = *v == '+' ? ' ' : *v;
+                }
+            }
+            buf[o] = '\0';
+            return memchr(buf, '\0', o) == NULL ? 1 : -1;
+        }
+        p += n + (p[n] == '&');
+    }
+    return 0;
 }
 
 /* Whether the query string carries token=WEBHOOK_SECRET. */
@@ -212,19 +253,9 @@ static int
 token_ok(const char *query, const char *secret)
 {
     char given[256];
-    const char *p = query;
-    size_t n;
 
-    while (p != NULL && *p != '\0') {
-        n = strcspn(p, "&");
-        if (n > 6 && strncmp(p, "token=", 6) == 0 && n - 6 < sizeof(given)) {
-            memcpy(given, p + 6, n - 6);
-            given[n - 6] = '\0';
-            return secret_equal(given, secret);
-        }
-        p += n + (p[n] == '&');
-    }
-    return 0;
+    return tr_query_param(query, "token", given, sizeof(given)) == 1 &&
+           tr_config_secret_equal(given, secret);
 }
 
 static void
@@ -239,11 +270,12 @@ tr_handler_begin(struct tr_handler *h, struct tr_request *req,
 {
     enum tr_route route = tr_handler_route(req->path);
     const char *m = req->method ? req->method : "";
+    const char *source;
     char at[40], why[128];
 
     switch (route) {
     case TR_ROUTE_NONE:
-        answer_error(resp, 404, "not found");
+        tr_response_error(resp, 404, "not found");
         return 0;
     case TR_ROUTE_TEST:
         if (strcmp(m, "HEAD") == 0) {
@@ -252,56 +284,68 @@ tr_handler_begin(struct tr_handler *h, struct tr_request *req,
         }
         if (strcmp(m, "GET") != 0) {
             resp->allow = "GET, HEAD";
-            answer_error(resp, 405, "method not allowed");
+            tr_response_error(resp, 405, "method not allowed");
             return 0;
         }
         answer_test(h, resp);
         return 0;
+    case TR_ROUTE_ADMIN_LOGS:
+        tr_admin_answer(h, TR_ADMIN_LOGS, req, resp);
+        return 0;
+    case TR_ROUTE_ADMIN_STATS:
+        tr_admin_answer(h, TR_ADMIN_STATS, req, resp);
+        return 0;
+    case TR_ROUTE_ADMIN_NOTIFICATIONS:
+        tr_admin_answer(h, TR_ADMIN_NOTIFICATIONS, req, resp);
+        return 0;
     case TR_ROUTE_TRAFFIC:
+    case TR_ROUTE_UNIFIED:
         break;
     }
+    source = route == TR_ROUTE_UNIFIED ? TR_SOURCE_UNIFIED : TR_SOURCE_TRAFFIC;
     if (strcmp(m, "HEAD") == 0) {
         resp->status = 200;
         return 0;
     }
     if (strcmp(m, "POST") != 0) {
         resp->allow = "POST, HEAD";
-        answer_error(resp, 405, "method not allowed");
+        tr_response_error(resp, 405, "method not allowed");
         return 0;
     }
     received_text(req, at, sizeof(at));
     if (h->cfg->webhook_secret != NULL &&
         !token_ok(req->query, h->cfg->webhook_secret)) {
-        log_error(h, "request", "missing or wrong webhook token", NULL, 0,
-                  req->request_id, at);
-        answer_error(resp, 403, "forbidden");
+        log_error(h, source, "request", "missing or wrong webhook token", NULL,
+                  0, req->request_id, at);
+        tr_response_error(resp, 403, "forbidden");
         return 0;
     }
     if (tr_body_type_of(req->content_type) == TR_BODY_UNSUPPORTED) {
         snprintf(why, sizeof(why), "unsupported content type \"%.60s\"",
                  req->content_type ? req->content_type : "");
-        log_error(h, "request", why, NULL, 0, req->request_id, at);
+        log_error(h, source, "request", why, NULL, 0, req->request_id, at);
         snprintf(resp->error, sizeof(resp->error), "%s", why);
-        answer_error(resp, 415, "unsupported content type: send "
+        tr_response_error(resp, 415, "unsupported content type: send "
                                 "application/x-www-form-urlencoded or "
                                 "application/json");
         return 0;
     }
     if (req->content_length < 0) {
-        answer_error(resp, 411, "content-length required");
+        tr_response_error(resp, 411, "content-length required");
         return 0;
     }
     if ((unsigned long long)req->content_length > h->limits.max_bytes) {
         snprintf(why, sizeof(why), "body of %lld bytes over the %zu limit",
                  req->content_length, h->limits.max_bytes);
-        log_error(h, "request", why, NULL, 0, req->request_id, at);
+        log_error(h, source, "request", why, NULL, 0, req->request_id, at);
         snprintf(resp->error, sizeof(resp->error), "%s", why);
-        answer_error(resp, 413, "body too large");
+        tr_response_error(resp, 413, "body too large");
         return 0;
     }
     if (req->content_length == 0) {
-        log_error(h, "request", "empty body", NULL, 0, req->request_id, at);
-        answer_error(resp, 400, "empty body");
+        log_error(h, source, "request", "empty body", NULL, 0,
+                  req->request_id, at);
+        tr_response_error(resp, 400, "empty body");
         return 0;
     }
     return 1;
@@ -348,9 +392,39 @@ count(struct tr_results *res, const struct tr_item *it)
     summarize(res, it);
 }
 
+/*
+ * The unified endpoint's routing of a sale: referral (utm_source starts
+ * with "ref_"), traffic (a targetologist matched), unknown (UTM, but no
+ * match), both (no UTM at all: a sale and a conversion).
+ */
+static void
+route_sale(const struct tr_rules *rules, const struct tr_lead *l,
+           struct tr_item *it)
+{
+    const char *src = l->utm.v[TR_UTM_SOURCE];
+    int k, any = 0;
+
+    for (k = 0; k < TR_UTM_N; k++)
+        any |= l->utm.v[k] != NULL && l->utm.v[k][0] != '\0';
+    if (src != NULL && strncasecmp(src, "ref_", 4) == 0) {
+        it->routing = "referral";
+        it->is_sale = 0;
+        it->conversion = 1;
+        it->referral_code = src;
+    } else if (it->rule != &rules->fallback) {
+        it->routing = "traffic";
+    } else if (any) {
+        it->routing = "unknown";
+    } else {
+        it->routing = "both";
+        it->conversion = 1;
+    }
+}
+
 /* Decides what one lead is: a sale, skipped, ignored or an error. */
 static void
-classify(struct tr_handler *h, const struct tr_lead *l, struct tr_item *it)
+classify(struct tr_handler *h, enum tr_endpoint ep, const struct tr_lead *l,
+         struct tr_item *it)
 {
     const struct tr_config *cfg = h->cfg;
 
@@ -391,6 +465,9 @@ classify(struct tr_handler *h, const struct tr_lead *l, struct tr_item *it)
         it->is_sale = 1;
         it->rule = tr_rules_match(h->rules, l->utm.v[TR_UTM_CAMPAIGN],
                                   l->utm.v[TR_UTM_SOURCE]);
+        it->routing = "traffic";
+        if (ep == TR_EP_UNIFIED)
+            route_sale(h->rules, l, it);
     }
 }
 
@@ -417,7 +494,8 @@ check_account(const struct tr_config *cfg, struct json_object *tree,
 }
 
 enum tr_err
-tr_handler_process(struct tr_handler *h, enum tr_body_type type,
+tr_handler_process(struct tr_handler *h, enum tr_endpoint ep,
+                   enum tr_body_type type,
                    const char *body, size_t len, const char *request_id,
                    const char *received_at, int dry_run,
                    struct tr_results *res, char *msg, size_t msgsz)
@@ -432,6 +510,7 @@ tr_handler_process(struct tr_handler *h, enum tr_body_type type,
 
     memset(res, 0, sizeof(*res));
     memset(&d, 0, sizeof(d));
+    d.source = ep == TR_EP_UNIFIED ? TR_SOURCE_UNIFIED : TR_SOURCE_TRAFFIC;
     tr_leads_init(&leads);
     tr_buf_init(&logbody, TR_LOG_BODY_MAX + 64);
 
@@ -443,7 +522,8 @@ tr_handler_process(struct tr_handler *h, enum tr_body_type type,
                                msg, msgsz);
     if (err != TR_OK) {
         if (!dry_run)
-            log_error(h, "body", msg, body, len, request_id, received_at);
+            log_error(h, d.source, "body", msg, body, len, request_id,
+                      received_at);
         res->total = res->errors = 1;
         goto out;
     }
@@ -454,7 +534,7 @@ tr_handler_process(struct tr_handler *h, enum tr_body_type type,
         goto out;
     }
     for (i = 0; i < leads.n; i++)
-        classify(h, &leads.v[i], &items[i]);
+        classify(h, ep, &leads.v[i], &items[i]);
     if (leads.n == 0) {
         items[0].outcome = TR_OUT_IGNORED;
         items[0].event = leads.ignored_what[0] ? leads.ignored_what : "none";
@@ -462,8 +542,6 @@ tr_handler_process(struct tr_handler *h, enum tr_body_type type,
                  "no leads in the body");
     }
 
-    d.source = TR_SOURCE_TRAFFIC;
-    d.routing = "traffic";
     d.request_id = request_id;
     snprintf(d.received_at, sizeof(d.received_at), "%s", received_at);
     tr_store_sanitize(&logbody, body, len, TR_LOG_BODY_MAX);
@@ -490,12 +568,13 @@ out:
  * then retries).
  */
 static void
-spool(struct tr_handler *h, const struct tr_request *req, const char *at,
-      const char *dberr, struct tr_response *resp)
+spool(struct tr_handler *h, enum tr_endpoint ep, const struct tr_request *req,
+      const char *at, const char *dberr, struct tr_response *resp)
 {
     struct tr_spool_entry e;
     char why[512];
 
+    e.endpoint = ep;
     e.content_type = req->content_type;
     e.request_id = req->request_id;
     e.received_at = at;
@@ -505,7 +584,7 @@ spool(struct tr_handler *h, const struct tr_request *req, const char *at,
                        req->received_nsec, why, sizeof(why)) != TR_OK) {
         snprintf(resp->error, sizeof(resp->error), "%.200s; spool: %.200s",
                  dberr, why);
-        answer_error(resp, 503, "could not store the delivery; retry later");
+        tr_response_error(resp, 503, "could not store the delivery; retry later");
         return;
     }
     snprintf(resp->error, sizeof(resp->error), "%.200s; spooled", dberr);
@@ -518,36 +597,40 @@ tr_handler_finish(struct tr_handler *h, struct tr_request *req,
                   struct tr_response *resp)
 {
     struct tr_results *r = &resp->results;
+    enum tr_endpoint ep = tr_handler_route(req->path) == TR_ROUTE_UNIFIED
+                              ? TR_EP_UNIFIED : TR_EP_TRAFFIC;
     char at[40], msg[256];
     enum tr_err err;
 
     received_text(req, at, sizeof(at));
     if (req->body_short) {
-        log_error(h, "request", "body shorter than content-length", NULL, 0,
+        log_error(h, ep == TR_EP_UNIFIED ? TR_SOURCE_UNIFIED
+                                         : TR_SOURCE_TRAFFIC,
+                  "request", "body shorter than content-length", NULL, 0,
                   req->request_id, at);
-        answer_error(resp, 400, "body shorter than content-length");
+        tr_response_error(resp, 400, "body shorter than content-length");
         return;
     }
-    err = tr_handler_process(h, tr_body_type_of(req->content_type), req->body,
-                             req->body_len, req->request_id, at, 0, r, msg,
-                             sizeof(msg));
+    err = tr_handler_process(h, ep, tr_body_type_of(req->content_type),
+                             req->body, req->body_len, req->request_id, at,
+                             0, r, msg, sizeof(msg));
     switch (err) {
     case TR_OK:
         break;
     case TR_EINVAL:
         snprintf(resp->error, sizeof(resp->error), "%s", msg);
-        answer_error(resp, 400, msg);
+        tr_response_error(resp, 400, msg);
         return;
     case TR_ETOOBIG:
         snprintf(resp->error, sizeof(resp->error), "%s", msg);
-        answer_error(resp, 413, msg);
+        tr_response_error(resp, 413, msg);
         return;
     case TR_EDENIED:
         snprintf(resp->error, sizeof(resp->error), "%s", msg);
-        answer_error(resp, 403, "forbidden: not the configured account");
+        tr_response_error(resp, 403, "forbidden: not the configured account");
         return;
     default:
-        spool(h, req, at, msg, resp);
+        spool(h, ep, req, at, msg, resp);
         return;
     }
     resp->status = 200;

@@ -26,11 +26,26 @@ struct tr_store;
 
 #define TR_VERSION "1.0.0"
 #define TR_SOURCE_TRAFFIC "amocrm_traffic"
+#define TR_SOURCE_UNIFIED "amocrm"
 
 enum tr_route {
     TR_ROUTE_NONE,
     TR_ROUTE_TRAFFIC,       /* POST, HEAD /webhook/amocrm/traffic */
     TR_ROUTE_TEST,          /* GET, HEAD  /webhook/amocrm/traffic/test */
+    TR_ROUTE_UNIFIED,       /* POST, HEAD /webhook/amocrm */
+    TR_ROUTE_ADMIN_LOGS,    /* GET /api/admin/webhook-logs */
+    TR_ROUTE_ADMIN_STATS,   /* GET /api/admin/webhook-logs/stats */
+    TR_ROUTE_ADMIN_NOTIFICATIONS,   /* GET /api/admin/notifications */
+};
+
+/*
+ * Which webhook a body came to: the traffic endpoint stores every sale for
+ * the Traffic Dashboard; the unified one routes each sale (referral,
+ * traffic, unknown, both) and records referral conversions.
+ */
+enum tr_endpoint {
+    TR_EP_TRAFFIC,
+    TR_EP_UNIFIED,
 };
 
 struct tr_request {
@@ -40,6 +55,7 @@ struct tr_request {
     const char *content_type;
     long long content_length;   /* -1 when missing or unparsable */
     const char *request_id;     /* X-AmoCRM-RequestId, or NULL */
+    const char *authorization;  /* the Authorization header, or NULL */
     const char *body;           /* set by the program before finish */
     size_t body_len;
     int body_short;             /* the client sent less than announced */
@@ -57,6 +73,7 @@ struct tr_results {
 struct tr_response {
     int status;
     const char *allow;          /* the Allow header of a 405 */
+    const char *www_authenticate;   /* the WWW-Authenticate of a 401 */
     struct tr_buf body;         /* JSON, or empty for HEAD */
     struct tr_results results;
     char error[512];            /* the detail behind an error answer */
@@ -75,6 +92,21 @@ void tr_handler_init(struct tr_handler *h, const struct tr_config *cfg,
 
 void tr_response_init(struct tr_response *resp);
 void tr_response_release(struct tr_response *resp);
+
+/*
+ * A JSON error answer {"success":false,"error":error} with status; the
+ * detail for the request log stays in resp->error.
+ */
+void tr_response_error(struct tr_response *resp, int status,
+                       const char *error);
+
+/*
+ * Copies the percent-decoded value of key in a query string ("a=1&b=2")
+ * into buf.  Returns 1 when found, 0 when absent, -1 when it does not fit
+ * or holds a NUL.
+ */
+int tr_query_param(const char *query, const char *key, char *buf,
+                   size_t bufsz);
 
 /* The route of a request path ("/x/webhook/amocrm/traffic/" counts). */
 enum tr_route tr_handler_route(const char *path);
@@ -104,7 +136,8 @@ void tr_handler_finish(struct tr_handler *h, struct tr_request *req,
  * dry_run nothing is stored.  TR_EINVAL / TR_ETOOBIG for a bad body (its
  * error row is logged), TR_EDB / TR_EDBDOWN when nothing could be stored.
  */
-enum tr_err tr_handler_process(struct tr_handler *h, enum tr_body_type type,
+enum tr_err tr_handler_process(struct tr_handler *h, enum tr_endpoint ep,
+                               enum tr_body_type type,
                                const char *body, size_t len,
                                const char *request_id,
                                const char *received_at, int dry_run,

@@ -7,6 +7,7 @@
  *     received_at: 2026-11-25 10:00:00.123456+00
  *     content_type: application/x-www-form-urlencoded
  *     request_id: 4f0c...          ("-" when AmoCRM sent none)
+ *     endpoint: traffic            (or unified: /webhook/amocrm)
  *     length: 1234
  *
  *     leads%5Bstatus%5D...
@@ -85,7 +86,9 @@ tr_spool_write(const char *dir, const struct tr_spool_entry *e, long long sec,
     one_line(rid, sizeof(rid), e->request_id);
     n = snprintf(hdr, sizeof(hdr),
                  MAGIC "received_at: %s\ncontent_type: %s\nrequest_id: %s\n"
-                 "length: %zu\n\n", e->received_at, ct, rid, e->body_len);
+                 "endpoint: %s\nlength: %zu\n\n", e->received_at, ct, rid,
+                 e->endpoint == TR_EP_UNIFIED ? "unified" : "traffic",
+                 e->body_len);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
         return io_fail(msg, msgsz, "create", tmp);
     if (write_all(fd, hdr, (size_t)n) != 0 ||
@@ -164,7 +167,7 @@ header(char **p, const char *key)
 static int
 parse_entry(char *data, size_t len, struct tr_spool_entry *e)
 {
-    char *p = data, *v, *end, *blank;
+    char *p = data, *v, *end, *blank, *ep;
     size_t hlen;
     unsigned long long blen;
 
@@ -179,8 +182,11 @@ parse_entry(char *data, size_t len, struct tr_spool_entry *e)
     if ((e->received_at = header(&p, "received_at")) == NULL ||
         (e->content_type = header(&p, "content_type")) == NULL ||
         (e->request_id = header(&p, "request_id")) == NULL ||
+        (ep = header(&p, "endpoint")) == NULL ||
+        (strcmp(ep, "traffic") != 0 && strcmp(ep, "unified") != 0) ||
         (v = header(&p, "length")) == NULL || *p != '\n')
         return -1;
+    e->endpoint = strcmp(ep, "unified") == 0 ? TR_EP_UNIFIED : TR_EP_TRAFFIC;
     p++;
     hlen = (size_t)(p - data);
     errno = 0;
@@ -244,7 +250,8 @@ tr_spool_drain(const char *dir, struct tr_handler *h, FILE *out,
             tr_buf_release(&b);
             continue;
         }
-        err = tr_handler_process(h, tr_body_type_of(e.content_type), e.body,
+        err = tr_handler_process(h, e.endpoint,
+                                 tr_body_type_of(e.content_type), e.body,
                                  e.body_len, e.request_id, e.received_at, 0,
                                  &res, why, sizeof(why));
         switch (err) {

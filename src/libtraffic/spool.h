@@ -17,13 +17,13 @@
 #include <stdio.h>
 
 #include "err.h"
-
-struct tr_handler;
+#include "handler.h"
 
 #define TR_SPOOL_CORRUPT_DIR "corrupt"
 
 /* What a spooled request holds. */
 struct tr_spool_entry {
+    enum tr_endpoint endpoint;  /* which webhook it came to */
     const char *content_type;
     const char *request_id;     /* or NULL */
     const char *received_at;    /* timestamptz text of the arrival */

@@ -42,6 +42,11 @@ static const char sale_sql[] =
     " VALUES ($1, $2, $3::numeric, $4, $5, $6, $8, $9, $10, $11, $12, $13,"
     "  $14, $15, $16, $17::timestamptz, $17::timestamptz, $22, $19::jsonb)"
     " ON CONFLICT (lead_id) DO NOTHING"
+    "), conv AS ("
+    " INSERT INTO referral_conversions (lead_id, referral_code, amount,"
+    "  currency, lead_name, utm_campaign, routing_decision, converted_at)"
+    " SELECT $1, $29, $3::numeric, $4, $2, $10, $26, $17::timestamptz"
+    " WHERE $28::boolean ON CONFLICT (lead_id) DO NOTHING"
     "), outbox AS ("
     " INSERT INTO notification_outbox (sale_id, lead_id, chat_id, thread_id,"
     "  next_attempt_at)"
@@ -57,6 +62,21 @@ static const char sale_sql[] =
     " RETURNING processing_status"
     ")"
     " SELECT (SELECT id FROM sale), (SELECT processing_status FROM log)";
+
+/* A referral sale of the unified endpoint: a conversion, not a sale. */
+static const char referral_sql[] =
+    "WITH conv AS ("
+    " INSERT INTO referral_conversions (lead_id, referral_code, amount,"
+    "  currency, lead_name, utm_campaign, routing_decision, converted_at)"
+    " VALUES ($1, $2, $3::numeric, $4, $5, $6, 'referral', $7::timestamptz)"
+    " ON CONFLICT (lead_id) DO NOTHING RETURNING id"
+    ")"
+    " INSERT INTO webhook_logs (received_at, source, event_type, lead_id,"
+    "  request_id, routing_decision, processing_status, raw_body)"
+    " SELECT $7::timestamptz, $8, $9, $1, $10, 'referral',"
+    "  CASE WHEN EXISTS (SELECT 1 FROM conv) THEN 'success'"
+    "  ELSE 'duplicate' END, $11"
+    " RETURNING processing_status";
 
 static const char log_sql[] =
     "INSERT INTO webhook_logs (received_at, source, event_type, lead_id,"
@@ -267,6 +287,11 @@ tr_store_init(struct tr_store *store, const char *url, const char *appname,
     snprintf(store->appname, sizeof(store->appname), "%s", appname);
     if (url != NULL && (store->url = strdup(url)) == NULL)
         return TR_ENOMEM;
+    if (cfg != NULL) {
+        char base[512];
+
+        store->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
+    }
     return chat_arrays(store);
 }
 
@@ -294,8 +319,7 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     const struct tr_lead *l = it->lead;
     const struct tr_config *cfg = store->cfg;
     char id[24], pipe[24], status[24], resp[24];
-    const char *json, *p[27];
-    char base[512];
+    const char *json, *p[29];
     PGresult *res;
     int notify;
 
@@ -332,10 +356,11 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     p[22] = it->event;
     p[23] = d->request_id;
     p[24] = d->log_body;
-    p[25] = d->routing;
-    p[26] = cfg != NULL && tr_config_amocrm_base(cfg, base, sizeof(base))
-                ? "pending" : "skipped";
-    if ((res = exec(store, sale_sql, 27, p, msg, msgsz)) == NULL)
+    p[25] = it->routing;
+    p[26] = store->enrich ? "pending" : "skipped";
+    p[27] = it->conversion ? "true" : "false";
+    p[28] = it->referral_code;
+    if ((res = exec(store, sale_sql, 29, p, msg, msgsz)) == NULL)
         return TR_EDB;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -348,6 +373,39 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
         it->outcome = TR_OUT_DUPLICATE;
         snprintf(it->reason, sizeof(it->reason),
                  "a sale for lead %" PRId64 " is already stored", l->id);
+    }
+    PQclear(res);
+    return TR_OK;
+}
+
+static enum tr_err
+save_referral(struct tr_store *store, const struct tr_delivery *d,
+              struct tr_item *it, char *msg, size_t msgsz)
+{
+    const struct tr_lead *l = it->lead;
+    char id[24];
+    const char *p[11];
+    PGresult *res;
+
+    snprintf(id, sizeof(id), "%" PRId64, l->id);
+    p[0] = id;
+    p[1] = it->referral_code;
+    p[2] = nonempty(l->price);
+    p[3] = store->cfg ? store->cfg->currency : "KZT";
+    p[4] = nonempty(l->name);
+    p[5] = l->utm.v[TR_UTM_CAMPAIGN];
+    p[6] = d->received_at;
+    p[7] = d->source;
+    p[8] = it->event;
+    p[9] = d->request_id;
+    p[10] = d->log_body;
+    if ((res = exec(store, referral_sql, 11, p, msg, msgsz)) == NULL)
+        return TR_EDB;
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "duplicate") ==
+        0) {
+        it->outcome = TR_OUT_DUPLICATE;
+        snprintf(it->reason, sizeof(it->reason), "a conversion for lead %"
+                 PRId64 " is already stored", l->id);
     }
     PQclear(res);
     return TR_OK;
@@ -392,6 +450,8 @@ save_once(struct tr_store *store, struct tr_delivery *d, char *msg,
 
         if (it->is_sale)
             err = save_sale(store, d, it, msg, msgsz);
+        else if (it->conversion)
+            err = save_referral(store, d, it, msg, msgsz);
         else
             err = save_log(store, d, it, msg, msgsz);
     }

@@ -45,15 +45,17 @@ struct tr_item {
     const char *event;          /* "leads.status", "contacts.update", ... */
     int64_t lead_id;            /* 0: none */
     char reason[160];           /* skipped, ignored, error: why */
-    int is_sale;
-    const struct tr_lead *lead; /* sales: the lead */
+    int is_sale;                /* stored for the Traffic Dashboard */
+    int conversion;             /* recorded in referral_conversions */
+    const char *routing;        /* webhook_logs.routing_decision, or NULL */
+    const char *referral_code;  /* conversions: utm_source, or NULL */
+    const struct tr_lead *lead; /* sales, conversions: the lead */
     const struct tr_rule *rule; /* sales: the targetologist */
     int64_t sale_id;            /* set by tr_store_save for new sales */
 };
 
 struct tr_delivery {
-    const char *source;         /* "amocrm_traffic" */
-    const char *routing;        /* webhook_logs.routing_decision of sales */
+    const char *source;         /* "amocrm_traffic" or "amocrm" */
     const char *request_id;     /* NULL when AmoCRM sent none */
     char received_at[40];       /* "2026-11-25 10:00:00.123456+00" */
     const char *log_body;       /* sanitised, bounded body for the log */
@@ -70,6 +72,7 @@ struct tr_store {
     /* the configured chats as PostgreSQL array literals, built once */
     char *chat_ids;             /* {"-100123","@team"} */
     char *thread_ids;           /* {NULL,42} */
+    int enrich;                 /* new sales wait for the AmoCRM API */
 };
 
 /*

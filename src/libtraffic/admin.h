@@ -1,0 +1,34 @@
+/*
+ * admin.h: the operators' read-only API, behind ADMIN_TOKEN.
+ *
+ *     GET /api/admin/webhook-logs?limit=&status=&routing=&lead_id=&source=
+ *     GET /api/admin/webhook-logs/stats[?source=]
+ *     GET /api/admin/notifications?status=pending|failed|sent|disabled
+ *
+ * Only with "Authorization: Bearer <ADMIN_TOKEN>" (compared in constant
+ * time): none gives 401, a wrong one 403; without ADMIN_TOKEN configured
+ * the endpoints do not exist (404).  Answers use the seed's column names,
+ * newest first, at most TR_ADMIN_LIMIT_MAX rows, and never the client's
+ * phone or e-mail (nor raw bodies).  PostgreSQL builds the JSON.
+ */
+#ifndef TR_ADMIN_H
+#define TR_ADMIN_H
+
+struct tr_handler;
+struct tr_request;
+struct tr_response;
+
+#define TR_ADMIN_LIMIT_DEFAULT 50
+#define TR_ADMIN_LIMIT_MAX 500
+
+enum tr_admin_what {
+    TR_ADMIN_LOGS,
+    TR_ADMIN_STATS,
+    TR_ADMIN_NOTIFICATIONS,
+};
+
+/* Answers one admin request (any method: only GET and HEAD are served). */
+void tr_admin_answer(struct tr_handler *h, enum tr_admin_what what,
+                     const struct tr_request *req, struct tr_response *resp);
+
+#endif
