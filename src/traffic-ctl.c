@@ -56,6 +56,8 @@ static const char usage_text[] =
     "                             messages (--loop: keep running, the sidecar)\n"
     "  spool [status|drain]       requests spooled while the database was away\n"
     "  message LEAD_ID            print the Telegram message of a stored sale\n"
+    "  resend LEAD_ID             send a stored sale's message again\n"
+    "  prune --older-than AGE     delete webhook_logs older than AGE (30d, 12h)\n"
     "  version                    print the version\n"
     "\n"
     "Every command takes --help.  Configuration: TRAFFIC_ENV_FILE (default\n"
@@ -504,6 +506,130 @@ cmd_message(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
+static void
+print_line(void *arg, const char *line)
+{
+    (void)arg;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static int
+cmd_resend(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl resend LEAD_ID\n"
+        "Queues the stored sale's Telegram message again for every chat in\n"
+        "TELEGRAM_CHAT_IDS, whatever happened to it before, and sends it.\n";
+    struct tr_notify n;
+    struct tr_notify_stats st = {0, 0, 0};
+    char msg[512];
+    int64_t id;
+    long rows;
+    int rc;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    if (lead_arg(argc, argv, &id) != 0)
+        return die_usage("resend", help);
+    if ((rc = setup(c, 1, 0)) != 0)
+        return rc;
+    if (tr_notify_init(&n, &c->cfg, &c->store, print_line, NULL) != TR_OK) {
+        fprintf(stderr, "traffic-ctl resend: out of memory\n");
+        return 1;
+    }
+    if (!n.enabled) {
+        fprintf(stderr, "traffic-ctl resend: TELEGRAM_BOT_TOKEN and "
+                "TELEGRAM_CHAT_IDS must be set\n");
+        tr_notify_release(&n);
+        return EX_CONFIG;
+    }
+    if (tr_notify_resend(&n, id, &rows, msg, sizeof(msg)) != TR_OK ||
+        tr_notify_deliver(&n, (size_t)rows, 0, &st, msg, sizeof(msg)) !=
+            TR_OK) {
+        fprintf(stderr, "traffic-ctl resend: %s\n", msg);
+        tr_notify_release(&n);
+        return 1;
+    }
+    printf("resend: lead %lld: %zu sent, %zu to retry, %zu failed (%ld "
+           "chat%s; what pacing holds back the sidecar sends)\n",
+           (long long)id, st.sent, st.retried, st.failed, rows,
+           rows == 1 ? "" : "s");
+    tr_notify_release(&n);
+    return st.failed > 0 ? 1 : 0;
+}
+
+/* "30d", "12h", "90m", "3600s" or "3600" in seconds; -1 when malformed. */
+static long long
+parse_age(const char *s)
+{
+    char num[24];
+    size_t n = strlen(s);
+    long long mult = 1;
+    int64_t v;
+
+    if (n == 0 || n >= sizeof(num))
+        return -1;
+    switch (s[n - 1]) {
+    case 'd':
+        mult = 86400;
+        break;
+    case 'h':
+        mult = 3600;
+        break;
+    case 'm':
+        mult = 60;
+        break;
+    case 's':
+        break;
+    default:
+        n++;    /* no unit: seconds */
+    }
+    memcpy(num, s, n - 1);
+    num[n - 1] = '\0';
+    if (tr_parse_id(num, &v) != 0 || v > 100LL * 365 * 86400 / mult)
+        return -1;
+    return v * mult;
+}
+
+static int
+cmd_prune(struct ctl *c, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: traffic-ctl prune --older-than AGE\n"
+        "Deletes webhook_logs rows received more than AGE ago (30d, 12h,\n"
+        "90m or seconds); the sales themselves are kept.\n";
+    static const struct option lo[] = {{"older-than", 1, NULL, 'o'},
+                                       {NULL, 0, NULL, 0}};
+    long long age = -1;
+    long removed;
+    char msg[512];
+    int rc, opt;
+
+    if (want_help(argc, argv)) {
+        fputs(help, stdout);
+        return 0;
+    }
+    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (opt != 'o' || (age = parse_age(optarg)) < 0)
+            return die_usage("prune", help);
+    }
+    if (optind != argc || age < 0)
+        return die_usage("prune", help);
+    if ((rc = setup(c, 1, 0)) != 0)
+        return rc;
+    if (tr_store_prune_logs(&c->store, age, &removed, msg, sizeof(msg)) !=
+        TR_OK) {
+        fprintf(stderr, "traffic-ctl prune: %s\n", msg);
+        return 1;
+    }
+    printf("webhook_logs: %ld row%s older than %lld s removed\n", removed,
+           removed == 1 ? "" : "s", age);
+    return 0;
+}
+
 static volatile sig_atomic_t stopping;
 
 static void
@@ -511,14 +637,6 @@ on_stop(int sig)
 {
     (void)sig;
     stopping = 1;
-}
-
-static void
-print_line(void *arg, const char *line)
-{
-    (void)arg;
-    printf("%s\n", line);
-    fflush(stdout);
 }
 
 /* Sleeps up to seconds, returning early on SIGTERM. */
@@ -729,6 +847,10 @@ main(int argc, char **argv)
         rc = cmd_spool(&c, argc, argv);
     else if (strcmp(cmd, "deliver") == 0)
         rc = cmd_deliver(&c, argc, argv);
+    else if (strcmp(cmd, "resend") == 0)
+        rc = cmd_resend(&c, argc, argv);
+    else if (strcmp(cmd, "prune") == 0)
+        rc = cmd_prune(&c, argc, argv);
     else if (strcmp(cmd, "message") == 0)
         rc = cmd_message(&c, argc, argv);
     else {

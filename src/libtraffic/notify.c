@@ -371,6 +371,41 @@ tr_notify_retry_now(struct tr_notify *n, long *rows, char *msg, size_t msgsz)
 }
 
 enum tr_err
+tr_notify_resend(struct tr_notify *n, int64_t lead_id, long *rows, char *msg,
+                 size_t msgsz)
+{
+    char lead[24];
+    const char *p[3] = {lead, n->store->chat_ids, n->store->thread_ids};
+    PGresult *res;
+
+    *rows = 0;
+    snprintf(lead, sizeof(lead), "%" PRId64, lead_id);
+    res = tr_store_query(n->store,
+        "WITH s AS ("
+        " UPDATE sales_notifications SET notification_status = 'pending',"
+        "  notified_at = NULL, updated_at = now()"
+        " WHERE lead_id = $1 RETURNING id, lead_id"
+        ")"
+        " INSERT INTO notification_outbox (sale_id, lead_id, chat_id,"
+        "  thread_id, last_error)"
+        " SELECT s.id, s.lead_id, c.chat_id, c.thread_id, 'resent by the"
+        "  operator' FROM s, unnest($2::text[], $3::bigint[])"
+        "  AS c(chat_id, thread_id)"
+        " ON CONFLICT (sale_id, chat_id, coalesce(thread_id, 0)) DO UPDATE"
+        " SET status = 'pending', attempts = 0, next_attempt_at = now(),"
+        "  lease_until = NULL, sent_at = NULL,"
+        "  last_error = 'resent by the operator'"
+        " RETURNING id", 3, p, msg, msgsz);
+    if (res == NULL)
+        return TR_EDB;
+    *rows = PQntuples(res);
+    PQclear(res);
+    if (*rows == 0)
+        return tr_fail(msg, msgsz, TR_EINVAL, "no sale for lead %s", lead);
+    return TR_OK;
+}
+
+enum tr_err
 tr_notify_pending(struct tr_notify *n, long *due, long *pending, double *wait,
                   char *msg, size_t msgsz)
 {

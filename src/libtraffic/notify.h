@@ -68,6 +68,14 @@ enum tr_err tr_notify_retry_now(struct tr_notify *n, long *rows, char *msg,
                                 size_t msgsz);
 
 /*
+ * Queues lead_id's message again for every configured chat, whatever
+ * happened to it before (the operator's resend): *rows gets the number of
+ * chats.  TR_EINVAL when no sale is stored for lead_id.
+ */
+enum tr_err tr_notify_resend(struct tr_notify *n, int64_t lead_id, long *rows,
+                             char *msg, size_t msgsz);
+
+/*
  * What is still pending: *due the messages whose own time has come (held
  * back only by a chat's pacing or a lease), *pending all of them, *wait the
  * seconds until the next one can go (0 when one can go now; -1 without

@@ -747,6 +747,25 @@ tr_store_purge_lead(struct tr_store *store, int64_t lead_id, FILE *out,
     return TR_OK;
 }
 
+enum tr_err
+tr_store_prune_logs(struct tr_store *store, long long seconds, long *removed,
+                    char *msg, size_t msgsz)
+{
+    char secs[24];
+    const char *p[1] = {secs};
+    PGresult *res;
+
+    snprintf(secs, sizeof(secs), "%lld", seconds);
+    res = tr_store_query(store, "DELETE FROM webhook_logs WHERE received_at"
+                         " < now() - $1 * interval '1 second'", 1, p, msg,
+                         msgsz);
+    if (res == NULL)
+        return TR_EDB;
+    *removed = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return TR_OK;
+}
+
 void
 tr_sale_release(struct tr_sale *sale)
 {

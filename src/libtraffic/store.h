@@ -151,6 +151,12 @@ enum tr_err tr_store_print_logs(struct tr_store *store,
 enum tr_err tr_store_purge_lead(struct tr_store *store, int64_t lead_id,
                                 FILE *out, char *msg, size_t msgsz);
 
+/*
+ * Deletes the webhook_logs rows older than seconds; *removed gets how many.
+ */
+enum tr_err tr_store_prune_logs(struct tr_store *store, long long seconds,
+                                long *removed, char *msg, size_t msgsz);
+
 /* A stored sale, as the message needs it; strings owned (tr_sale_release). */
 struct tr_sale {
     char *lead_name, *contact_name, *amount, *currency, *product,
