@@ -26,6 +26,7 @@
 #include "libtraffic/rules.h"
 #include "libtraffic/spool.h"
 #include "libtraffic/store.h"
+#include "libtraffic/telegram.h"
 
 #define EX_CONFIG 78
 
@@ -142,6 +143,48 @@ sql_dir(const char *opt)
     if (opt != NULL)
         return opt;
     return env != NULL && env[0] != '\0' ? env : TR_SQL_DIR;
+}
+
+/* Telegram's part of check: the token (getMe), then every chat (getChat). */
+static int
+check_telegram(const struct tr_config *cfg)
+{
+    struct tr_telegram tg;
+    struct tr_tg_result r;
+    int problems = 0;
+    size_t i;
+
+    if (cfg->telegram_bot_token == NULL || cfg->nchats == 0) {
+        printf("note: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "
+               "no messages will be sent\n");
+        return 0;
+    }
+    if (tr_telegram_init(&tg, cfg->telegram_api_base, cfg->telegram_bot_token,
+                         cfg->tg_timeout_ms) != TR_OK) {
+        printf("problem: out of memory\n");
+        return 1;
+    }
+    if (tr_telegram_check(&tg, NULL, &r) != TR_OK || r.outcome != TR_TG_SENT) {
+        printf("problem: Telegram refuses TELEGRAM_BOT_TOKEN (%s): take the "
+               "token from @BotFather again\n", r.description);
+        tr_telegram_release(&tg);
+        return 1;
+    }
+    printf("telegram: the bot token is accepted\n");
+    for (i = 0; i < cfg->nchats; i++) {
+        if (tr_telegram_check(&tg, cfg->chats[i].id, &r) == TR_OK &&
+            r.outcome == TR_TG_SENT) {
+            printf("telegram: chat %s reachable\n", cfg->chats[i].id);
+            continue;
+        }
+        printf("problem: Telegram chat %s: %s: add the bot to the chat, or "
+               "fix TELEGRAM_CHAT_IDS%s%s%s\n", cfg->chats[i].id,
+               r.description, r.migrate_to[0] ? " (it moved to " : "",
+               r.migrate_to, r.migrate_to[0] ? ")" : "");
+        problems++;
+    }
+    tr_telegram_release(&tg);
+    return problems;
 }
 
 /* The AmoCRM API's part of check: the number of problems found. */
@@ -269,9 +312,7 @@ cmd_check(struct ctl *c, int argc, char **argv)
         }
     }
     problems += check_amocrm(&c->cfg);
-    if (c->cfg.telegram_bot_token == NULL || c->cfg.nchats == 0)
-        printf("note: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "
-               "no messages will be sent\n");
+    problems += check_telegram(&c->cfg);
     printf("%s\n", problems ? "check failed" : "check passed");
     return problems ? 1 : 0;
 }

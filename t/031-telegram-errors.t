@@ -165,6 +165,20 @@ stop_deliver();
 
 ($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $env);
 is($rc, 1, 'check fails while messages have failed for good') or diag($out);
+like($out, qr/telegram: the bot token is accepted\ntelegram: chat \Q$chat\E reachable/,
+    'check asks Telegram for the token and the chat');
+my $out0 = $out;
+fake_queue('getMe', { status => 401, body => { ok => JSON::PP::false,
+    error_code => 401, description => 'Unauthorized' } });
+($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $env);
+like($out, qr/problem: Telegram refuses TELEGRAM_BOT_TOKEN \(Unauthorized\)/,
+    'check: a bad bot token');
+fake_queue('getChat', { status => 400, body => { ok => JSON::PP::false,
+    error_code => 400, description => 'Bad Request: chat not found' } });
+($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $env);
+like($out, qr/problem: Telegram chat \Q$chat\E: Bad Request: chat not found: add the bot/,
+    'check: a chat the bot cannot see');
+$out .= $out0;
 like($out, qr/notifications: 0 pending, 5 failed\n/, 'check counts them');
 like($out, qr/problem: 5 Telegram messages failed for good: see last_error/,
     'and says where to look');

@@ -20,6 +20,7 @@ tr_telegram_init(struct tr_telegram *tg, const char *base, const char *token,
     tr_http_init(&tg->http);
     tg->timeout_ms = timeout_ms;
     tr_buf_init(&url, 4096);
+    /* room for the longest method name after the prefix */
     if (tr_buf_addf(&url, "%s/bot%s/sendMessage", base, token) != TR_OK ||
         (tg->url = tr_buf_detach(&url)) == NULL ||
         (tg->token = strdup(token)) == NULL) {
@@ -27,7 +28,15 @@ tr_telegram_init(struct tr_telegram *tg, const char *base, const char *token,
         tr_telegram_release(tg);
         return TR_ENOMEM;
     }
+    tg->urllen = strlen(tg->url) - strlen("sendMessage");
     return TR_OK;
+}
+
+/* Points tg->url at method (no longer than "sendMessage"). */
+static void
+method(struct tr_telegram *tg, const char *name)
+{
+    snprintf(tg->url + tg->urllen, strlen("sendMessage") + 1, "%s", name);
 }
 
 void
@@ -70,11 +79,13 @@ tr_telegram_classify(long status, const char *body, size_t len,
              desc ? desc : "no description");
 
     if (status == 200 && o != NULL &&
-        json_object_object_get_ex(o, "ok", &v) && json_object_get_boolean(v) &&
-        json_object_object_get_ex(o, "result", &v) &&
-        json_object_object_get_ex(v, "message_id", &v)) {
+        json_object_object_get_ex(o, "ok", &v) && json_object_get_boolean(v)) {
+        /* sendMessage's result has the message_id; getMe's and getChat's
+         * do not */
         r->outcome = TR_TG_SENT;
-        r->message_id = json_object_get_int64(v);
+        if (json_object_object_get_ex(o, "result", &v) &&
+            json_object_object_get_ex(v, "message_id", &v))
+            r->message_id = json_object_get_int64(v);
         r->description[0] = '\0';
         goto out;
     }
@@ -112,43 +123,33 @@ out:
     json_object_put(o);
 }
 
-enum tr_err
-tr_telegram_send(struct tr_telegram *tg, const char *chat, int64_t thread_id,
-                 const char *text, int html, struct tr_tg_result *r)
+/* chat_id: numeric ids as numbers, "@channel" as a string. */
+static void
+add_chat(struct json_object *o, const char *chat)
 {
-    static const char *const headers[] = {
-        "Content-Type: application/json", "Expect:", NULL};
-    struct json_object *o, *lp;
     int64_t id;
-    enum tr_err err;
 
-    memset(r, 0, sizeof(*r));
-    if ((o = json_object_new_object()) == NULL ||
-        (lp = json_object_new_object()) == NULL) {
-        json_object_put(o);
-        return TR_ENOMEM;
-    }
-    /* numeric ids go as numbers, "@channel" as a string */
     if (tr_parse_id(chat + (chat[0] == '-'), &id) == 0)
         json_object_object_add(o, "chat_id", json_object_new_int64(
                                               chat[0] == '-' ? -id : id));
     else
         json_object_object_add(o, "chat_id", json_object_new_string(chat));
-    if (thread_id != 0)
-        json_object_object_add(o, "message_thread_id",
-                               json_object_new_int64(thread_id));
-    json_object_object_add(o, "text", json_object_new_string(text));
-    if (html)
-        json_object_object_add(o, "parse_mode", json_object_new_string("HTML"));
-    json_object_object_add(lp, "is_disabled", json_object_new_boolean(1));
-    json_object_object_add(o, "link_preview_options", lp);
+}
+
+/* POSTs o to tg->url and sorts the answer into r. */
+static enum tr_err
+call(struct tr_telegram *tg, struct json_object *o, struct tr_tg_result *r)
+{
+    static const char *const headers[] = {
+        "Content-Type: application/json", "Expect:", NULL};
+    enum tr_err err;
+
     err = tr_http_request(&tg->http, tg->url, headers,
                           json_object_to_json_string_ext(
                               o, JSON_C_TO_STRING_PLAIN |
                                      JSON_C_TO_STRING_NOSLASHESCAPE),
                           tg->timeout_ms, tg->token, r->description,
                           sizeof(r->description));
-    json_object_put(o);
     if (err == TR_ENOMEM)
         return err;
     if (err != TR_OK) {
@@ -159,4 +160,50 @@ tr_telegram_send(struct tr_telegram *tg, const char *chat, int64_t thread_id,
                          tg->http.answer.len, r);
     tr_http_scrub(r->description, tg->token);
     return TR_OK;
+}
+
+enum tr_err
+tr_telegram_send(struct tr_telegram *tg, const char *chat, int64_t thread_id,
+                 const char *text, int html, struct tr_tg_result *r)
+{
+    struct json_object *o, *lp;
+    enum tr_err err;
+
+    memset(r, 0, sizeof(*r));
+    if ((o = json_object_new_object()) == NULL ||
+        (lp = json_object_new_object()) == NULL) {
+        json_object_put(o);
+        return TR_ENOMEM;
+    }
+    add_chat(o, chat);
+    if (thread_id != 0)
+        json_object_object_add(o, "message_thread_id",
+                               json_object_new_int64(thread_id));
+    json_object_object_add(o, "text", json_object_new_string(text));
+    if (html)
+        json_object_object_add(o, "parse_mode", json_object_new_string("HTML"));
+    json_object_object_add(lp, "is_disabled", json_object_new_boolean(1));
+    json_object_object_add(o, "link_preview_options", lp);
+    method(tg, "sendMessage");
+    err = call(tg, o, r);
+    json_object_put(o);
+    return err;
+}
+
+enum tr_err
+tr_telegram_check(struct tr_telegram *tg, const char *chat,
+                  struct tr_tg_result *r)
+{
+    struct json_object *o;
+    enum tr_err err;
+
+    memset(r, 0, sizeof(*r));
+    if ((o = json_object_new_object()) == NULL)
+        return TR_ENOMEM;
+    if (chat != NULL)
+        add_chat(o, chat);
+    method(tg, chat != NULL ? "getChat" : "getMe");
+    err = call(tg, o, r);
+    json_object_put(o);
+    return err;
 }

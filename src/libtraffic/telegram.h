@@ -37,7 +37,8 @@ struct tr_tg_result {
 
 struct tr_telegram {
     struct tr_http http;
-    char *url;                  /* {base}/bot{token}/sendMessage, owned */
+    char *url;                  /* {base}/bot{token}/, owned */
+    size_t urllen;              /* its length, before a method name */
     char *token;                /* owned, only to scrub messages */
     long timeout_ms;
 };
@@ -60,6 +61,13 @@ void tr_telegram_release(struct tr_telegram *tg);
 enum tr_err tr_telegram_send(struct tr_telegram *tg, const char *chat,
                              int64_t thread_id, const char *text, int html,
                              struct tr_tg_result *r);
+
+/*
+ * Asks getMe (chat NULL: is the token valid?) or getChat (can the bot see
+ * chat?) and sorts the answer into r like a send (TR_TG_SENT: yes).
+ */
+enum tr_err tr_telegram_check(struct tr_telegram *tg, const char *chat,
+                              struct tr_tg_result *r);
 
 /*
  * Sorts an HTTP answer of sendMessage (status and body) into r.  Pure: the

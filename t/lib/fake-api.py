@@ -110,6 +110,9 @@ class Handler(BaseHTTPRequestHandler):
                 mid = STATE["message_id"]
             return self.answer(200, {"ok": True, "result": {
                 "message_id": mid, "chat": {"id": chat_id}, "text": "..."}})
+        if self.path.endswith("/getChat"):
+            return self.answer(200, {"ok": True, "result": {
+                "id": chat_id, "type": "supergroup", "title": "fake"}})
         if self.path.endswith("/getMe"):
             return self.answer(200, {"ok": True, "result": {
                 "id": 1, "is_bot": True, "username": "fake_bot"}})
