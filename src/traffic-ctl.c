@@ -45,8 +45,9 @@ static const char usage_text[] =
     "usage: traffic-ctl COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
-    "  check                      show the configuration (secrets masked),\n"
-    "                             check the database and the schema\n"
+    "  check                      the configuration (secrets masked), the\n"
+    "                             database and schema, Telegram, AmoCRM, the\n"
+    "                             spool and failed messages\n"
     "  migrate [--sql-dir DIR]    apply the pending sql/ migrations\n"
     "  logs [--limit N] [--status S] [--lead ID] [--source S]\n"
     "                             show webhook_logs, newest first\n"
@@ -871,7 +872,11 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("traffic-ctl %s\n", TR_VERSION);
+        if (want_help(argc, argv))
+            fputs("usage: traffic-ctl version\nPrints the version.\n",
+                  stdout);
+        else
+            printf("traffic-ctl %s\n", TR_VERSION);
         return 0;
     }
     if (strcmp(cmd, "check") == 0)
