@@ -48,4 +48,7 @@ ok(-f "$prefix/share/traffic-webhook/sql/$_", "installed: sql/$_") for @sql;
 like(slurp("$prefix/share/traffic-webhook/contrib/traffic-webhook-deliver.service"),
     qr{^ExecStart=\S*/bin/traffic-ctl deliver --loop$}m,
     'the sidecar unit runs deliver --loop');
+my $unit = slurp("$prefix/share/traffic-webhook/contrib/traffic-webhook.service");
+like($unit, qr/-M 0660 -u traffic-webhook -g traffic-webhook/,
+    'the pool runs as traffic-webhook, its socket not world-writable');
 done_testing();

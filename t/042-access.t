@@ -23,7 +23,9 @@ my $env = write_env(%secret, DATABASE_URL => pg_url() . "&password=$dbpass",
     AMOCRM_DOMAIN => 'onaiagencykz', AMOCRM_API_BASE => $api,
     TELEGRAM_CHAT_IDS => '-1001',
     TELEGRAM_API_BASE => $api);
-start_pool(workers => 2, env_file => $env);
+my $sock = start_pool(workers => 2, env_file => $env);
+is(sprintf('%o', (stat $sock)[2] & 07777), '660',
+    'the pool\'s socket is not world-writable');
 start_nginx();
 
 my @answers;
