@@ -68,13 +68,8 @@ hexval(unsigned char c)
     return -1;
 }
 
-/*
- * Decodes one urlencoded component of n bytes into out (room for n bytes):
- * "+" is a space, "%XX" a byte.  Returns the decoded length, or -1 with a
- * reason for a truncated or non-hex escape and for a NUL byte.
- */
-static long
-pct_decode(const char *s, size_t n, char *out, const char **why)
+long
+tr_body_decode(const char *s, size_t n, char *out, const char **why)
 {
     size_t i, o = 0;
     int hi, lo;
@@ -393,9 +388,9 @@ parse_form(struct parse *ps, const char *data, size_t len,
         }
         eq = memchr(p, '=', (size_t)(amp - p));
         klen_enc = (size_t)((eq ? eq : amp) - p);
-        kn = pct_decode(p, klen_enc, kbuf, &why);
+        kn = tr_body_decode(p, klen_enc, kbuf, &why);
         vn = kn < 0 || eq == NULL ? 0
-             : pct_decode(eq + 1, (size_t)(amp - eq - 1), vbuf, &why);
+             : tr_body_decode(eq + 1, (size_t)(amp - eq - 1), vbuf, &why);
         if (kn < 0 || vn < 0) {
             err = tr_fail(ps->msg, ps->msgsz, TR_EINVAL, "pair %zu: %s",
                           pairs, why);

@@ -62,4 +62,11 @@ enum tr_err tr_body_parse(enum tr_body_type type, const char *data,
                           size_t len, const struct tr_body_limits *lim,
                           struct json_object **out, char *msg, size_t msgsz);
 
+/*
+ * Decodes one urlencoded component of n bytes into out (room for n bytes):
+ * "+" is a space, "%XX" a byte.  Returns the decoded length, or -1 with a
+ * reason (static) for a truncated or non-hex escape and for a NUL byte.
+ */
+long tr_body_decode(const char *s, size_t n, char *out, const char **why);
+
 #endif

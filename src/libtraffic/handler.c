@@ -112,18 +112,6 @@ tr_handler_reason(int status)
     return "Unknown";
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void
 tr_response_error(struct tr_response *resp, int status, const char *error)
 {
@@ -222,26 +210,19 @@ log_error(struct tr_handler *h, const char *source, const char *event,
 int
 tr_query_param(const char *query, const char *key, char *buf, size_t bufsz)
 {
-    size_t k = strlen(key), n, o;
-    const char *p = query, *v;
-    int hi, lo;
+    size_t k = strlen(key), n;
+    const char *p = query, *why;
+    long len;
 
     while (p != NULL && *p != '\0') {
         n = strcspn(p, "&");
         if (n > k && strncmp(p, key, k) == 0 && p[k] == '=') {
-            for (v = p + k + 1, o = 0; v < p + n; v++) {
-                if (o + 1 >= bufsz)
-                    return -1;
-                if (*v == '%' && v + 2 < p + n &&
-                    (hi = hexval(v[1])) >= 0 && (lo = hexval(v[2])) >= 0) {
-                    buf[o++] = (char)(hi * 16 + lo);
-                    v += 2;
-                } else {
-                    buf[o++] = *v == '+' ? ' ' : *v;
-                }
-            }
-            buf[o] = '\0';
-            return memchr(buf, '\0', o) == NULL ? 1 : -1;
+            /* decoding never makes a value longer */
+            if (n - k - 1 >= bufsz ||
+                (len = tr_body_decode(p + k + 1, n - k - 1, buf, &why)) < 0)
+                return -1;
+            buf[len] = '\0';
+            return 1;
         }
         p += n + (p[n] == '&');
     }
