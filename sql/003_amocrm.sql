@@ -6,7 +6,9 @@
 -- (the API filled the gaps and confirmed it), 'failed' (the API could not
 -- be asked in time: the message goes out with what the webhook had),
 -- 'unconfirmed' (the API says the lead is not a sale: nothing is sent).
--- Sales stored without a token are 'skipped'.
+-- Sales stored without a token are 'skipped'.  While a sale is 'pending'
+-- its outbox rows wait with next_attempt_at 'infinity', so the outbox claim
+-- needs no join; enrichment's end makes them due.
 
 ALTER TABLE sales_notifications
     ADD COLUMN IF NOT EXISTS enrich_status text NOT NULL DEFAULT 'skipped',

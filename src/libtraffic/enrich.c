@@ -44,6 +44,9 @@ static const char done_sql[] =
     " RETURNING lead_id, lead_name, sale_amount, utm_source, utm_medium,"
     "  utm_campaign, utm_content, utm_term, utm_id, targetologist,"
     "  contact_name, contact_phone, contact_email, responsible_user_id"
+    "), o AS ("
+    " UPDATE notification_outbox o SET next_attempt_at = now() FROM s"
+    " WHERE o.lead_id = s.lead_id AND o.status = 'pending'"
     "), c AS ("
     " UPDATE referral_conversions r SET client_name = s.contact_name,"
     "  amount = coalesce(r.amount, s.sale_amount)"
@@ -58,7 +61,10 @@ static const char done_sql[] =
     "  responsible_user_id = s.responsible_user_id, updated_at = now()"
     " FROM s WHERE t.lead_id = s.lead_id";
 
-/* The end without data: 'failed' (send anyway) or 'unconfirmed' (never). */
+/*
+ * The end without data: 'failed' (the messages go now, with the webhook's
+ * data) or 'unconfirmed' (never).
+ */
 static const char final_sql[] =
     "WITH s AS ("
     " UPDATE sales_notifications SET enrich_status = $2, enrich_error = $3,"
@@ -67,9 +73,10 @@ static const char final_sql[] =
     "   ELSE notification_status END"
     " WHERE id = $1 RETURNING id"
     ")"
-    " UPDATE notification_outbox o SET status = 'disabled', last_error = $3"
-    " FROM s WHERE o.sale_id = s.id AND $2 = 'unconfirmed'"
-    "  AND o.status = 'pending'";
+    " UPDATE notification_outbox o SET next_attempt_at = now(),"
+    "  status = CASE WHEN $2 = 'unconfirmed' THEN 'disabled' ELSE status END,"
+    "  last_error = CASE WHEN $2 = 'unconfirmed' THEN $3 ELSE last_error END"
+    " FROM s WHERE o.sale_id = s.id AND o.status = 'pending'";
 
 static const char retry_sql[] =
     "UPDATE sales_notifications SET enrich_error = $2,"

@@ -17,7 +17,9 @@
 #define BACKOFF_MAX_MS (3600L * 1000)
 
 /*
- * Takes the oldest due message of one chat that is not held or paced.  The
+ * Takes the oldest due message of one chat that is not held or paced (a
+ * sale waiting for the AmoCRM API has its rows due at 'infinity' until
+ * tr_enrich is done with it).  The
  * chat's row is locked SKIP LOCKED, so concurrent claimers take other chats
  * and nobody waits; the chat is then held for the lease, which the outcome
  * (traffic_outbox_record) ends.
@@ -26,16 +28,14 @@ static const char claim_sql[] =
     "WITH chat AS ("
     " SELECT c.chat_id FROM telegram_chats c"
     " WHERE c.next_at <= now() AND EXISTS (SELECT 1 FROM notification_outbox o"
-    "  JOIN sales_notifications s ON s.id = o.sale_id"
     "  WHERE o.chat_id = c.chat_id AND o.status = 'pending'"
-    "  AND o.next_attempt_at <= now() AND s.enrich_status <> 'pending'"
+    "  AND o.next_attempt_at <= now()"
     "  AND (o.lease_until IS NULL OR o.lease_until < now()))"
     " ORDER BY c.next_at LIMIT 1 FOR UPDATE SKIP LOCKED"
     "), pick AS ("
-    " SELECT o.id FROM notification_outbox o JOIN chat USING (chat_id)"
-    "  JOIN sales_notifications s ON s.id = o.sale_id"
-    " WHERE o.status = 'pending' AND o.next_attempt_at <= now()"
-    "  AND s.enrich_status <> 'pending'"
+    " SELECT o.id FROM notification_outbox o"
+    " WHERE o.chat_id = (SELECT chat_id FROM chat)"
+    "  AND o.status = 'pending' AND o.next_attempt_at <= now()"
     "  AND (o.lease_until IS NULL OR o.lease_until < now())"
     " ORDER BY o.next_attempt_at, o.id LIMIT 1"
     "), claim AS ("
@@ -357,6 +357,7 @@ tr_notify_retry_now(struct tr_notify *n, long *rows, char *msg, size_t msgsz)
         "WITH r AS ("
         " UPDATE notification_outbox SET next_attempt_at = now()"
         " WHERE status = 'pending' AND next_attempt_at > now()"
+        "  AND next_attempt_at <> 'infinity'"
         "  AND (lease_until IS NULL OR lease_until < now())"
         " RETURNING chat_id"
         "), c AS ("
