@@ -589,7 +589,7 @@ cmd_resend(struct ctl *c, int argc, char **argv)
         return EX_CONFIG;
     }
     if (tr_notify_resend(&n, id, &rows, msg, sizeof(msg)) != TR_OK ||
-        tr_notify_deliver(&n, (size_t)rows, 0, &st, msg, sizeof(msg)) !=
+        tr_notify_deliver(&n, (size_t)rows, &id, 1, &st, msg, sizeof(msg)) !=
             TR_OK) {
         fprintf(stderr, "traffic-ctl resend: %s\n", msg);
         tr_notify_release(&n);
@@ -826,7 +826,8 @@ cmd_deliver(struct ctl *c, int argc, char **argv)
     while (!stopping) {
         if (drain(&h, c->cfg.spool_dir, msg, sizeof(msg)) != TR_OK ||
             tr_enrich_run(&e, 100, 5, msg, sizeof(msg)) != TR_OK ||
-            tr_notify_deliver(&n, 100, 1, &st, msg, sizeof(msg)) != TR_OK ||
+            tr_notify_deliver(&n, 100, NULL, 0, &st, msg, sizeof(msg)) !=
+                TR_OK ||
             tr_notify_pending(&n, &due, &pending, &wait, msg,
                               sizeof(msg)) != TR_OK) {
             printf("deliver: %s\n", msg);

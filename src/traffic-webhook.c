@@ -242,8 +242,8 @@ notify_log(void *arg, const char *line)
 
 /*
  * After the answer: the new sales are completed through the AmoCRM API and
- * their messages go out now (what pacing holds back is left to the deliver
- * sidecar).  Without Telegram configured the
+ * their messages go out now (what pacing holds back, and any backlog, is
+ * left to the deliver sidecar).  Without Telegram configured the
  * message is only logged, so a test deal still shows what would be sent.
  */
 static void
@@ -261,7 +261,8 @@ after_answer(struct tr_enrich *e, struct tr_notify *n,
     if (tr_enrich_run(e, r->nnew, 0.5, msg, sizeof(msg)) != TR_OK)
         logline("amocrm: enrichment stopped: %s (the sidecar retries)", msg);
     if (n->enabled) {
-        if (tr_notify_deliver(n, n->cfg->nchats + 2, 0, &st, msg,
+        if (tr_notify_deliver(n, n->cfg->nchats * r->nnew, r->new_leads,
+                              r->nnew, &st, msg,
                               sizeof(msg)) != TR_OK)
             logline("telegram: delivery stopped: %s (the sidecar retries)",
                     msg);

@@ -27,6 +27,7 @@ is($r->{status}, 404, 'without ADMIN_TOKEN the admin API does not exist');
 stop_pool();
 my $env = write_env(%tg, ADMIN_TOKEN => $admin);
 start_pool(workers => 2, env_file => $env);
+start_deliver(env_file => $env);    # what a busy chat held back
 
 # Some traffic: sales, a skipped lead, an error, a unified referral.
 for my $id (51000001 .. 51000003) {
@@ -117,7 +118,9 @@ is($r->{json}{notifications}[0]{last_error},
     'Forbidden: bot was blocked by the user', 'with Telegram\'s reason');
 unlike($r->{content}, qr/77019999999|secret\@example/, 'no phone or e-mail');
 
-# traffic-ctl resend: the failed message goes out again.
+# traffic-ctl resend: the failed message goes out again (sent by resend
+# itself, so the sidecar is stopped first).
+stop_deliver();
 my $before = scalar(sent_messages());
 ($rc, $out) = ctl(['resend', '51000002'], TRAFFIC_ENV_FILE => $env);
 is($rc, 0, 'resend: exit 0') or diag($out);

@@ -17,42 +17,52 @@
 #define BACKOFF_MAX_MS (3600L * 1000)
 
 /*
- * Takes the oldest due message of one chat that is not held or paced (a
+ * CLAIM_SQL takes the oldest due message of one chat that is not held or
+ * paced (a
  * sale waiting for the AmoCRM API has its rows due at 'infinity' until
  * tr_enrich is done with it).  The
  * chat's row is locked SKIP LOCKED, so concurrent claimers take other chats
  * and nobody waits; the chat is then held for the lease, which the outcome
  * (traffic_outbox_record) ends.
  */
-static const char claim_sql[] =
-    "WITH chat AS ("
-    " SELECT c.chat_id FROM telegram_chats c"
-    " WHERE c.next_at <= now() AND EXISTS (SELECT 1 FROM notification_outbox o"
-    "  WHERE o.chat_id = c.chat_id AND o.status = 'pending'"
-    "  AND o.next_attempt_at <= now()"
-    "  AND (o.lease_until IS NULL OR o.lease_until < now()))"
-    " ORDER BY c.next_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-    "), pick AS ("
-    " SELECT o.id FROM notification_outbox o"
-    " WHERE o.chat_id = (SELECT chat_id FROM chat)"
-    "  AND o.status = 'pending' AND o.next_attempt_at <= now()"
-    "  AND (o.lease_until IS NULL OR o.lease_until < now())"
-    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
-    "), claim AS ("
-    " UPDATE notification_outbox o"
-    " SET lease_until = now() + $1 * interval '1 millisecond',"
-    "  attempts = o.attempts + 1"
-    " FROM pick WHERE o.id = pick.id"
-    " RETURNING o.id, o.sale_id, o.chat_id, o.thread_id, o.attempts"
-    "), hold AS ("
-    " UPDATE telegram_chats c SET next_at = now() + $1 * interval"
-    "  '1 millisecond' FROM claim WHERE c.chat_id = claim.chat_id"
-    ")"
-    " SELECT claim.id, claim.chat_id, coalesce(claim.thread_id, 0),"
-    "  claim.attempts, s.lead_id, s.contact_name,"
-    "  trim_scale(s.sale_amount)::text, s.currency, s.product_name,"
-    "  s.targetologist, s.targetologist_emoji, s.utm_campaign"
-    " FROM claim JOIN sales_notifications s ON s.id = claim.sale_id";
+#define CLAIM_SQL(only)                                                      \
+    "WITH chat AS ("                                                         \
+    " SELECT c.chat_id FROM telegram_chats c"                                \
+    " WHERE c.next_at <= now() AND EXISTS (SELECT 1 FROM notification_outbox o" \
+    "  WHERE o.chat_id = c.chat_id AND o.status = 'pending'" only            \
+    "  AND o.next_attempt_at <= now()"                                       \
+    "  AND (o.lease_until IS NULL OR o.lease_until < now()))"                \
+    " ORDER BY c.next_at LIMIT 1 FOR UPDATE SKIP LOCKED"                     \
+    "), pick AS ("                                                           \
+    " SELECT o.id FROM notification_outbox o"                                \
+    " WHERE o.chat_id = (SELECT chat_id FROM chat)" only                     \
+    "  AND o.status = 'pending' AND o.next_attempt_at <= now()"              \
+    "  AND (o.lease_until IS NULL OR o.lease_until < now())"                 \
+    " ORDER BY o.next_attempt_at, o.id LIMIT 1"                              \
+    "), claim AS ("                                                          \
+    " UPDATE notification_outbox o"                                          \
+    " SET lease_until = now() + $1 * interval '1 millisecond',"              \
+    "  attempts = o.attempts + 1"                                            \
+    " FROM pick WHERE o.id = pick.id"                                        \
+    " RETURNING o.id, o.sale_id, o.chat_id, o.thread_id, o.attempts"         \
+    "), hold AS ("                                                           \
+    " UPDATE telegram_chats c SET next_at = now() + $1 * interval"           \
+    "  '1 millisecond' FROM claim WHERE c.chat_id = claim.chat_id"           \
+    ")"                                                                      \
+    " SELECT claim.id, claim.chat_id, coalesce(claim.thread_id, 0),"         \
+    "  claim.attempts, s.lead_id, s.contact_name,"                           \
+    "  trim_scale(s.sale_amount)::text, s.currency, s.product_name,"         \
+    "  s.targetologist, s.targetologist_emoji, s.utm_campaign"               \
+    " FROM claim JOIN sales_notifications s ON s.id = claim.sale_id"
+
+/*
+ * The worker's claim takes only its own new sales' rows: found through the
+ * lead_id index, it never walks the queue (whose partial index fills with
+ * dead entries under load); the backlog is the sidecar's.
+ */
+static const char claim_sql[] = CLAIM_SQL("");
+static const char claim_own_sql[] =
+    CLAIM_SQL(" AND o.lead_id = ANY ($2::bigint[])");
 
 static const char record_sql[] =
     "SELECT traffic_outbox_record($1::bigint, $2, $3::bigint, $4,"
@@ -285,11 +295,13 @@ out:
 }
 
 enum tr_err
-tr_notify_deliver(struct tr_notify *n, size_t max, int sweep,
-                  struct tr_notify_stats *st, char *msg, size_t msgsz)
+tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
+                  size_t nleads, struct tr_notify_stats *st, char *msg,
+                  size_t msgsz)
 {
-    char lease[24];
-    const char *p[1] = {lease};
+    char lease[24], ids[8 * 24 + 4];
+    const char *p[2] = {lease, ids};
+    size_t i, o;
     PGresult *res;
     struct claimed c;
     enum tr_err err;
@@ -297,13 +309,22 @@ tr_notify_deliver(struct tr_notify *n, size_t max, int sweep,
 
     if (!n->enabled)
         return TR_OK;
-    if ((err = know_chats(n, sweep, msg, msgsz)) != TR_OK)
+    if ((err = know_chats(n, leads == NULL, msg, msgsz)) != TR_OK)
         return err;
+    if (nleads > 8)
+        nleads = 8;
+    o = (size_t)snprintf(ids, sizeof(ids), "{");
+    for (i = 0; i < nleads; i++)
+        o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%" PRId64,
+                              i ? "," : "", leads[i]);
+    snprintf(ids + o, sizeof(ids) - o, "}");
     /* a send and its one resend, with room to record the outcome */
     snprintf(lease, sizeof(lease), "%ld", 2 * n->cfg->tg_timeout_ms + 2000);
     for (done = 0; done < max; done++) {
-        if ((res = tr_store_query(n->store, claim_sql, 1, p, msg, msgsz)) ==
-            NULL)
+        res = leads != NULL
+                  ? tr_store_query(n->store, claim_own_sql, 2, p, msg, msgsz)
+                  : tr_store_query(n->store, claim_sql, 1, p, msg, msgsz);
+        if (res == NULL)
             return TR_EDB;
         if (PQntuples(res) == 0) {
             PQclear(res);

@@ -51,11 +51,13 @@ void tr_notify_release(struct tr_notify *n);
 
 /*
  * Claims, sends and records due messages, at most max of them, and adds
- * their outcomes to st.  With sweep, chats of pending rows that are no
- * longer configured are taken care of too (the sidecar does this).
- * TR_EDB / TR_EDBDOWN when the outbox cannot be read or written.
+ * their outcomes to st: only those of the (at most 8) leads given (a
+ * worker's new sales), or with leads NULL any due message, the chats of
+ * pending rows no longer configured included (the sidecar).  TR_EDB /
+ * TR_EDBDOWN when the outbox cannot be read or written.
  */
-enum tr_err tr_notify_deliver(struct tr_notify *n, size_t max, int sweep,
+enum tr_err tr_notify_deliver(struct tr_notify *n, size_t max,
+                              const int64_t *leads, size_t nleads,
                               struct tr_notify_stats *st, char *msg,
                               size_t msgsz);
 
