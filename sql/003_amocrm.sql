@@ -15,7 +15,10 @@ ALTER TABLE sales_notifications
     ADD COLUMN IF NOT EXISTS enrich_attempts integer NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS enrich_next_at timestamptz NOT NULL DEFAULT now(),
     ADD COLUMN IF NOT EXISTS enrich_lease_until timestamptz,
-    ADD COLUMN IF NOT EXISTS enrich_error text;
+    ADD COLUMN IF NOT EXISTS enrich_error text,
+    -- the account's API as the webhook named it (account[_links][self]),
+    -- kept only when it is the configured account's
+    ADD COLUMN IF NOT EXISTS amocrm_base text;
 ALTER TABLE sales_notifications DROP CONSTRAINT IF EXISTS
     sales_notifications_enrich_status_check;
 ALTER TABLE sales_notifications ADD CONSTRAINT

@@ -22,6 +22,7 @@ my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 my $api = start_fake_api(fixtures => srcdir() . '/t/fixtures/amocrm');
 my %env = (AMOCRM_ACCESS_TOKEN => $token, AMOCRM_API_BASE => $api,
+    AMOCRM_DOMAIN => 'onaiagencykz',
     TELEGRAM_BOT_TOKEN => '777:AMO-tg', TELEGRAM_CHAT_IDS => '-1001',
     TELEGRAM_API_BASE => $api, TELEGRAM_CHAT_INTERVAL_MS => 0);
 my $env = write_env(%env);
@@ -64,6 +65,9 @@ my @r = api_requests();
 is_deeply([map { $_->{path} } @r], ['/api/v4/leads/25123456?with=contacts',
     '/api/v4/contacts/900001'], 'the lead with contacts, then its main contact');
 is($r[0]{headers}{authorization}, "Bearer $token", 'with the Bearer token');
+is(sale(25123456, 'amocrm_base'), 'https://onaiagencykz.amocrm.ru',
+    'the account\'s own API host is kept from account[_links][self]');
+# (and AMOCRM_API_BASE, when set, wins: the requests above went to the fake)
 
 # The short format, with the API down (500, then a broken answer) first.
 fake_queue('/api/v4/leads/25123457', { status => 500, body => 'oops' },

@@ -192,13 +192,14 @@ tr_amocrm_parse_contact(const char *body, size_t len,
 
 /* One GET; sorts the HTTP outcome.  The answer is in a->http.answer. */
 static enum tr_amo_status
-get(struct tr_amocrm *a, const char *path, char *why, size_t whysz)
+get(struct tr_amocrm *a, const char *base, const char *path, char *why,
+    size_t whysz)
 {
     const char *headers[3] = {a->auth, "Accept: application/hal+json", NULL};
     char url[4096];
     long st;
 
-    snprintf(url, sizeof(url), "%s%s", a->base, path);
+    snprintf(url, sizeof(url), "%s%s", base ? base : a->base, path);
     if (tr_http_request(&a->http, url, headers, NULL, a->timeout_ms, a->token,
                         why, whysz) != TR_OK)
         return TR_AMO_RETRY;
@@ -214,8 +215,8 @@ get(struct tr_amocrm *a, const char *path, char *why, size_t whysz)
 }
 
 enum tr_amo_status
-tr_amocrm_get_lead(struct tr_amocrm *a, int64_t id, struct tr_amo_lead *lead,
-                   char *why, size_t whysz)
+tr_amocrm_get_lead(struct tr_amocrm *a, const char *base, int64_t id,
+                   struct tr_amo_lead *lead, char *why, size_t whysz)
 {
     char path[96];
     enum tr_amo_status st;
@@ -223,7 +224,7 @@ tr_amocrm_get_lead(struct tr_amocrm *a, int64_t id, struct tr_amo_lead *lead,
     memset(lead, 0, sizeof(*lead));
     snprintf(path, sizeof(path), "/api/v4/leads/%" PRId64 "?with=contacts",
              id);
-    if ((st = get(a, path, why, whysz)) != TR_AMO_OK)
+    if ((st = get(a, base, path, why, whysz)) != TR_AMO_OK)
         return st;
     if (tr_amocrm_parse_lead(a->http.answer.data, a->http.answer.len, a->map,
                              lead) != 0) {
@@ -234,7 +235,7 @@ tr_amocrm_get_lead(struct tr_amocrm *a, int64_t id, struct tr_amo_lead *lead,
 }
 
 enum tr_amo_status
-tr_amocrm_get_contact(struct tr_amocrm *a, int64_t id,
+tr_amocrm_get_contact(struct tr_amocrm *a, const char *base, int64_t id,
                       struct tr_amo_contact *c, char *why, size_t whysz)
 {
     char path[64];
@@ -242,7 +243,7 @@ tr_amocrm_get_contact(struct tr_amocrm *a, int64_t id,
 
     memset(c, 0, sizeof(*c));
     snprintf(path, sizeof(path), "/api/v4/contacts/%" PRId64, id);
-    if ((st = get(a, path, why, whysz)) != TR_AMO_OK)
+    if ((st = get(a, base, path, why, whysz)) != TR_AMO_OK)
         return st;
     if (tr_amocrm_parse_contact(a->http.answer.data, a->http.answer.len, c) !=
         0) {
@@ -255,5 +256,5 @@ tr_amocrm_get_contact(struct tr_amocrm *a, int64_t id,
 enum tr_amo_status
 tr_amocrm_check(struct tr_amocrm *a, char *why, size_t whysz)
 {
-    return get(a, "/api/v4/account", why, whysz);
+    return get(a, NULL, "/api/v4/account", why, whysz);
 }

@@ -63,14 +63,16 @@ void tr_amocrm_release(struct tr_amocrm *a);
 
 /*
  * GET /api/v4/leads/{id}?with=contacts into lead (release it whatever the
- * result); why says what went wrong when the result is not TR_AMO_OK.
+ * result), from base (NULL: a's own); why says what went wrong when the
+ * result is not TR_AMO_OK.
  */
-enum tr_amo_status tr_amocrm_get_lead(struct tr_amocrm *a, int64_t id,
-                                      struct tr_amo_lead *lead, char *why,
-                                      size_t whysz);
+enum tr_amo_status tr_amocrm_get_lead(struct tr_amocrm *a, const char *base,
+                                      int64_t id, struct tr_amo_lead *lead,
+                                      char *why, size_t whysz);
 
 /* GET /api/v4/contacts/{id} into c (release it whatever the result). */
-enum tr_amo_status tr_amocrm_get_contact(struct tr_amocrm *a, int64_t id,
+enum tr_amo_status tr_amocrm_get_contact(struct tr_amocrm *a,
+                                         const char *base, int64_t id,
                                          struct tr_amo_contact *c, char *why,
                                          size_t whysz);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <unistr.h>
 
@@ -534,6 +535,37 @@ tr_config_amocrm_base(const struct tr_config *cfg, char *buf, size_t bufsz)
     else if (cfg->amocrm_domain != NULL)
         snprintf(buf, bufsz, "https://%s.amocrm.ru", cfg->amocrm_domain);
     return buf[0] != '\0';
+}
+
+int
+tr_config_account_base(const struct tr_config *cfg, const char *self,
+                       char *buf, size_t bufsz)
+{
+    static const char *const hosts[] = {".amocrm.ru", ".amocrm.com",
+                                        ".kommo.com"};
+    const char *host, *end;
+    size_t d, n, i;
+
+    buf[0] = '\0';
+    if (cfg->amocrm_domain == NULL || self == NULL ||
+        strncmp(self, "https://", 8) != 0)
+        return 0;
+    host = self + 8;
+    end = host + strcspn(host, "/");
+    if (*end != '\0' && strcmp(end, "/") != 0)
+        return 0;
+    d = strlen(cfg->amocrm_domain);
+    n = (size_t)(end - host);
+    if (n <= d || strncasecmp(host, cfg->amocrm_domain, d) != 0)
+        return 0;
+    for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        if (n - d == strlen(hosts[i]) &&
+            strncasecmp(host + d, hosts[i], n - d) == 0) {
+            snprintf(buf, bufsz, "https://%.*s", (int)n, host);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Appends n bytes of s to buf (size bufsz) at *o, always NUL-terminated. */

@@ -148,6 +148,15 @@ int tr_config_amocrm_base(const struct tr_config *cfg, char *buf,
                           size_t bufsz);
 
 /*
+ * Writes the API base of a webhook's account[_links][self] into buf
+ * ("https://onaiagencykz.amocrm.com") when it is the configured account's
+ * (AMOCRM_DOMAIN on amocrm.ru, amocrm.com or kommo.com, over https).
+ * Returns 1 then, else 0 (a forged or foreign link is never used).
+ */
+int tr_config_account_base(const struct tr_config *cfg, const char *self,
+                           char *buf, size_t bufsz);
+
+/*
  * Writes a libpq URI or conninfo string with its password replaced by
  * "***" into buf.
  */

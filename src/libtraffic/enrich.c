@@ -27,7 +27,7 @@ static const char claim_sql[] =
     " RETURNING s.id, s.lead_id, s.enrich_attempts,"
     "  extract(epoch FROM now() - s.created_at)::double precision,"
     "  s.utm_source, s.utm_medium, s.utm_campaign, s.utm_content,"
-    "  s.utm_term, s.utm_id";
+    "  s.utm_term, s.utm_id, s.amocrm_base";
 
 /* Both sale tables get what the API added, in one statement. */
 static const char done_sql[] =
@@ -177,6 +177,7 @@ struct claimed {
     long attempts;
     double age;                 /* seconds since it was stored */
     const char *utm[TR_UTM_N];  /* what the webhook had */
+    const char *base;           /* the account's API from the webhook */
 };
 
 /* Ends enrichment without data, or schedules another attempt. */
@@ -280,7 +281,8 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
         *stop = 1;
         return err != TR_OK ? err : run(e, retry_sql, 3, p, msg, msgsz);
     }
-    st = tr_amocrm_get_lead(&e->amo, c->lead, &lead, why, sizeof(why));
+    st = tr_amocrm_get_lead(&e->amo, c->base, c->lead, &lead, why,
+                            sizeof(why));
     if (st == TR_AMO_OK && (lead.pipeline_id != e->cfg->pipeline_id ||
                             lead.status_id != e->cfg->status_id)) {
         snprintf(why, sizeof(why), "the API has lead %" PRId64 " in pipeline "
@@ -295,8 +297,8 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
     if (st == TR_AMO_OK && lead.main_contact != 0) {
         if (!slot(e, 1e9, msg, msgsz, &err))
             goto out;
-        st = tr_amocrm_get_contact(&e->amo, lead.main_contact, &ct, why,
-                                   sizeof(why));
+        st = tr_amocrm_get_contact(&e->amo, c->base, lead.main_contact, &ct,
+                                   why, sizeof(why));
         if (st == TR_AMO_GONE) {
             st = TR_AMO_OK;     /* a deleted contact: a sale without one */
             tr_amo_contact_release(&ct);
@@ -356,6 +358,11 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait,
         for (k = 0; k < TR_UTM_N; k++)
             c.utm[k] = PQgetisnull(res, 0, 4 + k) ? NULL
                                                   : PQgetvalue(res, 0, 4 + k);
+        /* AMOCRM_API_BASE wins; else the account's own host (.amocrm.com,
+         * .kommo.com) when the webhook named it; else AMOCRM_DOMAIN's */
+        c.base = e->cfg->amocrm_api_base == NULL &&
+                         !PQgetisnull(res, 0, 4 + TR_UTM_N)
+                     ? PQgetvalue(res, 0, 4 + TR_UTM_N) : NULL;
         err = enrich_one(e, &c, max_slot_wait, &stop, msg, msgsz);
         PQclear(res);
     }

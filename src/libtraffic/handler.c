@@ -486,6 +486,7 @@ tr_handler_process(struct tr_handler *h, enum tr_endpoint ep,
     struct tr_delivery d;
     struct tr_item *items = NULL;
     struct tr_buf logbody;
+    char base[300];
     size_t i, n;
     enum tr_err err;
 
@@ -525,6 +526,9 @@ tr_handler_process(struct tr_handler *h, enum tr_endpoint ep,
 
     d.request_id = request_id;
     snprintf(d.received_at, sizeof(d.received_at), "%s", received_at);
+    if (tr_config_account_base(h->cfg, leads.account_self, base,
+                               sizeof(base)))
+        d.amocrm_base = base;
     tr_store_sanitize(&logbody, body, len, TR_LOG_BODY_MAX);
     d.log_body = logbody.data ? logbody.data : "";
     d.items = items;

@@ -28,9 +28,9 @@ static const char sale_sql[] =
     "  currency, product_name, targetologist, targetologist_emoji,"
     "  utm_source, utm_medium, utm_campaign, utm_content, utm_term, utm_id,"
     "  pipeline_id, status_id, responsible_user_id, sale_date,"
-    "  notification_status, raw_webhook_data, enrich_status)"
+    "  notification_status, raw_webhook_data, enrich_status, amocrm_base)"
     " VALUES ($1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-    "  $13, $14, $15, $16, $17::timestamptz, $18, $19::jsonb, $27)"
+    "  $13, $14, $15, $16, $17::timestamptz, $18, $19::jsonb, $27, $30)"
     " ON CONFLICT (lead_id) DO NOTHING"
     " RETURNING id"
     "), tracking AS ("
@@ -320,7 +320,7 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     const struct tr_lead *l = it->lead;
     const struct tr_config *cfg = store->cfg;
     char id[24], pipe[24], status[24], resp[24];
-    const char *json, *p[29];
+    const char *json, *p[30];
     PGresult *res;
     int notify;
 
@@ -361,7 +361,8 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     p[26] = store->enrich ? "pending" : "skipped";
     p[27] = it->conversion ? "true" : "false";
     p[28] = it->referral_code;
-    if ((res = exec(store, sale_sql, 29, p, msg, msgsz)) == NULL)
+    p[29] = d->amocrm_base;
+    if ((res = exec(store, sale_sql, 30, p, msg, msgsz)) == NULL)
         return TR_EDB;
     if (PQntuples(res) != 1) {
         PQclear(res);

@@ -59,6 +59,7 @@ struct tr_delivery {
     const char *request_id;     /* NULL when AmoCRM sent none */
     char received_at[40];       /* "2026-11-25 10:00:00.123456+00" */
     const char *log_body;       /* sanitised, bounded body for the log */
+    const char *amocrm_base;    /* the account's API from the body, or NULL */
     struct tr_item *items;
     size_t nitems;
 };

@@ -111,6 +111,40 @@ main(void)
                TR_OK && cfg.tg_chat_interval_ms == 0 &&
            cfg.tg_group_per_minute == 0,
        "pacing can be turned off with 0: %s", msg);
+    {
+        static const struct {
+            const char *self, *want;
+        } links[] = {
+            {"https://onaiagencykz.amocrm.ru", "https://onaiagencykz.amocrm.ru"},
+            {"https://onaiagencykz.amocrm.ru/", "https://onaiagencykz.amocrm.ru"},
+            {"https://OnaiAgencyKZ.kommo.com", "https://OnaiAgencyKZ.kommo.com"},
+            {"https://onaiagencykz.amocrm.com", "https://onaiagencykz.amocrm.com"},
+            {"http://onaiagencykz.amocrm.ru", ""},
+            {"https://evil.example", ""},
+            {"https://onaiagencykz.amocrm.ru.evil.example", ""},
+            {"https://xonaiagencykz.amocrm.ru", ""},
+            {"https://onaiagencykzx.amocrm.ru", ""},
+            {"https://onaiagencykz.amocrm.ru:8443", ""},
+            {"https://onaiagencykz.amocrm.ru/x?y", ""},
+        };
+        char base[300];
+        size_t k;
+
+        tr_config_release(&cfg);
+        load_text(&cfg, "AMOCRM_DOMAIN=onaiagencykz\n", msg, sizeof(msg));
+        for (k = 0; k < sizeof(links) / sizeof(links[0]); k++) {
+            int r = tr_config_account_base(&cfg, links[k].self, base,
+                                           sizeof(base));
+
+            ok(r == (links[k].want[0] != '\0') &&
+                   strcmp(base, links[k].want) == 0,
+               "account[_links][self] %s: \"%s\"", links[k].self, base);
+        }
+        tr_config_release(&cfg);
+        load_text(&cfg, "# no domain\n", msg, sizeof(msg));
+        ok(!tr_config_account_base(&cfg, links[0].self, base, sizeof(base)),
+           "without AMOCRM_DOMAIN no link is trusted");
+    }
     tr_config_release(&cfg);
     load_text(&cfg,
               "DATABASE_URL=postgresql://u:s3cret@db/x\n"
