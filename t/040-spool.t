@@ -12,7 +12,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use TrafficTest;
 
-start_pg();
+start_pg(durable => 1);   # it kills PostgreSQL: a commit must be one
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 my $dir = tmpdir();
