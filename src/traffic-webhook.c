@@ -254,16 +254,22 @@ after_answer(struct tr_enrich *e, struct tr_notify *n,
     char msg[512], *text, *p;
     size_t i;
 
-    if (r->nnew == 0)
+    if (r->nnew == 0) {
+        tr_store_drop_held(n->store);
         return;
+    }
     /* at the pool's AmoCRM request rate, a worker waits half a second at
      * most: the sidecar takes what is left */
     if (tr_enrich_run(e, r->nnew, 0.5, msg, sizeof(msg)) != TR_OK)
         logline("amocrm: enrichment stopped: %s (the sidecar retries)", msg);
     if (n->enabled) {
-        if (tr_notify_deliver(n, n->cfg->nchats * r->nnew, r->new_leads,
-                              r->nnew, &st, msg,
-                              sizeof(msg)) != TR_OK)
+        /* the sale's own transaction held its free chats; a sale that
+         * waited for the API, or the first before the chats were known,
+         * claims its messages now */
+        if (tr_notify_send_held(n, &st, msg, sizeof(msg)) != TR_OK ||
+            ((n->store->enrich || !n->chats_known) &&
+             tr_notify_deliver(n, n->cfg->nchats * r->nnew, r->new_leads,
+                               r->nnew, &st, msg, sizeof(msg)) != TR_OK))
             logline("telegram: delivery stopped: %s (the sidecar retries)",
                     msg);
         return;
@@ -350,6 +356,7 @@ main(int argc, char **argv)
         logline("out of memory");
         return 1;
     }
+    tr_notify_hold(&notify);
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;

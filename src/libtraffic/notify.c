@@ -154,9 +154,35 @@ struct claimed {
 };
 
 static const char *
-field(PGresult *res, int col)
+field(PGresult *res, int row, int col)
 {
-    return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+/* Reads a claimed row: CLAIM_SQL's twelve columns from column col on. */
+static void
+claimed_row(PGresult *res, int row, int col, struct claimed *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = PQgetvalue(res, row, col);
+    c->chat = PQgetvalue(res, row, col + 1);
+    c->thread = strtoll(PQgetvalue(res, row, col + 2), NULL, 10);
+    c->attempts = strtol(PQgetvalue(res, row, col + 3), NULL, 10);
+    c->lead = strtoll(PQgetvalue(res, row, col + 4), NULL, 10);
+    c->view.client = field(res, row, col + 5);
+    c->view.price = field(res, row, col + 6);
+    c->view.currency = field(res, row, col + 7);
+    c->view.product = field(res, row, col + 8);
+    c->view.targetologist = field(res, row, col + 9);
+    c->view.emoji = field(res, row, col + 10);
+    c->view.campaign = field(res, row, col + 11);
+}
+
+/* A send and its one resend, with room to record the outcome. */
+static long
+lease_ms(const struct tr_notify *n)
+{
+    return 2 * n->cfg->tg_timeout_ms + 2000;
 }
 
 static enum tr_err
@@ -186,8 +212,8 @@ record(struct tr_notify *n, const struct claimed *c, const char *outcome,
     p[7] = group;
     p[8] = attempts;
     p[9] = age;
-    if ((res = tr_store_query(n->store, record_sql, 10, p, msg, msgsz)) ==
-        NULL)
+    if ((res = tr_store_query_prepared(n->store, record_sql, 10, p, msg,
+                                       msgsz)) == NULL)
         return TR_EDB;
     snprintf(status, statussz, "%s",
              PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
@@ -221,8 +247,7 @@ send_one(struct tr_notify *n, struct claimed *c, struct tr_notify_stats *st,
     enum tr_err err;
     int as_html = 1;
 
-    if (tr_render_message(&c->view, 1, &html) != TR_OK ||
-        tr_render_message(&c->view, 0, &plain) != TR_OK) {
+    if (tr_render_message(&c->view, 1, &html) != TR_OK) {
         err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
         goto out;
     }
@@ -246,6 +271,10 @@ send_one(struct tr_notify *n, struct claimed *c, struct tr_notify_stats *st,
         say(n, "telegram: lead %" PRId64 " chat %s: %s; resending as plain "
             "text", c->lead, chat, r.description);
         as_html = 0;
+        if (tr_render_message(&c->view, 0, &plain) != TR_OK) {
+            err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+            goto out;
+        }
         if ((err = tr_telegram_send(&n->tg, chat, c->thread, plain, 0, &r)) !=
             TR_OK)
             goto out;
@@ -318,37 +347,55 @@ tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
         o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%" PRId64,
                               i ? "," : "", leads[i]);
     snprintf(ids + o, sizeof(ids) - o, "}");
-    /* a send and its one resend, with room to record the outcome */
-    snprintf(lease, sizeof(lease), "%ld", 2 * n->cfg->tg_timeout_ms + 2000);
+    snprintf(lease, sizeof(lease), "%ld", lease_ms(n));
     for (done = 0; done < max; done++) {
-        res = leads != NULL
-                  ? tr_store_query(n->store, claim_own_sql, 2, p, msg, msgsz)
-                  : tr_store_query(n->store, claim_sql, 1, p, msg, msgsz);
+        res = leads != NULL ? tr_store_query_prepared(n->store, claim_own_sql,
+                                                      2, p, msg, msgsz)
+                            : tr_store_query_prepared(n->store, claim_sql, 1,
+                                                      p, msg, msgsz);
         if (res == NULL)
             return TR_EDB;
         if (PQntuples(res) == 0) {
             PQclear(res);
             break;
         }
-        memset(&c, 0, sizeof(c));
-        c.id = PQgetvalue(res, 0, 0);
-        c.chat = PQgetvalue(res, 0, 1);
-        c.thread = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-        c.attempts = strtol(PQgetvalue(res, 0, 3), NULL, 10);
-        c.lead = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-        c.view.client = field(res, 5);
-        c.view.price = field(res, 6);
-        c.view.currency = field(res, 7);
-        c.view.product = field(res, 8);
-        c.view.targetologist = field(res, 9);
-        c.view.emoji = field(res, 10);
-        c.view.campaign = field(res, 11);
+        claimed_row(res, 0, 0, &c);
         err = send_one(n, &c, st, msg, msgsz);
         PQclear(res);
         if (err != TR_OK)
             return err;
     }
     return TR_OK;
+}
+
+void
+tr_notify_hold(struct tr_notify *n)
+{
+    n->store->hold_ms = n->enabled ? lease_ms(n) : 0;
+}
+
+enum tr_err
+tr_notify_send_held(struct tr_notify *n, struct tr_notify_stats *st,
+                    char *msg, size_t msgsz)
+{
+    struct tr_store *store = n->store;
+    enum tr_err err = TR_OK;
+    struct claimed c;
+    size_t i;
+    int row;
+
+    for (i = 0; i < store->nheld && err == TR_OK; i++) {
+        PGresult *res = store->held[i];
+
+        for (row = 0; row < PQntuples(res) && err == TR_OK; row++) {
+            if (PQgetisnull(res, row, 2))
+                continue;
+            claimed_row(res, row, 2, &c);
+            err = send_one(n, &c, st, msg, msgsz);
+        }
+    }
+    tr_store_drop_held(store);
+    return err;
 }
 
 /* Runs a statement returning one row of n numbers into v. */

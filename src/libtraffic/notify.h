@@ -62,6 +62,22 @@ enum tr_err tr_notify_deliver(struct tr_notify *n, size_t max,
                               size_t msgsz);
 
 /*
+ * Makes n's store hold, in each new sale's own transaction, its messages
+ * to the chats that are free (a worker, which sends them right after
+ * answering AmoCRM): a claim without a round trip of its own.
+ */
+void tr_notify_hold(struct tr_notify *n);
+
+/*
+ * Sends and records the messages the last tr_store_save held, and forgets
+ * them.  TR_EDB / TR_EDBDOWN when an outcome cannot be recorded (the row
+ * goes out again after its lease).
+ */
+enum tr_err tr_notify_send_held(struct tr_notify *n,
+                                struct tr_notify_stats *st, char *msg,
+                                size_t msgsz);
+
+/*
  * Makes every pending message due now (the operator fixed Telegram and
  * wants no more backoff); pacing and messages in flight are kept.  *rows
  * gets how many were waiting.

@@ -32,7 +32,9 @@ static const char sale_sql[] =
     " VALUES ($1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
     "  $13, $14, $15, $16, $17::timestamptz, $18, $19::jsonb, $27, $30)"
     " ON CONFLICT (lead_id) DO NOTHING"
-    " RETURNING id"
+    " RETURNING id, contact_name, trim_scale(sale_amount)::text AS price,"
+    "  currency, product_name, targetologist, targetologist_emoji,"
+    "  utm_campaign"
     "), tracking AS ("
     " INSERT INTO all_sales_tracking (lead_id, lead_name, sale_amount,"
     "  currency, product_name, targetologist, utm_source, utm_medium,"
@@ -47,12 +49,38 @@ static const char sale_sql[] =
     "  currency, lead_name, utm_campaign, routing_decision, converted_at)"
     " SELECT $1, $29, $3::numeric, $4, $2, $10, $26, $17::timestamptz"
     " WHERE $28::boolean ON CONFLICT (lead_id) DO NOTHING"
+    /* $31 (lease ms, NULL: hold nothing): the worker will send the message
+     * itself right after answering, to each chat that is free now.  Paced
+     * ($32), a chat is held for the lease (its row locked SKIP LOCKED, as
+     * CLAIM_SQL does), and takes one message; unpaced, only a chat in a
+     * 429 pause is skipped, and nothing is locked. */
+    "), held AS ("
+    " UPDATE telegram_chats c SET next_at = now() + $31::bigint"
+    "  * interval '1 millisecond'"
+    " FROM (SELECT k.chat_id FROM telegram_chats k"
+    "  WHERE $32::boolean AND k.chat_id = ANY ($20::text[])"
+    "   AND k.next_at <= now() AND $31::bigint IS NOT NULL AND $27 <> 'pending'"
+    "   AND EXISTS (SELECT 1 FROM sale) FOR UPDATE SKIP LOCKED) free"
+    " WHERE c.chat_id = free.chat_id RETURNING c.chat_id"
+    "), chat AS ("
+    " SELECT chat_id FROM held UNION ALL"
+    " SELECT k.chat_id FROM telegram_chats k"
+    "  WHERE NOT $32::boolean AND k.chat_id = ANY ($20::text[])"
+    "   AND k.next_at <= now() AND $31::bigint IS NOT NULL AND $27 <> 'pending'"
     "), outbox AS ("
     " INSERT INTO notification_outbox (sale_id, lead_id, chat_id, thread_id,"
-    "  next_attempt_at)"
+    "  next_attempt_at, lease_until, attempts)"
     " SELECT sale.id, $1, c.chat_id, c.thread_id, CASE WHEN $27 = 'pending'"
-    "  THEN 'infinity' ELSE $17::timestamptz END"
-    " FROM sale, unnest($20::text[], $21::bigint[]) AS c(chat_id, thread_id)"
+    "  THEN 'infinity' ELSE $17::timestamptz END,"
+    "  CASE WHEN c.mine THEN now() + $31::bigint * interval '1 millisecond'"
+    "  END, CASE WHEN c.mine THEN 1 ELSE 0 END"
+    " FROM sale, (SELECT u.chat_id, u.thread_id, u.chat_id IN"
+    "   (SELECT chat_id FROM chat) AND (NOT $32::boolean OR row_number()"
+    "   OVER (PARTITION BY u.chat_id ORDER BY u.n) = 1) AS mine"
+    "  FROM unnest($20::text[], $21::bigint[]) WITH ORDINALITY"
+    "   AS u(chat_id, thread_id, n)) c"
+    " RETURNING id, lead_id, chat_id, thread_id, attempts,"
+    "  lease_until IS NOT NULL AS mine"
     "), log AS ("
     " INSERT INTO webhook_logs (received_at, source, event_type, lead_id,"
     "  request_id, routing_decision, processing_status, targetologist,"
@@ -62,7 +90,15 @@ static const char sale_sql[] =
     "  ELSE 'duplicate' END, $6, $25"
     " RETURNING processing_status"
     ")"
-    " SELECT (SELECT id FROM sale), (SELECT processing_status FROM log)";
+    /* one row, or one per message held: the sale, then the message in
+     * the columns of CLAIM_SQL (notify.c) */
+    " SELECT sale.id, (SELECT processing_status FROM log), o.id, o.chat_id,"
+    "  coalesce(o.thread_id, 0), o.attempts, o.lead_id, sale.contact_name,"
+    "  sale.price,"
+    "  sale.currency, sale.product_name, sale.targetologist,"
+    "  sale.targetologist_emoji, sale.utm_campaign"
+    " FROM (SELECT 1) one LEFT JOIN sale ON true"
+    " LEFT JOIN outbox o ON o.mine";
 
 /* A referral sale of the unified endpoint: a conversion, not a sale. */
 static const char referral_sql[] =
@@ -122,6 +158,10 @@ tr_store_sanitize(struct tr_buf *dst, const char *s, size_t n, size_t max)
     ucs4_t uc;
     int len;
 
+    /* the usual body: valid UTF-8 without NUL, within bounds, in one go */
+    if (dst->len + n <= max && memchr(s, '\0', n) == NULL &&
+        u8_check(p, n) == NULL)
+        return tr_buf_add(dst, s, n);
     while (p < end && err == TR_OK) {
         len = u8_mbtoucr(&uc, p, (size_t)(end - p));
         if (dst->len + (len > 0 ? (size_t)len : 3) > max)
@@ -169,6 +209,7 @@ tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
         return tr_fail(msg, msgsz, TR_EDBDOWN, "DATABASE_URL is not set");
     if (store->conn != NULL && PQstatus(store->conn) == CONNECTION_OK)
         return TR_OK;
+    store->nprepared = 0;       /* a new session has none */
     if (store->conn != NULL) {
         PQreset(store->conn);
         if (PQstatus(store->conn) == CONNECTION_OK)
@@ -218,6 +259,54 @@ exec(struct tr_store *store, const char *sql, int n,
     pq_reason(store->conn, msg, msgsz, "statement failed");
     PQclear(res);
     return NULL;
+}
+
+/*
+ * Runs a statement of the sale path prepared: parsed and planned once per
+ * session, which for the sale's statement is most of PostgreSQL's work.
+ * Statements are known by their (static) text's address.
+ */
+static PGresult *
+exec_prepared(struct tr_store *store, const char *sql, int n,
+              const char *const *params, char *msg, size_t msgsz)
+{
+    const size_t max = sizeof(store->prepared) / sizeof(store->prepared[0]);
+    PGresult *res;
+    ExecStatusType st;
+    char name[16];
+    size_t i;
+
+    for (i = 0; i < store->nprepared && store->prepared[i] != sql; i++)
+        ;
+    if (i == max)
+        return exec(store, sql, n, params, msg, msgsz);
+    snprintf(name, sizeof(name), "tr%zu", i);
+    if (i == store->nprepared) {
+        res = PQprepare(store->conn, name, sql, n, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            pq_reason(store->conn, msg, msgsz, "statement failed");
+            PQclear(res);
+            return NULL;
+        }
+        PQclear(res);
+        store->prepared[store->nprepared++] = sql;
+    }
+    res = PQexecPrepared(store->conn, name, n, params, NULL, NULL, 0);
+    st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    pq_reason(store->conn, msg, msgsz, "statement failed");
+    PQclear(res);
+    return NULL;
+}
+
+PGresult *
+tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
+                        const char *const *params, char *msg, size_t msgsz)
+{
+    if (tr_store_connect(store, msg, msgsz) != TR_OK)
+        return NULL;
+    return exec_prepared(store, sql, n, params, msg, msgsz);
 }
 
 PGresult *
@@ -292,6 +381,8 @@ tr_store_init(struct tr_store *store, const char *url, const char *appname,
         char base[512];
 
         store->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
+        store->paced = cfg->tg_chat_interval_ms > 0 ||
+                       cfg->tg_group_per_minute > 0;
     }
     return chat_arrays(store);
 }
@@ -299,6 +390,7 @@ tr_store_init(struct tr_store *store, const char *url, const char *appname,
 void
 tr_store_release(struct tr_store *store)
 {
+    tr_store_drop_held(store);
     if (store->conn != NULL)
         PQfinish(store->conn);
     free(store->url);
@@ -320,9 +412,10 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     const struct tr_lead *l = it->lead;
     const struct tr_config *cfg = store->cfg;
     char id[24], pipe[24], status[24], resp[24];
-    const char *json, *p[30];
+    char hold[24];
+    const char *json, *p[32];
     PGresult *res;
-    int notify;
+    int notify, keep;
 
     snprintf(id, sizeof(id), "%" PRId64, l->id);
     snprintf(pipe, sizeof(pipe), "%" PRId64, l->pipeline_id);
@@ -362,15 +455,25 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     p[27] = it->conversion ? "true" : "false";
     p[28] = it->referral_code;
     p[29] = d->amocrm_base;
-    if ((res = exec(store, sale_sql, 30, p, msg, msgsz)) == NULL)
+    keep = notify && store->hold_ms > 0 &&
+           store->nheld < sizeof(store->held) / sizeof(store->held[0]);
+    snprintf(hold, sizeof(hold), "%ld", store->hold_ms);
+    p[30] = keep ? hold : NULL;
+    p[31] = store->paced ? "true" : "false";
+    if ((res = exec_prepared(store, sale_sql, 32, p, msg, msgsz)) == NULL)
         return TR_EDB;
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) < 1) {
         PQclear(res);
         return tr_fail(msg, msgsz, TR_EDB, "sale statement returned no row");
     }
     if (!PQgetisnull(res, 0, 0)) {
         it->outcome = TR_OUT_SUCCESS;
         it->sale_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (keep && !PQgetisnull(res, 0, 2)) {
+            /* messages this process sends once AmoCRM has its answer */
+            store->held[store->nheld++] = res;
+            return TR_OK;
+        }
     } else {
         it->outcome = TR_OUT_DUPLICATE;
         snprintf(it->reason, sizeof(it->reason),
@@ -401,7 +504,8 @@ save_referral(struct tr_store *store, const struct tr_delivery *d,
     p[8] = it->event;
     p[9] = d->request_id;
     p[10] = d->log_body;
-    if ((res = exec(store, referral_sql, 11, p, msg, msgsz)) == NULL)
+    if ((res = exec_prepared(store, referral_sql, 11, p, msg, msgsz)) ==
+        NULL)
         return TR_EDB;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "duplicate") ==
         0) {
@@ -431,10 +535,17 @@ save_log(struct tr_store *store, const struct tr_delivery *d,
     p[6] = it->outcome != TR_OUT_ERROR ? nonempty(it->reason) : NULL;
     p[7] = it->outcome == TR_OUT_ERROR ? nonempty(it->reason) : NULL;
     p[8] = d->log_body;
-    if ((res = exec(store, log_sql, 9, p, msg, msgsz)) == NULL)
+    if ((res = exec_prepared(store, log_sql, 9, p, msg, msgsz)) == NULL)
         return TR_EDB;
     PQclear(res);
     return TR_OK;
+}
+
+void
+tr_store_drop_held(struct tr_store *store)
+{
+    while (store->nheld > 0)
+        PQclear(store->held[--store->nheld]);
 }
 
 static enum tr_err
@@ -444,6 +555,8 @@ save_once(struct tr_store *store, struct tr_delivery *d, char *msg,
     int tx = d->nitems > 1;
     enum tr_err err = TR_OK;
     size_t i;
+
+    tr_store_drop_held(store);
 
     if (tx && simple(store, "BEGIN", msg, msgsz) != 0)
         return TR_EDB;
@@ -464,6 +577,8 @@ save_once(struct tr_store *store, struct tr_delivery *d, char *msg,
 
         simple(store, "ROLLBACK", ignored, sizeof(ignored));
     }
+    if (err != TR_OK)
+        tr_store_drop_held(store);  /* rolled back: nothing is held */
     return err;
 }
 

@@ -22,6 +22,7 @@
 #include "err.h"
 
 struct pg_conn;
+struct pg_result;
 struct tr_config;
 struct tr_lead;
 struct tr_rule;
@@ -74,6 +75,17 @@ struct tr_store {
     char *chat_ids;             /* {"-100123","@team"} */
     char *thread_ids;           /* {NULL,42} */
     int enrich;                 /* new sales wait for the AmoCRM API */
+    int paced;                  /* chats are paced: one message in flight */
+    /*
+     * hold_ms > 0 (a worker, tr_notify_hold): a new sale's statement also
+     * claims its messages to the chats that are free, for hold_ms; the
+     * results stay in held until tr_notify_send_held sends them.
+     */
+    long hold_ms;
+    struct pg_result *held[8];
+    size_t nheld;
+    const char *prepared[8];    /* the session's prepared statements */
+    size_t nprepared;
 };
 
 /*
@@ -109,6 +121,13 @@ struct pg_result *tr_store_query(struct tr_store *store, const char *sql,
                                  int n, const char *const *params, char *msg,
                                  size_t msgsz);
 
+/* tr_store_query for a statement of the sale path (sql static): prepared
+ * once per session. */
+struct pg_result *tr_store_query_prepared(struct tr_store *store,
+                                          const char *sql, int n,
+                                          const char *const *params,
+                                          char *msg, size_t msgsz);
+
 /*
  * Writes a delivery in one transaction and sets each sale item's outcome to
  * TR_OUT_SUCCESS or TR_OUT_DUPLICATE.  A connection that broke is
@@ -116,6 +135,9 @@ struct pg_result *tr_store_query(struct tr_store *store, const char *sql,
  */
 enum tr_err tr_store_save(struct tr_store *store, struct tr_delivery *d,
                           char *msg, size_t msgsz);
+
+/* Forgets the messages held by the last tr_store_save (PQclear). */
+void tr_store_drop_held(struct tr_store *store);
 
 /*
  * Applies the pending migrations of sqldir ("NNN_name.sql", lexical order)

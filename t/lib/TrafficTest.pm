@@ -25,7 +25,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
-    start_pg start_pg_again psql pg_url stop_pg migrate ctl empty_env write_env start_pool stop_pool
+    start_pg start_pg_again psql pg_url pg_log stop_pg migrate ctl empty_env write_env start_pool stop_pool
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
     nginx_error_log pool_log stop_pid worker_pids pool_pid unit
     start_fake_api fake_queue fake_default fake_requests fake_reset
@@ -131,6 +131,7 @@ sub _as_pg_user {
 
 # Starts the throwaway cluster.  Commits are asynchronous (fast) unless
 # durable => 1: a test that kills PostgreSQL needs a commit to be a commit.
+# settings => [lines] go into postgresql.conf.
 sub start_pg {
     my (%opt) = @_;
     my $dir = tmpdir();
@@ -147,7 +148,7 @@ sub start_pg {
     print $fh "listen_addresses = ''\nunix_socket_directories = '$data'\n",
         "port = $port\nmax_connections = 60\nfsync = off\n",
         "synchronous_commit = ", ($opt{durable} ? 'on' : 'off'),
-        "\nfull_page_writes = off\n";
+        "\nfull_page_writes = off\n", map { "$_\n" } @{ $opt{settings} || [] };
     close $fh;
     ($rc, $out) = run_cmd([@as, "$bin/pg_ctl", '-D', "$data/data", '-l',
         "$data/log", '-w', '-t', '30', 'start']);
@@ -164,6 +165,9 @@ sub start_pg {
 sub pg_url {
     return "postgresql:///traffic?host=$PG{sock}&port=$PG{port}&user=traffic";
 }
+
+# The cluster's server log so far.
+sub pg_log { return $PG{log} && -f $PG{log} ? slurp($PG{log}) : '' }
 
 # Runs SQL, returns the unaligned tuples-only output, dies on error.
 sub psql {
