@@ -198,12 +198,13 @@ enum tr_err
 tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
 {
     char options[64];
+    /* DATABASE_URL (dbname) may override what comes before it */
     const char *kw[] = {"connect_timeout", "keepalives", "keepalives_idle",
                         "keepalives_interval", "keepalives_count",
-                        "application_name", "client_encoding", "options",
-                        "dbname", NULL};
+                        "application_name", "client_encoding", "dbname",
+                        "options", NULL};
     const char *val[] = {"5", "1", "30", "10", "3", store->appname, "UTF8",
-                         options, store->url, NULL};
+                         store->url, options, NULL};
 
     if (store->url == NULL)
         return tr_fail(msg, msgsz, TR_EDBDOWN, "DATABASE_URL is not set");
@@ -219,7 +220,27 @@ tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
     }
     snprintf(options, sizeof(options), "-c statement_timeout=%ld",
              store->statement_timeout_ms);
+    if (store->no_options)
+        kw[8] = NULL;           /* stop the list before "options" */
     store->conn = PQconnectdbParams(kw, val, 1);
+    if (!store->no_options && store->conn != NULL &&
+        PQstatus(store->conn) != CONNECTION_OK &&
+        strstr(PQerrorMessage(store->conn), "startup parameter") != NULL) {
+        /* PgBouncer refuses "options" (unless ignore_startup_parameters
+         * has it): connect without, and set the timeout for the session */
+        PQfinish(store->conn);
+        store->conn = NULL;
+        store->no_options = 1;
+        return tr_store_connect(store, msg, msgsz);
+    }
+    if (store->conn != NULL && PQstatus(store->conn) == CONNECTION_OK &&
+        store->no_options) {
+        char set[64];
+
+        snprintf(set, sizeof(set), "SET statement_timeout = %ld",
+                 store->statement_timeout_ms);
+        PQclear(PQexec(store->conn, set));
+    }
     if (store->conn == NULL || PQstatus(store->conn) != CONNECTION_OK) {
         pq_reason(store->conn, msg, msgsz, "connect to the database failed");
         if (store->conn != NULL)
@@ -261,6 +282,16 @@ exec(struct tr_store *store, const char *sql, int n,
     return NULL;
 }
 
+/* Whether res says a prepared statement is missing or already there. */
+static int
+lost_prepared(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return state != NULL && (strcmp(state, "26000") == 0 ||
+                             strcmp(state, "42P05") == 0);
+}
+
 /*
  * Runs a statement of the sale path prepared: parsed and planned once per
  * session, which for the sale's statement is most of PostgreSQL's work.
@@ -278,16 +309,13 @@ exec_prepared(struct tr_store *store, const char *sql, int n,
 
     for (i = 0; i < store->nprepared && store->prepared[i] != sql; i++)
         ;
-    if (i == max)
+    if (i == max || store->unprepared)
         return exec(store, sql, n, params, msg, msgsz);
     snprintf(name, sizeof(name), "tr%zu", i);
     if (i == store->nprepared) {
         res = PQprepare(store->conn, name, sql, n, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            pq_reason(store->conn, msg, msgsz, "statement failed");
-            PQclear(res);
-            return NULL;
-        }
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            goto failed;
         PQclear(res);
         store->prepared[store->nprepared++] = sql;
     }
@@ -295,6 +323,18 @@ exec_prepared(struct tr_store *store, const char *sql, int n,
     st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
+failed:
+    if (lost_prepared(res)) {
+        /* a pooler in transaction mode between us and PostgreSQL: the
+         * session's statements are not ours to keep; plain ones from now */
+        store->unprepared = 1;
+        PQclear(res);
+        if (PQtransactionStatus(store->conn) == PQTRANS_IDLE)
+            return exec(store, sql, n, params, msg, msgsz);
+        tr_fail(msg, msgsz, TR_EDB, "prepared statements are lost between "
+                "transactions (a transaction pooler?): no longer preparing");
+        return NULL;
+    }
     pq_reason(store->conn, msg, msgsz, "statement failed");
     PQclear(res);
     return NULL;

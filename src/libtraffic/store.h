@@ -86,6 +86,8 @@ struct tr_store {
     size_t nheld;
     const char *prepared[8];    /* the session's prepared statements */
     size_t nprepared;
+    int unprepared;             /* a pooler loses them: never prepare */
+    int no_options;             /* a pooler refuses the "options" parameter */
 };
 
 /*

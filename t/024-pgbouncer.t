@@ -1,0 +1,101 @@
+# Behind a transaction pooler.  The workers prepare the sale path's
+# statements once per session; PgBouncer in transaction mode (1.18, which
+# does not carry prepared statements) hands each transaction a different
+# server connection, so a prepared statement goes missing.  The worker must
+# notice, go on with plain statements, and lose or fail no sale.
+use strict;
+use warnings;
+use Test::More;
+use POSIX ();
+use lib 't/lib';
+use TrafficTest;
+
+my $bouncer = which('pgbouncer') || '/usr/sbin/pgbouncer';
+plan skip_all => 'pgbouncer is not installed (scripts/deps installs it)'
+    unless -x $bouncer;
+
+start_pg();
+my ($rc, $out) = migrate();
+is($rc, 0, 'migrations apply') or diag($out);
+
+# PgBouncer between the pool and PostgreSQL, as an unprivileged user
+my $dir = tmpdir() . '/bouncer';
+mkdir $dir or die "mkdir $dir: $!";
+my ($sock) = pg_url() =~ /host=([^&]+)/;
+my ($pgport) = pg_url() =~ /port=(\d+)/;
+my $port = free_port();
+spew("$dir/pgbouncer.ini", <<"INI");
+[databases]
+traffic = host=$sock port=$pgport dbname=traffic user=traffic
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+default_pool_size = 4
+min_pool_size = 3
+server_round_robin = 1
+max_client_conn = 50
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+if ($> == 0) {
+    my ($uid, $gid) = ((getpwnam('nobody'))[2], (getgrnam('nogroup'))[2]);
+    chown $uid, $gid, $dir, "$dir/pgbouncer.ini";
+}
+my @as = $> == 0 ? ('runuser', '-u', 'nobody', '--') : ();
+my $pid = fork // die;
+if (!$pid) {
+    exec @as, $bouncer, "$dir/pgbouncer.ini";
+    POSIX::_exit(127);
+}
+wait_for('pgbouncer', sub { IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+    PeerPort => $port) });
+
+my $env = write_env(
+    DATABASE_URL => "postgresql://traffic\@127.0.0.1:$port/traffic");
+start_pool(workers => 2, env_file => $env);
+start_nginx();
+
+sub sale {
+    my ($id) = @_;
+    my $b = example('01-status-142-full.txt');
+    $b =~ s/25123456/$id/g;
+    return http('POST', '/webhook/amocrm/traffic', $b,
+        'Content-Type' => 'application/x-www-form-urlencoded');
+}
+
+# Four parallel posters, so the pooler's server connections change hands.
+my @kids;
+for my $k (0 .. 3) {
+    my $kid = fork // die;
+    if (!$kid) {
+        my $bad = 0;
+        for my $i (1 .. 10) {
+            my $r = sale(24000000 + $k * 100 + $i);
+            $bad++ unless $r->{status} == 200
+                && $r->{content} =~ /"processed":1/
+                && $r->{content} !~ /"queued"/;
+        }
+        POSIX::_exit($bad);
+    }
+    push @kids, $kid;
+}
+my $bad = 0;
+for (@kids) { waitpid($_, 0); $bad += $? >> 8 }
+is($bad, 0, '40 sales through the pooler: each 200 and stored, none spooled');
+is(psql("SELECT count(*), count(DISTINCT lead_id) FROM sales_notifications"
+    . " WHERE lead_id BETWEEN 24000000 AND 24000999"), '40|40',
+    'all 40 stored once');
+is(psql("SELECT count(*) FROM webhook_logs WHERE lead_id BETWEEN 24000000"
+    . " AND 24000999 AND processing_status = 'success'"), 40,
+    'each with its success log row');
+is(sale(24000001)->{content} =~ /"duplicates":1/ ? 1 : 0, 1,
+    'a duplicate is still recognised');
+unlike(pool_log(), qr/statement failed|queued|spool/i,
+    'no statement failed and nothing was spooled');
+
+kill 'TERM', $pid;
+waitpid($pid, 0);
+done_testing();
