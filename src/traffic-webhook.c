@@ -49,11 +49,14 @@ on_term(int sig)
 static void
 logline(const char *fmt, ...)
 {
+    static long pid;
     char line[1024];
     int n, m;
     va_list ap;
 
-    n = snprintf(line, sizeof(line), "traffic-webhook[%ld]: ", (long)getpid());
+    if (pid == 0)
+        pid = (long)getpid();   /* a worker never forks */
+    n = snprintf(line, sizeof(line), "traffic-webhook[%ld]: ", pid);
     va_start(ap, fmt);
     m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);

@@ -138,6 +138,11 @@ diag(sprintf('%d API requests over %.1f s, at most %d in a second',
 cmp_ok(scalar @t, '>=', 30, 'one request (at least) per sale');
 cmp_ok($most, '<=', 7, 'never more than 7 requests in any second');
 
+# While sales waited for the API (their messages due at 'infinity'), the
+# sidecar's every round went through.
+unlike(deliver_log(), qr/deliver: .*(?:statement failed|ERROR)/,
+    'no sidecar round failed while messages waited for enrichment');
+
 # A refused token: the message still goes out, unenriched, after the wait.
 stop_deliver();
 stop_pool();

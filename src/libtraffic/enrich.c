@@ -67,7 +67,8 @@ static const char done_sql[] =
  */
 static const char final_sql[] =
     "WITH s AS ("
-    " UPDATE sales_notifications SET enrich_status = $2, enrich_error = $3,"
+    " UPDATE sales_notifications SET enrich_status = $2::text,"
+    "  enrich_error = $3,"
     "  enrich_lease_until = NULL, updated_at = now(),"
     "  notification_status = CASE WHEN $2 = 'unconfirmed' THEN 'unconfirmed'"
     "   ELSE notification_status END"

@@ -485,7 +485,7 @@ tr_notify_pending(struct tr_notify *n, long *due, long *pending, double *wait,
         "SELECT count(*) FILTER (WHERE o.next_attempt_at <= now()),"
         " count(*), coalesce(greatest(0, extract(epoch FROM"
         "  min(greatest(o.next_attempt_at, c.next_at, o.lease_until))"
-        "  - now())), -1)"
+        "  FILTER (WHERE o.next_attempt_at < 'infinity') - now())), -1)"
         " FROM notification_outbox o LEFT JOIN telegram_chats c USING (chat_id)"
         " WHERE o.status = 'pending'", v, 3, msg, msgsz);
     *due = (long)v[0];
