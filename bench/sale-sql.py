@@ -17,11 +17,28 @@ SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def c_string(path, name):
+    """The text of C string constant name, its macros (#define NAME of
+    string literals) expanded."""
     text = open(f"{SRC}/{path}", encoding="utf-8").read()
-    m = re.search(r"static const char %s\[\] =\n(.*?);\n" % name, text, re.S)
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    macros = {}
+    for m in re.finditer(r"#define (\w+)((?:.*\\\n)*.*)\n", text):
+        macros[m.group(1)] = m.group(2).replace("\\\n", " ")
+    m = re.search(r"static const char %s\[\] =(.*?);\n" % name, text, re.S)
     if m is None:
         sys.exit(f"sale-sql: no {name} in {path}")
-    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1)))
+
+    def expand(body):
+        out = []
+        for tok in re.findall(r'"(?:[^"\\]|\\.)*"|\w+', body):
+            if tok.startswith('"'):
+                out.append(tok[1:-1])
+            elif tok in macros:
+                out.append(expand(macros[tok]))
+            else:
+                sys.exit(f"sale-sql: {name} uses {tok}, not a string macro")
+        return "".join(out)
+    return expand(m.group(1))
 
 
 P = "leads%5Bstatus%5D%5B0%5D%5B"
@@ -43,21 +60,23 @@ RAW = ('{"id":"1","name":"Bench deal 1","status_id":"142",'
        '"name":"utm_source","values":[{"value":"instagram"}],'
        '"code":"UTM_SOURCE"},{"id":"700002","name":"utm_campaign",'
        '"values":[{"value":"tripwire_dec20"}],"code":"UTM_CAMPAIGN"}]}')
-# $1 is the lead id; parameters not listed are NULL (unpaced, no enrichment)
+# $1 is the lead id; parameters not listed are NULL (no enrichment); sale_sql
+# is the statement of an unpaced chat without a conversion
 VALUES = {2: "Bench deal 1", 3: "100000", 4: "KZT",
           5: "Main Product (VAMUS RM)", 6: "Kenesary", 7: "\U0001F451",
           8: "instagram", 10: "tripwire_dec20", 14: "10418746", 15: "142",
           16: "8000001", 17: "2026-11-25 10:00:00.123456+00",
           18: "pending", 19: RAW, 20: '{"-1002"}', 21: "{NULL}",
           22: "amocrm_traffic", 23: "leads.status", 25: BODY, 26: "traffic",
-          27: "skipped", 28: "false", 31: "22000", 32: "false"}
+          27: "skipped", 29: "22000"}
+NPARAMS = 29
 # the outcome "sent", as notify.c's record() binds it
 RECORD = ["sent", "1", None, "0", None, "0", "0", "50", "86400"]
 
 
 def pgbench(varsfile):
     sale = c_string("src/libtraffic/store.c", "sale_sql")
-    for k in range(32, 0, -1):
+    for k in range(NPARAMS, 0, -1):
         sale = sale.replace("$%d" % k, ":lid" if k == 1 else
                             ":p%d" % k if k in VALUES else "NULL")
     with open(varsfile, "w", encoding="utf-8") as f:
@@ -82,7 +101,8 @@ def single(n):
     print("PREPARE r AS " + c_string("src/libtraffic/notify.c", "record_sql")
           + ";\n")
     for i in range(1, n + 1):
-        args = [str(5000000 + i)] + [q(VALUES.get(k)) for k in range(2, 33)]
+        args = [str(5000000 + i)] + [q(VALUES.get(k))
+                                     for k in range(2, NPARAMS + 1)]
         print("EXECUTE s(" + ", ".join(args) + ");\n")
         # one chat: sale i's message is outbox row i
         print("EXECUTE r(%d, %s);\n" % (i, ", ".join(q(v) for v in RECORD)))

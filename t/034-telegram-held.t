@@ -37,7 +37,7 @@ sub statements {
     for (split /\n/, substr(pg_log(), $from)) {
         next unless /^traffic-webhook\|(\d+)\|LOG:  (?:statement|execute [^:]*): (.*)/;
         my ($pid, $sql) = ($1, $2);
-        my $kind = $sql =~ /^WITH sale AS/ ? 'sale'
+        my $kind = $sql =~ /INSERT INTO sales_notifications/ ? 'sale'
             : $sql =~ /^SELECT traffic_outbox_record/ ? 'record'
             : $sql =~ /^WITH chat AS/ ? 'claim' : 'other';
         $n{$pid}{$kind}++;

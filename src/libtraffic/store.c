@@ -22,83 +22,106 @@
 #define MIGRATE_LOCK_KEY 727384910      /* pg_advisory_lock key */
 #define MIGRATION_MAX (1024 * 1024)
 
-static const char sale_sql[] =
-    "WITH sale AS ("
-    " INSERT INTO sales_notifications (lead_id, lead_name, sale_amount,"
-    "  currency, product_name, targetologist, targetologist_emoji,"
-    "  utm_source, utm_medium, utm_campaign, utm_content, utm_term, utm_id,"
-    "  pipeline_id, status_id, responsible_user_id, sale_date,"
-    "  notification_status, raw_webhook_data, enrich_status, amocrm_base)"
-    " VALUES ($1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-    "  $13, $14, $15, $16, $17::timestamptz, $18, $19::jsonb, $27, $30)"
-    " ON CONFLICT (lead_id) DO NOTHING"
-    " RETURNING id, contact_name, trim_scale(sale_amount)::text AS price,"
-    "  currency, product_name, targetologist, targetologist_emoji,"
-    "  utm_campaign"
-    "), tracking AS ("
-    " INSERT INTO all_sales_tracking (lead_id, lead_name, sale_amount,"
-    "  currency, product_name, targetologist, utm_source, utm_medium,"
-    "  utm_campaign, utm_content, utm_term, utm_id, pipeline_id, status_id,"
-    "  responsible_user_id, sale_date, webhook_received_at, source,"
-    "  raw_webhook_data)"
-    " VALUES ($1, $2, $3::numeric, $4, $5, $6, $8, $9, $10, $11, $12, $13,"
-    "  $14, $15, $16, $17::timestamptz, $17::timestamptz, $22, $19::jsonb)"
-    " ON CONFLICT (lead_id) DO NOTHING"
-    "), conv AS ("
-    " INSERT INTO referral_conversions (lead_id, referral_code, amount,"
-    "  currency, lead_name, utm_campaign, routing_decision, converted_at)"
-    " SELECT $1, $29, $3::numeric, $4, $2, $10, $26, $17::timestamptz"
-    " WHERE $28::boolean ON CONFLICT (lead_id) DO NOTHING"
-    /* $31 (lease ms, NULL: hold nothing): the worker will send the message
-     * itself right after answering, to each chat that is free now.  Paced
-     * ($32), a chat is held for the lease (its row locked SKIP LOCKED, as
-     * CLAIM_SQL does), and takes one message; unpaced, only a chat in a
-     * 429 pause is skipped, and nothing is locked. */
-    "), held AS ("
-    " UPDATE telegram_chats c SET next_at = now() + $31::bigint"
-    "  * interval '1 millisecond'"
-    " FROM (SELECT k.chat_id FROM telegram_chats k"
-    "  WHERE $32::boolean AND k.chat_id = ANY ($20::text[])"
-    "   AND k.next_at <= now() AND $31::bigint IS NOT NULL AND $27 <> 'pending'"
-    "   AND EXISTS (SELECT 1 FROM sale) FOR UPDATE SKIP LOCKED) free"
-    " WHERE c.chat_id = free.chat_id RETURNING c.chat_id"
-    "), chat AS ("
-    " SELECT chat_id FROM held UNION ALL"
-    " SELECT k.chat_id FROM telegram_chats k"
-    "  WHERE NOT $32::boolean AND k.chat_id = ANY ($20::text[])"
-    "   AND k.next_at <= now() AND $31::bigint IS NOT NULL AND $27 <> 'pending'"
-    "), outbox AS ("
-    " INSERT INTO notification_outbox (sale_id, lead_id, chat_id, thread_id,"
-    "  next_attempt_at, lease_until, attempts)"
-    " SELECT sale.id, $1, c.chat_id, c.thread_id, CASE WHEN $27 = 'pending'"
-    "  THEN 'infinity' ELSE $17::timestamptz END,"
-    "  CASE WHEN c.mine THEN now() + $31::bigint * interval '1 millisecond'"
-    "  END, CASE WHEN c.mine THEN 1 ELSE 0 END"
-    " FROM sale, (SELECT u.chat_id, u.thread_id, u.chat_id IN"
-    "   (SELECT chat_id FROM chat) AND (NOT $32::boolean OR row_number()"
-    "   OVER (PARTITION BY u.chat_id ORDER BY u.n) = 1) AS mine"
-    "  FROM unnest($20::text[], $21::bigint[]) WITH ORDINALITY"
-    "   AS u(chat_id, thread_id, n)) c"
-    " RETURNING id, lead_id, chat_id, thread_id, attempts,"
-    "  lease_until IS NOT NULL AS mine"
-    "), log AS ("
-    " INSERT INTO webhook_logs (received_at, source, event_type, lead_id,"
-    "  request_id, routing_decision, processing_status, targetologist,"
-    "  raw_body)"
-    " SELECT $17::timestamptz, $22, $23, $1, $24, $26,"
-    "  CASE WHEN EXISTS (SELECT 1 FROM sale) THEN 'success'"
-    "  ELSE 'duplicate' END, $6, $25"
-    " RETURNING processing_status"
+/*
+ * A new sale in one statement: the sale, its copy for the dashboard, the
+ * conversion of a unified sale (SALE_SQL_CONV: only in the statements that
+ * need it, as a CTE that inserts nothing still costs an executor), the
+ * messages, the log row.  $1-$27 the sale, $28 the account's API base, $29
+ * the lease (ms) of the messages the worker will send itself right after
+ * answering (NULL: none), $30 a conversion's referral code.
+ */
+#define SALE_SQL_HEAD                                                        \
+    "WITH raw AS (SELECT $19::jsonb AS j"                                    \
+    "), sale AS ("                                                           \
+    " INSERT INTO sales_notifications (lead_id, lead_name, sale_amount,"     \
+    "  currency, product_name, targetologist, targetologist_emoji,"          \
+    "  utm_source, utm_medium, utm_campaign, utm_content, utm_term, utm_id," \
+    "  pipeline_id, status_id, responsible_user_id, sale_date,"              \
+    "  notification_status, raw_webhook_data, enrich_status, amocrm_base)"   \
+    " SELECT $1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12,"    \
+    "  $13, $14, $15, $16, $17::timestamptz, $18, raw.j, $27, $28 FROM raw"  \
+    " ON CONFLICT (lead_id) DO NOTHING"                                      \
+    " RETURNING id, contact_name, trim_scale(sale_amount)::text AS price,"   \
+    "  currency, product_name, targetologist, targetologist_emoji,"          \
+    "  utm_campaign"                                                         \
+    "), tracking AS ("                                                       \
+    " INSERT INTO all_sales_tracking (lead_id, lead_name, sale_amount,"      \
+    "  currency, product_name, targetologist, utm_source, utm_medium,"       \
+    "  utm_campaign, utm_content, utm_term, utm_id, pipeline_id, status_id," \
+    "  responsible_user_id, sale_date, webhook_received_at, source,"         \
+    "  raw_webhook_data)"                                                    \
+    " SELECT $1, $2, $3::numeric, $4, $5, $6, $8, $9, $10, $11, $12, $13,"   \
+    "  $14, $15, $16, $17::timestamptz, $17::timestamptz, $22, raw.j"        \
+    " FROM raw ON CONFLICT (lead_id) DO NOTHING"                             \
     ")"
-    /* one row, or one per message held: the sale, then the message in
-     * the columns of CLAIM_SQL (notify.c) */
-    " SELECT sale.id, (SELECT processing_status FROM log), o.id, o.chat_id,"
-    "  coalesce(o.thread_id, 0), o.attempts, o.lead_id, sale.contact_name,"
-    "  sale.price,"
-    "  sale.currency, sale.product_name, sale.targetologist,"
-    "  sale.targetologist_emoji, sale.utm_campaign"
-    " FROM (SELECT 1) one LEFT JOIN sale ON true"
-    " LEFT JOIN outbox o ON o.mine";
+#define SALE_SQL_CONV                                                        \
+    ", conv AS ("                                                            \
+    " INSERT INTO referral_conversions (lead_id, referral_code, amount,"     \
+    "  currency, lead_name, utm_campaign, routing_decision, converted_at)"   \
+    " VALUES ($1, $30, $3::numeric, $4, $2, $10, $26, $17::timestamptz)"     \
+    " ON CONFLICT (lead_id) DO NOTHING"                                      \
+    ")"
+/* Unpaced chats: every chat not in a 429 pause takes the sale's messages,
+ * nothing is locked. */
+#define SALE_SQL_FREE                                                        \
+    ", chat AS ("                                                            \
+    " SELECT k.chat_id, true AS all_rows FROM telegram_chats k"              \
+    " WHERE k.chat_id = ANY ($20::text[]) AND k.next_at <= now()"            \
+    "  AND $29::bigint IS NOT NULL AND $27 <> 'pending'"                     \
+    ")"
+/* Paced chats: a free chat is held for the lease (its row locked SKIP
+ * LOCKED, as CLAIM_SQL does) and takes one message. */
+#define SALE_SQL_HOLD                                                        \
+    ", chat AS ("                                                            \
+    " UPDATE telegram_chats c SET next_at = now() + $29::bigint"             \
+    "  * interval '1 millisecond'"                                           \
+    " FROM (SELECT k.chat_id FROM telegram_chats k"                          \
+    "  WHERE k.chat_id = ANY ($20::text[]) AND k.next_at <= now()"           \
+    "   AND $29::bigint IS NOT NULL AND $27 <> 'pending'"                    \
+    "   AND EXISTS (SELECT 1 FROM sale) FOR UPDATE SKIP LOCKED) free"        \
+    " WHERE c.chat_id = free.chat_id RETURNING c.chat_id, false AS all_rows" \
+    ")"
+#define SALE_SQL_TAIL                                                        \
+    ", outbox AS ("                                                          \
+    " INSERT INTO notification_outbox (sale_id, lead_id, chat_id, thread_id," \
+    "  next_attempt_at, lease_until, attempts)"                              \
+    " SELECT sale.id, $1, c.chat_id, c.thread_id, CASE WHEN $27 = 'pending'" \
+    "  THEN 'infinity' ELSE $17::timestamptz END,"                           \
+    "  CASE WHEN c.mine THEN now() + $29::bigint * interval '1 millisecond'" \
+    "  END, CASE WHEN c.mine THEN 1 ELSE 0 END"                              \
+    " FROM sale, (SELECT u.chat_id, u.thread_id,"                            \
+    "   u.chat_id IN (SELECT chat_id FROM chat WHERE all_rows)"              \
+    "   OR (u.rn = 1 AND u.chat_id IN (SELECT chat_id FROM chat)) AS mine"   \
+    "  FROM (SELECT v.chat_id, v.thread_id, row_number() OVER (PARTITION BY" \
+    "   v.chat_id ORDER BY v.n) AS rn FROM unnest($20::text[],"              \
+    "   $21::bigint[]) WITH ORDINALITY AS v(chat_id, thread_id, n)) u) c"    \
+    " RETURNING id, lead_id, chat_id, thread_id, attempts,"                  \
+    "  lease_until IS NOT NULL AS mine"                                      \
+    "), log AS ("                                                            \
+    " INSERT INTO webhook_logs (received_at, source, event_type, lead_id,"   \
+    "  request_id, routing_decision, processing_status, targetologist,"      \
+    "  raw_body)"                                                            \
+    " SELECT $17::timestamptz, $22, $23, $1, $24, $26,"                      \
+    "  CASE WHEN EXISTS (SELECT 1 FROM sale) THEN 'success'"                 \
+    "  ELSE 'duplicate' END, $6, $25"                                        \
+    " RETURNING processing_status"                                           \
+    ")"                                                                      \
+    /* one row, or one per message held: the sale, then the message in */    \
+    /* the columns of CLAIM_SQL (notify.c) */                                \
+    " SELECT sale.id, (SELECT processing_status FROM log), o.id, o.chat_id," \
+    "  coalesce(o.thread_id, 0), o.attempts, o.lead_id, sale.contact_name,"  \
+    "  sale.price, sale.currency, sale.product_name, sale.targetologist,"    \
+    "  sale.targetologist_emoji, sale.utm_campaign"                          \
+    " FROM (SELECT 1) one LEFT JOIN sale ON true"                            \
+    " LEFT JOIN outbox o ON o.mine"
+
+static const char sale_sql[] = SALE_SQL_HEAD SALE_SQL_FREE SALE_SQL_TAIL;
+static const char sale_paced_sql[] =
+    SALE_SQL_HEAD SALE_SQL_HOLD SALE_SQL_TAIL;
+static const char sale_conv_sql[] =
+    SALE_SQL_HEAD SALE_SQL_CONV SALE_SQL_FREE SALE_SQL_TAIL;
+static const char sale_conv_paced_sql[] =
+    SALE_SQL_HEAD SALE_SQL_CONV SALE_SQL_HOLD SALE_SQL_TAIL;
 
 /* A referral sale of the unified endpoint: a conversion, not a sale. */
 static const char referral_sql[] =
@@ -453,7 +476,7 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     const struct tr_config *cfg = store->cfg;
     char id[24], pipe[24], status[24], resp[24];
     char hold[24];
-    const char *json, *p[32];
+    const char *json, *sql, *p[30];
     PGresult *res;
     int notify, keep;
 
@@ -492,15 +515,16 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     p[24] = d->log_body;
     p[25] = it->routing;
     p[26] = store->enrich ? "pending" : "skipped";
-    p[27] = it->conversion ? "true" : "false";
-    p[28] = it->referral_code;
-    p[29] = d->amocrm_base;
+    p[27] = d->amocrm_base;
     keep = notify && store->hold_ms > 0 &&
            store->nheld < sizeof(store->held) / sizeof(store->held[0]);
     snprintf(hold, sizeof(hold), "%ld", store->hold_ms);
-    p[30] = keep ? hold : NULL;
-    p[31] = store->paced ? "true" : "false";
-    if ((res = exec_prepared(store, sale_sql, 32, p, msg, msgsz)) == NULL)
+    p[28] = keep ? hold : NULL;
+    p[29] = it->referral_code;
+    sql = it->conversion ? (store->paced ? sale_conv_paced_sql : sale_conv_sql)
+                         : (store->paced ? sale_paced_sql : sale_sql);
+    if ((res = exec_prepared(store, sql, it->conversion ? 30 : 29, p, msg,
+                             msgsz)) == NULL)
         return TR_EDB;
     if (PQntuples(res) < 1) {
         PQclear(res);

@@ -84,7 +84,7 @@ struct tr_store {
     long hold_ms;
     struct pg_result *held[8];
     size_t nheld;
-    const char *prepared[8];    /* the session's prepared statements */
+    const char *prepared[12];   /* the session's prepared statements */
     size_t nprepared;
     int unprepared;             /* a pooler loses them: never prepare */
     int no_options;             /* a pooler refuses the "options" parameter */
