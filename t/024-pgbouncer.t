@@ -58,32 +58,16 @@ my $env = write_env(
 start_pool(workers => 2, env_file => $env);
 start_nginx();
 
-sub sale {
-    my ($id) = @_;
-    my $b = example('01-status-142-full.txt');
-    $b =~ s/25123456/$id/g;
-    return http('POST', '/webhook/amocrm/traffic', $b,
-        'Content-Type' => 'application/x-www-form-urlencoded');
-}
 
 # Four parallel posters, so the pooler's server connections change hands.
-my @kids;
-for my $k (0 .. 3) {
-    my $kid = fork // die;
-    if (!$kid) {
-        my $bad = 0;
-        for my $i (1 .. 10) {
-            my $r = sale(24000000 + $k * 100 + $i);
-            $bad++ unless $r->{status} == 200
-                && $r->{content} =~ /"processed":1/
-                && $r->{content} !~ /"queued"/;
-        }
-        POSIX::_exit($bad);
-    }
-    push @kids, $kid;
-}
-my $bad = 0;
-for (@kids) { waitpid($_, 0); $bad += $? >> 8 }
+my $bad = in_parallel(4, sub {
+    my ($k) = @_;
+    return scalar grep {
+        my $r = post_sale(24000000 + $k * 100 + $_);
+        $r->{status} != 200 || $r->{content} !~ /"processed":1/
+            || $r->{content} =~ /"queued"/;
+    } 1 .. 10;
+});
 is($bad, 0, '40 sales through the pooler: each 200 and stored, none spooled');
 is(psql("SELECT count(*), count(DISTINCT lead_id) FROM sales_notifications"
     . " WHERE lead_id BETWEEN 24000000 AND 24000999"), '40|40',
@@ -91,7 +75,7 @@ is(psql("SELECT count(*), count(DISTINCT lead_id) FROM sales_notifications"
 is(psql("SELECT count(*) FROM webhook_logs WHERE lead_id BETWEEN 24000000"
     . " AND 24000999 AND processing_status = 'success'"), 40,
     'each with its success log row');
-is(sale(24000001)->{content} =~ /"duplicates":1/ ? 1 : 0, 1,
+is(post_sale(24000001)->{content} =~ /"duplicates":1/ ? 1 : 0, 1,
     'a duplicate is still recognised');
 unlike(pool_log(), qr/statement failed|queued|spool/i,
     'no statement failed and nothing was spooled');

@@ -20,29 +20,13 @@ start_pool(workers => 4, env_file => $env);
 start_nginx();
 start_deliver(env_file => $env);
 
-sub sale {
-    my ($id) = @_;
-    my $b = example('01-status-142-full.txt');
-    $b =~ s/25123456/$id/g;
-    return http('POST', '/webhook/amocrm/traffic', $b,
-        'Content-Type' => 'application/x-www-form-urlencoded');
-}
 
 # 20 sales as fast as four parallel senders can post them.
-my @kids;
-for my $k (0 .. 3) {
-    my $pid = fork // die;
-    if (!$pid) {
-        my $bad = 0;
-        for my $i (1 .. 5) {
-            $bad++ unless sale(32000000 + $k * 10 + $i)->{status} == 200;
-        }
-        POSIX::_exit($bad);
-    }
-    push @kids, $pid;
-}
-my $bad = 0;
-for (@kids) { waitpid($_, 0); $bad += $? >> 8 }
+my $bad = in_parallel(4, sub {
+    my ($k) = @_;
+    return scalar grep { post_sale(32000000 + $k * 10 + $_)->{status} != 200 }
+        1 .. 5;
+});
 is($bad, 0, '20 sales posted in a burst, all answered 200');
 my $t0 = time;
 wait_for('20 messages', sub { sent_messages() >= 20 }, 40);
@@ -70,7 +54,7 @@ my $env2 = write_env(TELEGRAM_BOT_TOKEN => '111:PACE-token',
     TELEGRAM_CHAT_INTERVAL_MS => 100, TELEGRAM_GROUP_PER_MINUTE => 3);
 start_pool(workers => 2, env_file => $env2);
 start_deliver(env_file => $env2);
-is(sale(32001000 + $_)->{status}, 200, "group sale $_") for 1 .. 5;
+is(post_sale(32001000 + $_)->{status}, 200, "group sale $_") for 1 .. 5;
 my $n = sub { scalar grep { $_->{chat_id} == $group } sent_messages() };
 wait_for('three messages', sub { $n->() >= 3 }, 10);
 sleep 2;

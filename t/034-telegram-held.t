@@ -9,7 +9,6 @@ use strict;
 use warnings;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use POSIX ();
 use lib 't/lib';
 use TrafficTest;
 
@@ -21,13 +20,6 @@ my $free = '-1003333333333';
 my $paced = '-1006666666666';
 psql("INSERT INTO telegram_chats (chat_id) VALUES ('$free'), ('$paced')");
 
-sub sale {
-    my ($id) = @_;
-    my $b = example('01-status-142-full.txt');
-    $b =~ s/25123456/$id/g;
-    return http('POST', '/webhook/amocrm/traffic', $b,
-        'Content-Type' => 'application/x-www-form-urlencoded');
-}
 
 # The pool's statements in the server log from byte $from on, by backend:
 # { pid => { sale => n, record => n, claim => n, other => n } }.
@@ -60,20 +52,11 @@ start_pool(workers => 4, env_file => $env);
 start_nginx();
 my $mark = length pg_log();
 my $chat_row = psql("SELECT xmin FROM telegram_chats WHERE chat_id = '$free'");
-my @kids;
-for my $k (0 .. 3) {
-    my $pid = fork // die;
-    if (!$pid) {
-        my $bad = 0;
-        for my $i (1 .. 6) {
-            $bad++ unless sale(34000000 + $k * 10 + $i)->{status} == 200;
-        }
-        POSIX::_exit($bad);
-    }
-    push @kids, $pid;
-}
-my $bad = 0;
-for (@kids) { waitpid($_, 0); $bad += $? >> 8 }
+my $bad = in_parallel(4, sub {
+    my ($k) = @_;
+    return scalar grep { post_sale(34000000 + $k * 10 + $_)->{status} != 200 }
+        1 .. 6;
+});
 is($bad, 0, '24 sales answered 200');
 wait_for('24 messages sent', sub { psql("SELECT count(*) FROM notification_outbox"
     . " WHERE lead_id BETWEEN 34000000 AND 34000099 AND status = 'sent'") == 24 },
@@ -103,14 +86,14 @@ start_pool(workers => 2, env_file => $env);
 fake_queue('sendMessage', { status => 200, delay => 2,
     body => { ok => JSON::PP::true, result => { message_id => 3401 } } });
 my $first = time;
-is(sale(34100001)->{status}, 200, 'first paced sale answered');
+is(post_sale(34100001)->{status}, 200, 'first paced sale answered');
 wait_for('its message in flight', sub {
     grep { $_->{chat_id} == $paced } sent_messages() });
 is(psql("SELECT attempts, lease_until > now() FROM notification_outbox"
     . " WHERE lead_id = 34100001"), '1|t', 'held by its own sale statement');
 is(psql("SELECT next_at > now() FROM telegram_chats WHERE chat_id = '$paced'"),
     't', 'the chat is held');
-is(sale(34100002)->{status}, 200, 'second sale answered while the chat is held');
+is(post_sale(34100002)->{status}, 200, 'second sale answered while the chat is held');
 is(psql("SELECT status, attempts, lease_until IS NULL FROM notification_outbox"
     . " WHERE lead_id = 34100002"), 'pending|0|t',
     'the second message is not held: one in flight per chat');

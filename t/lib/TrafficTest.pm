@@ -29,7 +29,8 @@ our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
     nginx_error_log pool_log stop_pid worker_pids pool_pid unit
     start_fake_api fake_queue fake_default fake_requests fake_reset
-    sent_messages start_deliver stop_deliver deliver_log which);
+    sent_messages start_deliver stop_deliver deliver_log which post_sale
+    in_parallel);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
@@ -406,6 +407,30 @@ sub cgi_run {
     $ans->{exit} = $rc;
     $ans->{stderr} = slurp($err);
     return $ans;
+}
+
+# POSTs the seed's won deal (spec example 01) as lead $id through nginx.
+sub post_sale {
+    my ($id, %headers) = @_;
+    my $b = example('01-status-142-full.txt');
+    $b =~ s/25123456/$id/g;
+    return http('POST', '/webhook/amocrm/traffic', $b,
+        'Content-Type' => 'application/x-www-form-urlencoded', %headers);
+}
+
+# Runs $code->($k) for k = 0 .. $n-1 in $n children at once; returns the sum
+# of what they returned (their failures).
+sub in_parallel {
+    my ($n, $code) = @_;
+    my @kids;
+    for my $k (0 .. $n - 1) {
+        my $pid = fork // die "fork: $!";
+        POSIX::_exit($code->($k) // 0) if !$pid;
+        push @kids, $pid;
+    }
+    my $bad = 0;
+    for (@kids) { waitpid($_, 0); $bad += $? >> 8 }
+    return $bad;
 }
 
 sub example {
