@@ -6,7 +6,6 @@
 use strict;
 use warnings;
 use Test::More;
-use POSIX ();
 use lib 't/lib';
 use TrafficTest;
 
@@ -45,11 +44,8 @@ if ($> == 0) {
     chown $uid, $gid, $dir, "$dir/pgbouncer.ini";
 }
 my @as = $> == 0 ? ('runuser', '-u', 'nobody', '--') : ();
-my $pid = fork // die;
-if (!$pid) {
-    exec @as, $bouncer, "$dir/pgbouncer.ini";
-    POSIX::_exit(127);
-}
+# started like the other servers: its output in a file, stopped at the end
+TrafficTest::_spawn([@as, $bouncer, "$dir/pgbouncer.ini"], "$dir/stderr.log");
 wait_for('pgbouncer', sub { IO::Socket::INET->new(PeerAddr => '127.0.0.1',
     PeerPort => $port) });
 
@@ -80,6 +76,4 @@ is(post_sale(24000001)->{content} =~ /"duplicates":1/ ? 1 : 0, 1,
 unlike(pool_log(), qr/statement failed|queued|spool/i,
     'no statement failed and nothing was spooled');
 
-kill 'TERM', $pid;
-waitpid($pid, 0);
 done_testing();
