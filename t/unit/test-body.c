@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "libtraffic/body.h"
+#include "libtraffic/buf.h"
+#include "libtraffic/store.h"
 #include "tap.h"
 
 struct want_ok {
@@ -205,6 +207,37 @@ limits(void)
     free(body);
 }
 
+/* The body kept in webhook_logs: valid UTF-8 without NUL, bounded. */
+static void
+log_body(void)
+{
+    static const struct {
+        const char *name, *in;
+        size_t len, max;
+        const char *want;
+    } t[] = {
+        {"valid UTF-8 kept whole", "a=\xd0\x9c\xd1\x83&b=1", 0, 64,
+         "a=\xd0\x9c\xd1\x83&b=1"},
+        {"a bad byte replaced", "a=\xff&b", 0, 64, "a=\xef\xbf\xbd&b"},
+        {"a cut sequence replaced", "a=\xd0", 0, 64, "a=\xef\xbf\xbd"},
+        {"NUL replaced", "a\0b", 3, 64, "a\xef\xbf\xbd" "b"},
+        {"too long: cut and said", "abcdefghij", 0, 4,
+         "abcd...[truncated, 10 bytes in all]"},
+        {"exactly the bound: whole", "abcd", 0, 4, "abcd"},
+    };
+    struct tr_buf b;
+    size_t i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        tr_buf_init(&b, 1024);
+        ok(tr_store_sanitize(&b, t[i].in, t[i].len ? t[i].len
+                                                   : strlen(t[i].in),
+                             t[i].max) == TR_OK, "%s: sanitised", t[i].name);
+        is_str(b.data ? b.data : "", t[i].want, "%s", t[i].name);
+        tr_buf_release(&b);
+    }
+}
+
 int
 main(void)
 {
@@ -247,5 +280,6 @@ main(void)
                TR_BODY_UNSUPPORTED,
        "other content types unsupported");
     limits();
+    log_body();
     return done_testing();
 }
