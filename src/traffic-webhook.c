@@ -378,13 +378,18 @@ main(int argc, char **argv)
         goto out;
     }
     if (FCGX_IsCGI()) {
+        tr_store_deadline(&store, cfg.db_answer_ms);
         serve(&h, &io, &results);
         fflush(stdout);
+        tr_store_deadline(&store, 0);
         after_answer(&enrich, &notify, &results);
         goto out;
     }
+    /* a worker started while the database is away serves (spools) soon */
+    tr_store_deadline(&store, cfg.db_answer_ms);
     if (tr_store_connect(&store, msg, sizeof(msg)) != TR_OK)
         logline("warning: %s (will retry per request)", msg);
+    tr_store_deadline(&store, 0);
     FCGX_InitRequest(&freq, 0, 0);
     io.fcgi = &freq;
     sigprocmask(SIG_BLOCK, &term, NULL);
@@ -399,9 +404,12 @@ main(int argc, char **argv)
         idle = 0;
         if (got < 0)
             break;
+        /* AmoCRM waits 2 s: past DB_ANSWER_MS the request is spooled */
+        tr_store_deadline(&store, cfg.db_answer_ms);
         serve(&h, &io, &results);
         /* AmoCRM has its answer before any message is sent */
         FCGX_Finish_r(&freq);
+        tr_store_deadline(&store, 0);
         after_answer(&enrich, &notify, &results);
     }
 out:

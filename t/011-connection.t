@@ -51,6 +51,8 @@ is(decode_json($t->{content})->{database}, 'unavailable',
 is_deeply([worker_pids()], \@before, 'the worker survived');
 
 TrafficTest::start_pg_again();
+# a worker whose connect failed tries again after a second, not before
+Time::HiRes::sleep(1.1);
 $r = sale(41000003);
 is($r->{status}, 200, 'after the restart the same delivery is stored');
 is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 41000003'),
@@ -58,12 +60,13 @@ is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 41000003'),
 like(pool_log(), qr/41000003:success/, 'the worker logged it');
 unlike(pool_log(), qr/password=|user=traffic/, 'no connection string logged');
 
-# SIGTERM while a request is in progress (held up by a table lock): the
-# request still completes with 200, then the worker exits and is replaced.
+# SIGTERM while a request is in progress (held up by a table lock, within
+# DB_ANSWER_MS): the request still completes with 200, then the worker
+# exits and is replaced.
 my $locker = fork // die;
 if (!$locker) {
     psql('BEGIN; LOCK TABLE sales_notifications IN ACCESS EXCLUSIVE MODE;'
-        . ' SELECT pg_sleep(1.5); COMMIT;');
+        . ' SELECT pg_sleep(1); COMMIT;');
     POSIX::_exit(0);
 }
 Time::HiRes::sleep(0.3);

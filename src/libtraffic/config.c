@@ -44,6 +44,7 @@ static const struct {
     [TR_CFG_UTM_FIELDS] = {"UTM_FIELDS", K_TEXT, NULL},
     [TR_CFG_DB_STATEMENT_TIMEOUT_MS] = {"DB_STATEMENT_TIMEOUT_MS", K_TEXT,
                                         "5000"},
+    [TR_CFG_DB_ANSWER_MS] = {"DB_ANSWER_MS", K_TEXT, "1500"},
     [TR_CFG_TELEGRAM_TIMEOUT_MS] = {"TELEGRAM_TIMEOUT_MS", K_TEXT, "10000"},
     [TR_CFG_TELEGRAM_RETRY_BASE_MS] = {"TELEGRAM_RETRY_BASE_MS", K_TEXT,
                                        "5000"},
@@ -443,6 +444,8 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
             int64_t lo, hi;
             size_t off;
         } nums[] = {
+            {TR_CFG_DB_ANSWER_MS, 100, 60000,
+             offsetof(struct tr_config, db_answer_ms)},
             {TR_CFG_TELEGRAM_TIMEOUT_MS, 100, 120000,
              offsetof(struct tr_config, tg_timeout_ms)},
             {TR_CFG_TELEGRAM_RETRY_BASE_MS, 10, 3600000,

@@ -42,6 +42,7 @@ enum tr_config_key {
     TR_CFG_MAX_BODY_BYTES,
     TR_CFG_UTM_FIELDS,
     TR_CFG_DB_STATEMENT_TIMEOUT_MS,
+    TR_CFG_DB_ANSWER_MS,
     TR_CFG_TELEGRAM_TIMEOUT_MS,
     TR_CFG_TELEGRAM_RETRY_BASE_MS,
     TR_CFG_TELEGRAM_MAX_ATTEMPTS,
@@ -82,6 +83,7 @@ struct tr_config {
     size_t max_body_bytes;
     struct tr_utm_map utm_map;
     long statement_timeout_ms;
+    long db_answer_ms;              /* a request's wait for the database */
     /* Telegram delivery: see tr_notify */
     long tg_timeout_ms;             /* one sendMessage, in all */
     long tg_retry_base_ms;          /* first backoff; doubles up to 1 h */

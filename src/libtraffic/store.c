@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -217,59 +220,150 @@ pq_reason(PGconn *conn, char *msg, size_t msgsz, const char *what)
         msg[--n] = '\0';
 }
 
+static void
+clock_add(struct timespec *t, long ms)
+{
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Milliseconds from now until t (0 when past). */
+static long
+ms_until(const struct timespec *t)
+{
+    struct timespec now;
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (long)(t->tv_sec - now.tv_sec) * 1000 +
+         (t->tv_nsec - now.tv_nsec) / 1000000L;
+    return ms > 0 ? ms : 0;
+}
+
+void
+tr_store_deadline(struct tr_store *store, long ms)
+{
+    memset(&store->deadline, 0, sizeof(store->deadline));
+    if (ms > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &store->deadline);
+        clock_add(&store->deadline, ms);
+    }
+}
+
+/*
+ * Waits until fd is ready for events, at most until the deadline (without
+ * one, max_ms): 1 ready, 0 out of time, -1 poll failed.
+ */
+static int
+wait_fd(const struct tr_store *store, int fd, short events, long max_ms)
+{
+    struct pollfd p;
+    long ms;
+    int r;
+
+    p.fd = fd;
+    p.events = events;
+    p.revents = 0;
+    for (;;) {
+        ms = store->deadline.tv_sec != 0 ? ms_until(&store->deadline) : max_ms;
+        if (ms == 0)
+            return 0;
+        r = poll(&p, 1, ms < 0 || ms > INT_MAX ? -1 : (int)ms);
+        if (r > 0)
+            return 1;
+        if (r == 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/*
+ * The database failed us: drop the connection and make no new attempt for
+ * a second, so that while it is away every request goes straight to the
+ * spool instead of waiting out a connect each.
+ */
+static enum tr_err
+gone(struct tr_store *store, char *msg, size_t msgsz, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(store->down_reason, sizeof(store->down_reason), fmt, ap);
+    va_end(ap);
+    if (store->conn != NULL)
+        PQfinish(store->conn);
+    store->conn = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &store->down_until);
+    clock_add(&store->down_until, TR_STORE_RETRY_MS);
+    return tr_fail(msg, msgsz, TR_EDBDOWN, "%s", store->down_reason);
+}
+
 enum tr_err
 tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
 {
-    char options[64];
+    char options[64], why[256];
     /* DATABASE_URL (dbname) may override what comes before it */
-    const char *kw[] = {"connect_timeout", "keepalives", "keepalives_idle",
+    const char *kw[] = {"keepalives", "keepalives_idle",
                         "keepalives_interval", "keepalives_count",
                         "application_name", "client_encoding", "dbname",
                         "options", NULL};
-    const char *val[] = {"5", "1", "30", "10", "3", store->appname, "UTF8",
+    const char *val[] = {"1", "30", "10", "3", store->appname, "UTF8",
                          store->url, options, NULL};
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    int ready;
 
     if (store->url == NULL)
         return tr_fail(msg, msgsz, TR_EDBDOWN, "DATABASE_URL is not set");
     if (store->conn != NULL && PQstatus(store->conn) == CONNECTION_OK)
         return TR_OK;
+    if (store->down_until.tv_sec != 0 && ms_until(&store->down_until) > 0)
+        return tr_fail(msg, msgsz, TR_EDBDOWN, "%s (not retried for a "
+                       "second)", store->down_reason);
+    if (store->conn != NULL)
+        PQfinish(store->conn);
     store->nprepared = 0;       /* a new session has none */
-    if (store->conn != NULL) {
-        PQreset(store->conn);
-        if (PQstatus(store->conn) == CONNECTION_OK)
-            return TR_OK;
-        pq_reason(store->conn, msg, msgsz, "reconnect to the database failed");
-        return TR_EDBDOWN;
-    }
     snprintf(options, sizeof(options), "-c statement_timeout=%ld",
              store->statement_timeout_ms);
     if (store->no_options)
-        kw[8] = NULL;           /* stop the list before "options" */
-    store->conn = PQconnectdbParams(kw, val, 1);
-    if (!store->no_options && store->conn != NULL &&
-        PQstatus(store->conn) != CONNECTION_OK &&
-        strstr(PQerrorMessage(store->conn), "startup parameter") != NULL) {
-        /* PgBouncer refuses "options" (unless ignore_startup_parameters
-         * has it): connect without, and set the timeout for the session */
-        PQfinish(store->conn);
-        store->conn = NULL;
-        store->no_options = 1;
-        return tr_store_connect(store, msg, msgsz);
+        kw[7] = NULL;           /* stop the list before "options" */
+    /* connected without blocking, so that the request's deadline (or
+     * CONNECT_MS) bounds it: libpq's connect_timeout rounds up to 2 s */
+    store->conn = PQconnectStartParams(kw, val, 1);
+    if (store->conn == NULL)
+        return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+    while (PQstatus(store->conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+           st != PGRES_POLLING_FAILED) {
+        ready = wait_fd(store, PQsocket(store->conn),
+                        st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                        TR_STORE_CONNECT_MS);
+        if (ready == 0)
+            return gone(store, msg, msgsz, "connect to the database: no "
+                        "answer in time");
+        st = PQconnectPoll(store->conn);
     }
-    if (store->conn != NULL && PQstatus(store->conn) == CONNECTION_OK &&
-        store->no_options) {
+    if (PQstatus(store->conn) != CONNECTION_OK) {
+        if (!store->no_options &&
+            strstr(PQerrorMessage(store->conn), "startup parameter") != NULL) {
+            /* PgBouncer refuses "options" (unless ignore_startup_parameters
+             * has it): connect without, and set the timeout per session */
+            store->no_options = 1;
+            return tr_store_connect(store, msg, msgsz);
+        }
+        pq_reason(store->conn, why, sizeof(why),
+                  "connect to the database failed");
+        return gone(store, msg, msgsz, "%s", why);
+    }
+    if (store->no_options) {
         char set[64];
 
         snprintf(set, sizeof(set), "SET statement_timeout = %ld",
                  store->statement_timeout_ms);
         PQclear(PQexec(store->conn, set));
-    }
-    if (store->conn == NULL || PQstatus(store->conn) != CONNECTION_OK) {
-        pq_reason(store->conn, msg, msgsz, "connect to the database failed");
-        if (store->conn != NULL)
-            PQfinish(store->conn);
-        store->conn = NULL;
-        return TR_EDBDOWN;
     }
     return TR_OK;
 }
@@ -288,6 +382,38 @@ tr_store_alive(struct tr_store *store)
     return tr_store_connect(store, msg, sizeof(msg)) == TR_OK;
 }
 
+/*
+ * The result of the command just sent (sent: whether sending worked), read
+ * before the deadline.  Out of time, the connection is dropped (PostgreSQL
+ * rolls back what was not committed) and NULL returned with the reason.
+ */
+static PGresult *
+answer(struct tr_store *store, int sent, char *msg, size_t msgsz)
+{
+    PGresult *res, *last = NULL;
+
+    if (!sent)
+        return NULL;
+    for (;;) {
+        while (PQisBusy(store->conn)) {
+            if (wait_fd(store, PQsocket(store->conn), POLLIN, -1) <= 0) {
+                PQclear(last);
+                gone(store, msg, msgsz, "the database did not answer within "
+                     "%ld ms", store->cfg ? store->cfg->db_answer_ms : 0L);
+                return NULL;
+            }
+            if (!PQconsumeInput(store->conn)) {
+                PQclear(last);
+                return NULL;
+            }
+        }
+        if ((res = PQgetResult(store->conn)) == NULL)
+            return last;
+        PQclear(last);
+        last = res;
+    }
+}
+
 /* Runs a statement that returns no rows or rows; NULL when it failed. */
 static PGresult *
 exec(struct tr_store *store, const char *sql, int n,
@@ -296,7 +422,10 @@ exec(struct tr_store *store, const char *sql, int n,
     PGresult *res;
     ExecStatusType st;
 
-    res = PQexecParams(store->conn, sql, n, NULL, params, NULL, NULL, 0);
+    res = answer(store, PQsendQueryParams(store->conn, sql, n, NULL, params,
+                                          NULL, NULL, 0), msg, msgsz);
+    if (res == NULL && store->conn == NULL)
+        return NULL;            /* out of time: msg says so */
     st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
@@ -336,13 +465,19 @@ exec_prepared(struct tr_store *store, const char *sql, int n,
         return exec(store, sql, n, params, msg, msgsz);
     snprintf(name, sizeof(name), "tr%zu", i);
     if (i == store->nprepared) {
-        res = PQprepare(store->conn, name, sql, n, NULL);
+        res = answer(store, PQsendPrepare(store->conn, name, sql, n, NULL),
+                     msg, msgsz);
+        if (res == NULL && store->conn == NULL)
+            return NULL;        /* out of time: msg says so */
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             goto failed;
         PQclear(res);
         store->prepared[store->nprepared++] = sql;
     }
-    res = PQexecPrepared(store->conn, name, n, params, NULL, NULL, 0);
+    res = answer(store, PQsendQueryPrepared(store->conn, name, n, params,
+                                            NULL, NULL, 0), msg, msgsz);
+    if (res == NULL && store->conn == NULL)
+        return NULL;            /* out of time: msg says so */
     st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;

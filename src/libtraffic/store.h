@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -28,6 +29,8 @@ struct tr_lead;
 struct tr_rule;
 
 #define TR_LOG_BODY_MAX (16 * 1024)     /* bytes of raw body per log row */
+#define TR_STORE_RETRY_MS 1000  /* after a failure, no new connect before */
+#define TR_STORE_CONNECT_MS 5000        /* a connect without a deadline */
 
 enum tr_outcome {
     TR_OUT_SUCCESS,     /* a new sale, stored */
@@ -88,6 +91,9 @@ struct tr_store {
     size_t nprepared;
     int unprepared;             /* a pooler loses them: never prepare */
     int no_options;             /* a pooler refuses the "options" parameter */
+    struct timespec deadline;   /* tr_store_deadline (monotonic); 0: none */
+    struct timespec down_until; /* failed: no new connect before this */
+    char down_reason[256];
 };
 
 /*
@@ -99,6 +105,14 @@ enum tr_err tr_store_init(struct tr_store *store, const char *url,
 
 /* Closes the connection and frees what store owns. */
 void tr_store_release(struct tr_store *store);
+
+/*
+ * Bounds every database wait from now on to ms milliseconds in all (0: no
+ * bound): connecting, and each statement's answer.  Out of time, the
+ * connection is dropped (TR_EDBDOWN) and, as after any failed connect, no
+ * new one is tried for TR_STORE_RETRY_MS.
+ */
+void tr_store_deadline(struct tr_store *store, long ms);
 
 /*
  * Makes sure the connection is up, reconnecting a broken one.  TR_EDBDOWN
