@@ -100,8 +100,8 @@ my ($pghost, $pgport) = (pg_url() =~ /host=([^&]+)&port=(\d+)/);
 my $relay_port = free_port();
 my $relay = fork // die;
 if (!$relay) {
-    exec 'perl', '-MIO::Socket::INET', '-MIO::Socket::UNIX', '-MIO::Select',
-        '-e', <<'PL', $relay_port, "$pghost/.s.PGSQL.$pgport";
+    { exec 'perl', '-MIO::Socket::INET', '-MIO::Socket::UNIX', '-MIO::Select',
+        '-e', <<'PL', $relay_port, "$pghost/.s.PGSQL.$pgport" }
 my ($port, $path) = @ARGV;
 my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
     Listen => 16, ReuseAddr => 1) or die "listen: $!";

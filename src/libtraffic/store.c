@@ -384,22 +384,29 @@ tr_store_alive(struct tr_store *store)
 
 /*
  * The result of the command just sent (sent: whether sending worked), read
- * before the deadline.  Out of time, the connection is dropped (PostgreSQL
- * rolls back what was not committed) and NULL returned with the reason.
+ * before the deadline, or without one within the statement timeout and 2 s.
+ * Out of time, the connection is dropped (PostgreSQL rolls back what was not
+ * committed) and NULL returned with the reason.
  */
 static PGresult *
 answer(struct tr_store *store, int sent, char *msg, size_t msgsz)
 {
     PGresult *res, *last = NULL;
+    long bound;
 
     if (!sent)
         return NULL;
+    /* without a deadline: PostgreSQL cancels a statement itself after
+     * statement_timeout, so silence beyond that is a server gone quiet */
+    bound = store->deadline.tv_sec != 0
+                ? (store->cfg ? store->cfg->db_answer_ms : 0L)
+                : store->statement_timeout_ms + 2000;
     for (;;) {
         while (PQisBusy(store->conn)) {
-            if (wait_fd(store, PQsocket(store->conn), POLLIN, -1) <= 0) {
+            if (wait_fd(store, PQsocket(store->conn), POLLIN, bound) <= 0) {
                 PQclear(last);
                 gone(store, msg, msgsz, "the database did not answer within "
-                     "%ld ms", store->cfg ? store->cfg->db_answer_ms : 0L);
+                     "%ld ms", bound);
                 return NULL;
             }
             if (!PQconsumeInput(store->conn)) {
