@@ -135,6 +135,8 @@ $env = write_env(DATABASE_URL => "postgresql://traffic\@127.0.0.1:$pport/traffic
 start_pool(workers => 1, env_file => $env);
 my $r = post_sale(45000101);
 like($r->{content}, qr/"processed":1/, 'through the proxy: stored');
+# the worker is done with it (its message logged, Telegram being off)
+wait_for('the worker idle', sub { pool_log() =~ /lead 45000101 message/ });
 unlink $open;                   # the proxy goes silent
 my $t0 = time;
 $r = post_sale(45000102);
