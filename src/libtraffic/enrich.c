@@ -126,18 +126,6 @@ say(struct tr_enrich *e, const char *fmt, ...)
     e->log(e->log_arg, line);
 }
 
-static enum tr_err
-run(struct tr_enrich *e, const char *sql, int n, const char *const *p,
-    char *msg, size_t msgsz)
-{
-    PGresult *res = tr_store_query(e->store, sql, n, p, msg, msgsz);
-
-    if (res == NULL)
-        return TR_EDB;
-    PQclear(res);
-    return TR_OK;
-}
-
 /*
  * Takes a request slot: 1 when the request may go now (after sleeping what
  * the slot asked for), 0 when it is further away than max_wait.
@@ -197,7 +185,7 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
         p[0] = c->id;
         p[1] = "unconfirmed";
         p[2] = why;
-        return run(e, final_sql, 3, p, msg, msgsz);
+        return tr_store_run(e->store, final_sql, 3, p, msg, msgsz);
     }
     for (k = 1; k < c->attempts && ms < BACKOFF_MAX_MS; k++)
         ms *= 2;
@@ -209,7 +197,7 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
         p[0] = c->id;
         p[1] = "failed";
         p[2] = why;
-        return run(e, final_sql, 3, p, msg, msgsz);
+        return tr_store_run(e->store, final_sql, 3, p, msg, msgsz);
     }
     /* the last attempt comes when the wait is over */
     if (c->age + (double)ms / 1000 > (double)e->cfg->amo_max_wait_s)
@@ -220,7 +208,7 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
     p[0] = c->id;
     p[1] = why;
     p[2] = delay;
-    return run(e, retry_sql, 3, p, msg, msgsz);
+    return tr_store_run(e->store, retry_sql, 3, p, msg, msgsz);
 }
 
 static const char *
@@ -260,7 +248,7 @@ done(struct tr_enrich *e, const struct claimed *c,
     p[14] = lead->responsible_user_id ? resp : NULL;
     say(e, "amocrm: lead %" PRId64 " confirmed and completed: targetologist "
         "%s, client %s", c->lead, rule->name, ct->name ? "known" : "unknown");
-    return run(e, done_sql, 15, p, msg, msgsz);
+    return tr_store_run(e->store, done_sql, 15, p, msg, msgsz);
 }
 
 static enum tr_err
@@ -280,7 +268,9 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
         const char *p[3] = {c->id, NULL, "0"};
 
         *stop = 1;
-        return err != TR_OK ? err : run(e, retry_sql, 3, p, msg, msgsz);
+        return err != TR_OK ? err
+                            : tr_store_run(e->store, retry_sql, 3, p, msg,
+                                           msgsz);
     }
     st = tr_amocrm_get_lead(&e->amo, c->base, c->lead, &lead, why,
                             sizeof(why));

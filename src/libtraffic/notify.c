@@ -116,19 +116,6 @@ say(struct tr_notify *n, const char *fmt, ...)
     n->log(n->log_arg, line);
 }
 
-/* Runs a statement whose result is not needed. */
-static enum tr_err
-run(struct tr_notify *n, const char *sql, int np, const char *const *p,
-    char *msg, size_t msgsz)
-{
-    PGresult *res = tr_store_query(n->store, sql, np, p, msg, msgsz);
-
-    if (res == NULL)
-        return TR_EDB;
-    PQclear(res);
-    return TR_OK;
-}
-
 static enum tr_err
 know_chats(struct tr_notify *n, int sweep, char *msg, size_t msgsz)
 {
@@ -136,12 +123,13 @@ know_chats(struct tr_notify *n, int sweep, char *msg, size_t msgsz)
     enum tr_err err = TR_OK;
 
     if (!n->chats_known) {
-        if ((err = run(n, chats_sql, 1, p, msg, msgsz)) != TR_OK)
+        if ((err = tr_store_run(n->store, chats_sql, 1, p, msg, msgsz)) !=
+            TR_OK)
             return err;
         n->chats_known = 1;
     }
     if (sweep)
-        err = run(n, sweep_sql, 0, NULL, msg, msgsz);
+        err = tr_store_run(n->store, sweep_sql, 0, NULL, msg, msgsz);
     return err;
 }
 

@@ -385,40 +385,50 @@ tr_store_alive(struct tr_store *store)
 /*
  * The result of the command just sent (sent: whether sending worked), read
  * before the deadline, or without one within the statement timeout and 2 s.
- * Out of time, the connection is dropped (PostgreSQL rolls back what was not
- * committed) and NULL returned with the reason.
+ * Returns it when the command succeeded.  Else NULL with the reason in msg,
+ * and the failed result in *failed (PQclear it) when there is one and
+ * failed is not NULL.  Out of time, the connection is dropped (PostgreSQL
+ * rolls back what was not committed).
  */
 static PGresult *
-answer(struct tr_store *store, int sent, char *msg, size_t msgsz)
+answer(struct tr_store *store, int sent, PGresult **failed, char *msg,
+       size_t msgsz)
 {
     PGresult *res, *last = NULL;
+    ExecStatusType st;
     long bound;
 
-    if (!sent)
-        return NULL;
     /* without a deadline: PostgreSQL cancels a statement itself after
      * statement_timeout, so silence beyond that is a server gone quiet */
     bound = store->deadline.tv_sec != 0
                 ? (store->cfg ? store->cfg->db_answer_ms : 0L)
                 : store->statement_timeout_ms + 2000;
-    for (;;) {
-        while (PQisBusy(store->conn)) {
+    while (sent) {
+        if (PQisBusy(store->conn)) {
             if (wait_fd(store, PQsocket(store->conn), POLLIN, bound) <= 0) {
                 PQclear(last);
                 gone(store, msg, msgsz, "the database did not answer within "
                      "%ld ms", bound);
                 return NULL;
             }
-            if (!PQconsumeInput(store->conn)) {
-                PQclear(last);
-                return NULL;
-            }
+            if (!PQconsumeInput(store->conn))
+                break;
+            continue;
         }
         if ((res = PQgetResult(store->conn)) == NULL)
-            return last;
+            break;
         PQclear(last);
         last = res;
     }
+    st = PQresultStatus(last);
+    if (sent && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
+        return last;
+    pq_reason(store->conn, msg, msgsz, "statement failed");
+    if (failed != NULL)
+        *failed = last;
+    else
+        PQclear(last);
+    return NULL;
 }
 
 /* Runs a statement that returns no rows or rows; NULL when it failed. */
@@ -426,29 +436,33 @@ static PGresult *
 exec(struct tr_store *store, const char *sql, int n,
      const char *const *params, char *msg, size_t msgsz)
 {
-    PGresult *res;
-    ExecStatusType st;
-
-    res = answer(store, PQsendQueryParams(store->conn, sql, n, NULL, params,
-                                          NULL, NULL, 0), msg, msgsz);
-    if (res == NULL && store->conn == NULL)
-        return NULL;            /* out of time: msg says so */
-    st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-    pq_reason(store->conn, msg, msgsz, "statement failed");
-    PQclear(res);
-    return NULL;
+    return answer(store, PQsendQueryParams(store->conn, sql, n, NULL, params,
+                                           NULL, NULL, 0), NULL, msg, msgsz);
 }
 
-/* Whether res says a prepared statement is missing or already there. */
-static int
-lost_prepared(const PGresult *res)
+/*
+ * A prepared statement failed (bad: its result, or NULL).  When the
+ * session lost its prepared statements (a pooler in transaction mode between
+ * us and PostgreSQL: they are not ours to keep), plain ones from now on, and
+ * this one again if no transaction is open.
+ */
+static PGresult *
+unprepare(struct tr_store *store, PGresult *bad, const char *sql, int n,
+          const char *const *params, char *msg, size_t msgsz)
 {
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *state = PQresultErrorField(bad, PG_DIAG_SQLSTATE);
+    int lost = state != NULL && (strcmp(state, "26000") == 0 ||
+                                 strcmp(state, "42P05") == 0);
 
-    return state != NULL && (strcmp(state, "26000") == 0 ||
-                             strcmp(state, "42P05") == 0);
+    PQclear(bad);
+    if (!lost)
+        return NULL;            /* msg says why */
+    store->unprepared = 1;
+    if (PQtransactionStatus(store->conn) == PQTRANS_IDLE)
+        return exec(store, sql, n, params, msg, msgsz);
+    tr_fail(msg, msgsz, TR_EDB, "prepared statements are lost between "
+            "transactions (a transaction pooler?): no longer preparing");
+    return NULL;
 }
 
 /*
@@ -461,8 +475,7 @@ exec_prepared(struct tr_store *store, const char *sql, int n,
               const char *const *params, char *msg, size_t msgsz)
 {
     const size_t max = sizeof(store->prepared) / sizeof(store->prepared[0]);
-    PGresult *res;
-    ExecStatusType st;
+    PGresult *res, *bad = NULL;
     char name[16];
     size_t i;
 
@@ -473,36 +486,29 @@ exec_prepared(struct tr_store *store, const char *sql, int n,
     snprintf(name, sizeof(name), "tr%zu", i);
     if (i == store->nprepared) {
         res = answer(store, PQsendPrepare(store->conn, name, sql, n, NULL),
-                     msg, msgsz);
-        if (res == NULL && store->conn == NULL)
-            return NULL;        /* out of time: msg says so */
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            goto failed;
+                     &bad, msg, msgsz);
+        if (res == NULL)
+            return unprepare(store, bad, sql, n, params, msg, msgsz);
         PQclear(res);
         store->prepared[store->nprepared++] = sql;
     }
     res = answer(store, PQsendQueryPrepared(store->conn, name, n, params,
-                                            NULL, NULL, 0), msg, msgsz);
-    if (res == NULL && store->conn == NULL)
-        return NULL;            /* out of time: msg says so */
-    st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-failed:
-    if (lost_prepared(res)) {
-        /* a pooler in transaction mode between us and PostgreSQL: the
-         * session's statements are not ours to keep; plain ones from now */
-        store->unprepared = 1;
-        PQclear(res);
-        if (PQtransactionStatus(store->conn) == PQTRANS_IDLE)
-            return exec(store, sql, n, params, msg, msgsz);
-        tr_fail(msg, msgsz, TR_EDB, "prepared statements are lost between "
-                "transactions (a transaction pooler?): no longer preparing");
-        return NULL;
-    }
-    pq_reason(store->conn, msg, msgsz, "statement failed");
+                                            NULL, NULL, 0), &bad, msg, msgsz);
+    return res != NULL ? res : unprepare(store, bad, sql, n, params, msg,
+                                         msgsz);
+}
+
+/* tr_store_query, for a statement whose result is not needed. */
+enum tr_err
+tr_store_run(struct tr_store *store, const char *sql, int n,
+             const char *const *params, char *msg, size_t msgsz)
+{
+    PGresult *res = tr_store_query(store, sql, n, params, msg, msgsz);
+
+    if (res == NULL)
+        return TR_EDB;
     PQclear(res);
-    return NULL;
+    return TR_OK;
 }
 
 PGresult *

@@ -137,6 +137,10 @@ struct pg_result *tr_store_query(struct tr_store *store, const char *sql,
                                  int n, const char *const *params, char *msg,
                                  size_t msgsz);
 
+/* tr_store_query for a statement whose result is not needed: TR_EDB. */
+enum tr_err tr_store_run(struct tr_store *store, const char *sql, int n,
+                         const char *const *params, char *msg, size_t msgsz);
+
 /* tr_store_query for a statement of the sale path (sql static): prepared
  * once per session. */
 struct pg_result *tr_store_query_prepared(struct tr_store *store,
