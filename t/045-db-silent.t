@@ -16,9 +16,10 @@ use TrafficTest;
 
 # A TCP server on loopback that accepts and never writes; it forwards to
 # $to (host:port) instead while the file $open exists (a proxy that can go
-# silent).  It stops by itself after a minute.
+# silent), and goes silent by itself when a client sends something that
+# matches $freeze.  It stops by itself after a minute.
 sub start_silent {
-    my ($to, $open) = @_;
+    my ($to, $open, $freeze) = @_;
     my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
         Listen => 16, ReuseAddr => 1) or die "listen: $!";
     my $port = $l->sockport;
@@ -43,6 +44,7 @@ sub start_silent {
                     $sel->remove($fh);
                     next;
                 }
+                unlink $open if $freeze && $buf =~ $freeze;
                 # silent: read and drop, so the sender sees its data taken
                 syswrite($peer{$fh}, $buf) if -e $open && $peer{$fh};
             }
@@ -150,6 +152,23 @@ is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id IN"
 
 stop_pool();
 stop_pid($proxy);
+
+# 3. Without a request's deadline (traffic-ctl, a worker after its answer)
+# a statement is waited for at most DB_STATEMENT_TIMEOUT_MS + 2 s:
+# PostgreSQL would have cancelled it by then, so silence means it is gone.
+spew($open, "1\n");
+my ($freezer, $fport) = start_silent("127.0.0.1:$relay_port", $open,
+    qr/FROM webhook_logs/);
+$t0 = time;
+($rc, $out) = run_cmd(['timeout', '20', builddir() . '/src/traffic-ctl',
+    'logs'], env => { TRAFFIC_ENV_FILE => empty_env(),
+    DATABASE_URL => "postgresql://traffic\@127.0.0.1:$fport/traffic",
+    DB_STATEMENT_TIMEOUT_MS => 1000 });
+$took = time - $t0;
+isnt($rc, 124, 'traffic-ctl logs does not hang on a server gone quiet');
+like($out, qr/did not answer within 3000 ms/, 'it says why') or diag($out);
+cmp_ok($took, '<', 6, sprintf('after the 3 s bound (%.2f s)', $took));
+stop_pid($freezer);
 kill 'TERM', $relay;
 waitpid($relay, 0);
 done_testing();
