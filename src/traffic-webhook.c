@@ -257,10 +257,8 @@ after_answer(struct tr_enrich *e, struct tr_notify *n,
     char msg[512], *text, *p;
     size_t i;
 
-    if (r->nnew == 0) {
-        tr_store_drop_held(n->store);
+    if (r->nnew == 0)
         return;
-    }
     /* at the pool's AmoCRM request rate, a worker waits half a second at
      * most: the sidecar takes what is left */
     if (tr_enrich_run(e, r->nnew, 0.5, msg, sizeof(msg)) != TR_OK)

@@ -592,8 +592,6 @@ tr_store_init(struct tr_store *store, const char *url, const char *appname,
         char base[512];
 
         store->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
-        store->paced = cfg->tg_chat_interval_ms > 0 ||
-                       cfg->tg_group_per_minute > 0;
     }
     return chat_arrays(store);
 }
@@ -626,7 +624,7 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     char hold[24];
     const char *json, *sql, *p[30];
     PGresult *res;
-    int notify, keep;
+    int notify, keep, paced;
 
     snprintf(id, sizeof(id), "%" PRId64, l->id);
     snprintf(pipe, sizeof(pipe), "%" PRId64, l->pipeline_id);
@@ -669,8 +667,10 @@ save_sale(struct tr_store *store, struct tr_delivery *d, struct tr_item *it,
     snprintf(hold, sizeof(hold), "%ld", store->hold_ms);
     p[28] = keep ? hold : NULL;
     p[29] = it->referral_code;
-    sql = it->conversion ? (store->paced ? sale_conv_paced_sql : sale_conv_sql)
-                         : (store->paced ? sale_paced_sql : sale_sql);
+    paced = notify && (cfg->tg_chat_interval_ms > 0 ||
+                       cfg->tg_group_per_minute > 0);
+    sql = it->conversion ? (paced ? sale_conv_paced_sql : sale_conv_sql)
+                         : (paced ? sale_paced_sql : sale_sql);
     if ((res = exec_prepared(store, sql, it->conversion ? 30 : 29, p, msg,
                              msgsz)) == NULL)
         return TR_EDB;

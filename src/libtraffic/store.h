@@ -78,7 +78,6 @@ struct tr_store {
     char *chat_ids;             /* {"-100123","@team"} */
     char *thread_ids;           /* {NULL,42} */
     int enrich;                 /* new sales wait for the AmoCRM API */
-    int paced;                  /* chats are paced: one message in flight */
     /*
      * hold_ms > 0 (a worker, tr_notify_hold): a new sale's statement also
      * claims its messages to the chats that are free, for hold_ms; the
