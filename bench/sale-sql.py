@@ -1,44 +1,31 @@
 #!/usr/bin/env python3
-"""The SQL the service runs per sale, taken from the C sources, for the
-benchmarks: the sale statement (which also claims the message, store.c
-sale_sql) and the outcome record (notify.c record_sql), with the values the
-service binds for a sale of bench/sale.lua, bound the same way (parameters
-of prepared statements, so PostgreSQL parses the JSON, numbers and times per
-sale as it does for the service).  The sales go to their own chat (-1002).
+"""The SQL the service runs per sale, from src/libtraffic/sql/ (as the build
+embeds it, by its embed.awk), for the benchmarks: the sale statement
+(which also claims the message, sale.sql's sale_free) and the outcome
+record (outbox_record.sql), with the values the service binds for a sale of
+bench/sale.lua, bound the same way (parameters of prepared statements, so
+PostgreSQL parses the JSON, numbers and times per sale as it does for the
+service).  The sales go to their own chat (-1002).
 
     sale-sql.py pgbench VARS   pgbench script on stdout, its -D options in VARS
     sale-sql.py single N       N sales for `postgres --single -j` on stdout
 """
+import glob
 import os
-import re
+import subprocess
 import sys
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SQL = f"{SRC}/src/libtraffic/sql"
 
 
-def c_string(path, name):
-    """The text of C string constant name, its macros (#define NAME of
-    string literals) expanded."""
-    text = open(f"{SRC}/{path}", encoding="utf-8").read()
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    macros = {}
-    for m in re.finditer(r"#define (\w+)((?:.*\\\n)*.*)\n", text):
-        macros[m.group(1)] = m.group(2).replace("\\\n", " ")
-    m = re.search(r"static const char %s\[\] =(.*?);\n" % name, text, re.S)
-    if m is None:
-        sys.exit(f"sale-sql: no {name} in {path}")
-
-    def expand(body):
-        out = []
-        for tok in re.findall(r'"(?:[^"\\]|\\.)*"|\w+', body):
-            if tok.startswith('"'):
-                out.append(tok[1:-1])
-            elif tok in macros:
-                out.append(expand(macros[tok]))
-            else:
-                sys.exit(f"sale-sql: {name} uses {tok}, not a string macro")
-        return "".join(out)
-    return expand(m.group(1))
+def statement(name):
+    """The text of statement name, as the service sends it."""
+    files = sorted(glob.glob(f"{SQL}/*.sql"))
+    out = subprocess.run(["awk", "-v", "mode=print", "-v", f"name={name}",
+                          "-f", f"{SQL}/embed.awk"] + files, check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 P = "leads%5Bstatus%5D%5B0%5D%5B"
@@ -60,7 +47,7 @@ RAW = ('{"id":"1","name":"Bench deal 1","status_id":"142",'
        '"name":"utm_source","values":[{"value":"instagram"}],'
        '"code":"UTM_SOURCE"},{"id":"700002","name":"utm_campaign",'
        '"values":[{"value":"tripwire_dec20"}],"code":"UTM_CAMPAIGN"}]}')
-# $1 is the lead id; parameters not listed are NULL (no enrichment); sale_sql
+# $1 is the lead id; parameters not listed are NULL (no enrichment); sale_free
 # is the statement of an unpaced chat without a conversion
 VALUES = {2: "Bench deal 1", 3: "100000", 4: "KZT",
           5: "Main Product (VAMUS RM)", 6: "Kenesary", 7: "\U0001F451",
@@ -70,12 +57,12 @@ VALUES = {2: "Bench deal 1", 3: "100000", 4: "KZT",
           22: "amocrm_traffic", 23: "leads.status", 25: BODY, 26: "traffic",
           27: "skipped", 29: "22000"}
 NPARAMS = 29
-# the outcome "sent", as notify.c's record() binds it
+# the outcome "sent", as outbox.c's tr_outbox_record binds it
 RECORD = ["sent", "1", None, "0", None, "0", "0", "50", "86400"]
 
 
 def pgbench(varsfile):
-    sale = c_string("src/libtraffic/store.c", "sale_sql")
+    sale = statement("sale_free")
     for k in range(NPARAMS, 0, -1):
         sale = sale.replace("$%d" % k, ":lid" if k == 1 else
                             ":p%d" % k if k in VALUES else "NULL")
@@ -89,17 +76,15 @@ def pgbench(varsfile):
     print("\\set lid random(100000000000, 9000000000000)")
     print(sale)
     print("\\gset")
-    print("SELECT traffic_outbox_record(:id, :sent, :mid, NULL, :zero, NULL,"
+    print("SELECT traffic_outbox_record(:outbox_id, :sent, :mid, NULL, :zero, NULL,"
           " :zero, :zero, :attempts, :age);")
 
 
 def single(n):
     def q(v):
         return "NULL" if v is None else "'" + v.replace("'", "''") + "'"
-    print("PREPARE s AS " + c_string("src/libtraffic/store.c", "sale_sql")
-          + ";\n")
-    print("PREPARE r AS " + c_string("src/libtraffic/notify.c", "record_sql")
-          + ";\n")
+    print("PREPARE s AS " + statement("sale_free") + ";\n")
+    print("PREPARE r AS " + statement("outbox_record") + ";\n")
     for i in range(1, n + 1):
         args = [str(5000000 + i)] + [q(VALUES.get(k))
                                      for k in range(2, NPARAMS + 1)]

@@ -2,9 +2,11 @@
  * traffic-webhook: the FastCGI program nginx talks to.
  *
  * A thin main(): it loads the configuration and rules, then serves requests
- * with libfcgi's accept loop, handing each to the libtraffic handler.
- * Started outside FastCGI (no listening socket on fd 0) it serves exactly
- * one request as a CGI program, so a saved body can be replayed:
+ * with libfcgi's accept loop, handing each to the libtraffic router and,
+ * once the answer is out, what is due to the deliverer (the AmoCRM API,
+ * Telegram).  Started outside FastCGI (no listening socket on fd 0) it
+ * serves exactly one request as a CGI program, so a saved body can be
+ * replayed:
  *
  *     REQUEST_METHOD=POST CONTENT_TYPE=application/x-www-form-urlencoded \
  *     CONTENT_LENGTH=$(stat -c %s body.txt) \
@@ -24,9 +26,8 @@
 #include <unistd.h>
 
 #include "libtraffic/config.h"
-#include "libtraffic/enrich.h"
-#include "libtraffic/handler.h"
-#include "libtraffic/notify.h"
+#include "libtraffic/deliver.h"
+#include "libtraffic/router.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
 
@@ -34,6 +35,16 @@
 
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t idle;
+
+/* What a worker holds for its life. */
+struct service {
+    struct tr_config cfg;
+    struct tr_rules rules;
+    struct tr_store *store;
+    struct tr_router router;
+    struct tr_deliver deliver;
+    struct tr_claims claims;    /* the last delivery's, sent after it */
+};
 
 static void
 on_term(int sig)
@@ -46,7 +57,7 @@ on_term(int sig)
 }
 
 /* One line to stderr in a single write, so workers never interleave. */
-static void
+static void __attribute__((format(printf, 1, 2)))
 logline(const char *fmt, ...)
 {
     static long pid;
@@ -68,6 +79,13 @@ logline(const char *fmt, ...)
     line[n++] = '\n';
     if (write(STDERR_FILENO, line, (size_t)n) < 0)
         return;
+}
+
+static void
+log_sink(void *arg, const char *line)
+{
+    (void)arg;
+    logline("%s", line);
 }
 
 /* Where a request's parameters and body come from and its answer goes. */
@@ -178,7 +196,7 @@ respond(struct io *io, const struct tr_response *resp, int head)
     n = snprintf(hdr, sizeof(hdr),
                  "Status: %d %s\r\nContent-Type: application/json\r\n"
                  "Cache-Control: no-store\r\n%s%s%s%s%s%s",
-                 resp->status, tr_handler_reason(resp->status),
+                 resp->status, tr_response_reason(resp->status),
                  resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",
                  resp->allow ? "\r\n" : "",
                  resp->www_authenticate ? "WWW-Authenticate: " : "",
@@ -193,102 +211,65 @@ respond(struct io *io, const struct tr_response *resp, int head)
         write_all(io, resp->body.data, resp->body.len);
 }
 
-/* Serves one request; *results gets what it did to the leads. */
+/* Reads the body the router asked for and has it processed. */
 static void
-serve(struct tr_handler *h, struct io *io, struct tr_results *results)
+finish(struct service *s, struct io *io, struct tr_request *req,
+       struct tr_response *resp, struct tr_results *res, char **body)
+{
+    if ((*body = malloc((size_t)req->content_length + 1)) == NULL) {
+        resp->status = 503;
+        tr_buf_adds(&resp->body, "{\"success\":false,\"error\":"
+                                 "\"out of memory\"}");
+        return;
+    }
+    req->body = *body;
+    req->body_len = read_body(io, *body, (size_t)req->content_length);
+    req->body_short = req->body_len < (size_t)req->content_length;
+    tr_router_finish(&s->router, req, resp, res, &s->claims);
+}
+
+/* Serves one request; *res gets what it did to the leads. */
+static void
+serve(struct service *s, struct io *io, struct tr_results *res)
 {
     struct tr_request req;
     struct tr_response resp;
     struct timespec t0, t1;
     char pathbuf[1024], *body = NULL;
     double ms;
-    int head;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(res, 0, sizeof(*res));
     fill_request(io, &req, pathbuf, sizeof(pathbuf));
     tr_response_init(&resp);
-    head = req.method != NULL && strcmp(req.method, "HEAD") == 0;
-    if (tr_handler_begin(h, &req, &resp)) {
-        body = malloc((size_t)req.content_length + 1);
-        if (body == NULL) {
-            resp.status = 503;
-            tr_buf_adds(&resp.body, "{\"success\":false,\"error\":"
-                                    "\"out of memory\"}");
-        } else {
-            req.body = body;
-            req.body_len = read_body(io, body, (size_t)req.content_length);
-            req.body_short = req.body_len < (size_t)req.content_length;
-            tr_handler_finish(h, &req, &resp);
-        }
-    }
-    respond(io, &resp, head);
+    if (tr_router_begin(&s->router, &req, &resp))
+        finish(s, io, &req, &resp, res, &body);
+    respond(io, &resp, req.method != NULL && strcmp(req.method, "HEAD") == 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
          (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     logline("req=%s %s %s %d %s%s%s%s %.3fms",
             req.request_id ? req.request_id : "-",
             req.method ? req.method : "-", req.path ? req.path : "-",
-            resp.status, resp.results.summary[0] ? "leads=" : "",
-            resp.results.summary, resp.error[0] ? " error=" : "",
-            resp.error, ms);
-    *results = resp.results;
+            resp.status, res->summary[0] ? "leads=" : "", res->summary,
+            resp.error[0] ? " error=" : "", resp.error, ms);
     free(body);
     tr_response_release(&resp);
-}
-
-static void
-notify_log(void *arg, const char *line)
-{
-    (void)arg;
-    logline("%s", line);
 }
 
 /*
  * After the answer: the new sales are completed through the AmoCRM API and
  * their messages go out now (what pacing holds back, and any backlog, is
- * left to the deliver sidecar).  Without Telegram configured the
- * message is only logged, so a test deal still shows what would be sent.
+ * left to the deliver sidecar).
  */
 static void
-after_answer(struct tr_enrich *e, struct tr_notify *n,
-             const struct tr_results *r)
+after_answer(struct service *s, const struct tr_results *res)
 {
     struct tr_notify_stats st = {0, 0, 0};
-    char msg[512], *text, *p;
-    size_t i;
+    struct tr_due due = {res->new_leads, res->nnew, &s->claims};
+    char msg[512];
 
-    if (r->nnew == 0)
-        return;
-    /* at the pool's AmoCRM request rate, a worker waits half a second at
-     * most: the sidecar takes what is left */
-    if (tr_enrich_run(e, r->nnew, 0.5, msg, sizeof(msg)) != TR_OK)
-        logline("amocrm: enrichment stopped: %s (the sidecar retries)", msg);
-    if (n->enabled) {
-        /* the sale's own transaction held its free chats; a sale that
-         * waited for the API, or the first before the chats were known,
-         * claims its messages now */
-        if (tr_notify_send_held(n, &st, msg, sizeof(msg)) != TR_OK ||
-            ((n->store->enrich || !n->chats_known) &&
-             tr_notify_deliver(n, n->cfg->nchats * r->nnew, r->new_leads,
-                               r->nnew, &st, msg, sizeof(msg)) != TR_OK))
-            logline("telegram: delivery stopped: %s (the sidecar retries)",
-                    msg);
-        return;
-    }
-    for (i = 0; i < r->nnew; i++) {
-        if (tr_notify_render(n->store, r->new_leads[i], 0, &text, NULL, msg,
-                             sizeof(msg)) != TR_OK) {
-            logline("telegram disabled; lead %lld: %s",
-                    (long long)r->new_leads[i], msg);
-            continue;
-        }
-        for (p = text; (p = strchr(p, '\n')) != NULL;)
-            *p = '|';
-        logline("telegram disabled (no TELEGRAM_BOT_TOKEN or "
-                "TELEGRAM_CHAT_IDS); lead %lld message: %s",
-                (long long)r->new_leads[i], text);
-        free(text);
-    }
+    tr_deliver_run(&s->deliver, &due, &st, msg, sizeof(msg));
 }
 
 static void
@@ -302,62 +283,90 @@ usage(FILE *f)
             TR_CONFIG_DEFAULT_FILE);
 }
 
-int
-main(int argc, char **argv)
+/* -V, -h or a bad argument: the exit code; -1 to go on. */
+static int
+arguments(int argc, char **argv)
 {
-    struct tr_config cfg;
-    struct tr_rules rules;
-    struct tr_store store;
-    struct tr_handler h;
-    struct tr_notify notify;
-    struct tr_enrich enrich;
-    struct tr_results results;
-    struct sigaction sa;
-    sigset_t term;
-    FCGX_Request freq;
-    struct io io = {NULL};
-    char msg[512];
-    int rc = 0;
+    int help;
 
-    if (argc > 1) {
-        if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
-            printf("traffic-webhook %s\n", TR_VERSION);
-            return 0;
-        }
-        usage(strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0
-                  ? stdout : stderr);
-        return strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0
-                   ? 0 : 2;
+    if (argc < 2)
+        return -1;
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("traffic-webhook %s\n", TR_VERSION);
+        return 0;
     }
+    help = strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0;
+    usage(help ? stdout : stderr);
+    return help ? 0 : 2;
+}
 
-    tr_config_init(&cfg);
-    if (tr_config_load(&cfg, msg, sizeof(msg)) != TR_OK ||
-        tr_config_require(&cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) !=
+/* Loads the configuration, the rules and the core: 0 or an exit code. */
+static int
+load(struct service *s)
+{
+    static const struct tr_log log = {log_sink, NULL};
+    char msg[512];
+
+    tr_config_init(&s->cfg);
+    tr_claims_init(&s->claims);
+    if (tr_config_load(&s->cfg, msg, sizeof(msg)) != TR_OK ||
+        tr_config_require(&s->cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) !=
             TR_OK) {
         logline("config: %s", msg);
-        tr_config_release(&cfg);
         return EX_CONFIG;
     }
-    if ((cfg.targetologists_file != NULL
-             ? tr_rules_load(&rules, cfg.targetologists_file, msg, sizeof(msg))
-             : tr_rules_init_default(&rules, msg, sizeof(msg))) != TR_OK) {
+    if ((s->cfg.targetologists_file != NULL
+             ? tr_rules_load(&s->rules, s->cfg.targetologists_file, msg,
+                             sizeof(msg))
+             : tr_rules_init_default(&s->rules, msg, sizeof(msg))) != TR_OK) {
         logline("rules: %s", msg);
-        tr_config_release(&cfg);
         return EX_CONFIG;
     }
-    if (tr_store_init(&store, cfg.database_url, "traffic-webhook", &cfg) !=
-        TR_OK) {
-        logline("out of memory");
-        return 1;
-    }
-    tr_handler_init(&h, &cfg, &rules, &store);
-    if (tr_notify_init(&notify, &cfg, &store, notify_log, NULL) != TR_OK ||
-        tr_enrich_init(&enrich, &cfg, &rules, &store, notify_log, NULL) !=
+    if ((s->store = tr_store_new(s->cfg.database_url, "traffic-webhook",
+                                 s->cfg.statement_timeout_ms,
+                                 s->cfg.db_answer_ms)) == NULL ||
+        tr_deliver_init(&s->deliver, &s->cfg, &s->rules, s->store, &log) !=
             TR_OK) {
         logline("out of memory");
         return 1;
     }
-    tr_notify_hold(&notify);
+    tr_router_init(&s->router, &s->cfg, &s->rules, s->store);
+    return 0;
+}
+
+static void
+unload(struct service *s)
+{
+    tr_claims_release(&s->claims);
+    if (s->store != NULL)
+        tr_deliver_release(&s->deliver);
+    tr_rules_release(&s->rules);
+    tr_store_free(s->store);
+    tr_config_release(&s->cfg);
+}
+
+/* One request at a time: answered, then the work after the answer. */
+static void
+once(struct service *s, struct io *io)
+{
+    struct tr_results res;
+
+    /* AmoCRM waits 2 s: past DB_ANSWER_MS the request is spooled */
+    tr_store_deadline(s->store, s->cfg.db_answer_ms);
+    serve(s, io, &res);
+    /* AmoCRM has its answer before any message is sent */
+    if (io->fcgi != NULL)
+        FCGX_Finish_r(io->fcgi);
+    else
+        fflush(stdout);
+    tr_store_deadline(s->store, 0);
+    after_answer(s, &res);
+}
+
+static void
+signals(sigset_t *term)
+{
+    struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
@@ -366,55 +375,65 @@ main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    sigaddset(&term, SIGINT);
+    sigemptyset(term);
+    sigaddset(term, SIGTERM);
+    sigaddset(term, SIGINT);
+}
 
-    if (FCGX_Init() != 0) {
-        logline("FCGX_Init failed");
-        rc = 1;
-        goto out;
-    }
-    if (FCGX_IsCGI()) {
-        tr_store_deadline(&store, cfg.db_answer_ms);
-        serve(&h, &io, &results);
-        fflush(stdout);
-        tr_store_deadline(&store, 0);
-        after_answer(&enrich, &notify, &results);
-        goto out;
-    }
+/* The accept loop of a FastCGI worker, until SIGTERM. */
+static void
+accept_loop(struct service *s, const sigset_t *term)
+{
+    FCGX_Request freq;
+    struct io io;
+    char msg[512];
+    int got;
+
     /* a worker started while the database is away serves (spools) soon */
-    tr_store_deadline(&store, cfg.db_answer_ms);
-    if (tr_store_connect(&store, msg, sizeof(msg)) != TR_OK)
+    tr_store_deadline(s->store, s->cfg.db_answer_ms);
+    if (tr_store_connect(s->store, msg, sizeof(msg)) != TR_OK)
         logline("warning: %s (will retry per request)", msg);
-    tr_store_deadline(&store, 0);
+    tr_store_deadline(s->store, 0);
     FCGX_InitRequest(&freq, 0, 0);
     io.fcgi = &freq;
-    sigprocmask(SIG_BLOCK, &term, NULL);
+    sigprocmask(SIG_BLOCK, term, NULL);
     while (!stopping) {
-        int got;
-
         /* SIGTERM is taken only while waiting for a connection */
         idle = 1;
-        sigprocmask(SIG_UNBLOCK, &term, NULL);
+        sigprocmask(SIG_UNBLOCK, term, NULL);
         got = FCGX_Accept_r(&freq);
-        sigprocmask(SIG_BLOCK, &term, NULL);
+        sigprocmask(SIG_BLOCK, term, NULL);
         idle = 0;
         if (got < 0)
             break;
-        /* AmoCRM waits 2 s: past DB_ANSWER_MS the request is spooled */
-        tr_store_deadline(&store, cfg.db_answer_ms);
-        serve(&h, &io, &results);
-        /* AmoCRM has its answer before any message is sent */
-        FCGX_Finish_r(&freq);
-        tr_store_deadline(&store, 0);
-        after_answer(&enrich, &notify, &results);
+        once(s, &io);
     }
-out:
-    tr_enrich_release(&enrich);
-    tr_notify_release(&notify);
-    tr_store_release(&store);
-    tr_rules_release(&rules);
-    tr_config_release(&cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct service s;
+    struct io io = {NULL};
+    sigset_t term;
+    int rc;
+
+    if ((rc = arguments(argc, argv)) >= 0)
+        return rc;
+    memset(&s, 0, sizeof(s));
+    if ((rc = load(&s)) != 0) {
+        unload(&s);
+        return rc;
+    }
+    signals(&term);
+    if (FCGX_Init() != 0) {
+        logline("FCGX_Init failed");
+        rc = 1;
+    } else if (FCGX_IsCGI()) {
+        once(&s, &io);
+    } else {
+        accept_loop(&s, &term);
+    }
+    unload(&s);
     return rc;
 }

@@ -2,54 +2,22 @@
  * admin.c: the admin endpoints: authorisation, filters, one query each.
  */
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "admin.h"
 #include "config.h"
-#include "handler.h"
 #include "leads.h"
+#include "request.h"
+#include "sql.h"
 #include "store.h"
 
-static const char logs_sql[] =
-    "SELECT json_build_object('success', true, 'count', count(*),"
-    " 'logs', coalesce(json_agg(l ORDER BY l.received_at DESC, l.id DESC),"
-    " '[]'))::text FROM ("
-    " SELECT id, received_at, source, event_type, lead_id, request_id,"
-    "  routing_decision, processing_status, targetologist, skip_reason,"
-    "  error_message"
-    " FROM webhook_logs"
-    " WHERE ($2::text IS NULL OR processing_status = $2)"
-    "  AND ($3::text IS NULL OR routing_decision = $3)"
-    "  AND ($4::bigint IS NULL OR lead_id = $4)"
-    "  AND ($5::text IS NULL OR source = $5)"
-    " ORDER BY received_at DESC, id DESC LIMIT $1::bigint) l";
-
-static const char stats_sql[] =
-    "WITH l AS (SELECT processing_status, routing_decision FROM webhook_logs"
-    " WHERE $1::text IS NULL OR source = $1)"
-    " SELECT json_build_object('success', true, 'total', (SELECT count(*)"
-    "  FROM l), 'by_status', (SELECT coalesce(json_object_agg(s, n), '{}')"
-    "  FROM (SELECT processing_status s, count(*) n FROM l GROUP BY 1) x),"
-    " 'by_routing', (SELECT coalesce(json_object_agg(r, n), '{}') FROM"
-    "  (SELECT coalesce(routing_decision, 'none') r, count(*) n FROM l"
-    "  GROUP BY 1) y),"
-    " 'success_rate', (SELECT round(100.0 * count(*) FILTER (WHERE"
-    "  processing_status IN ('success', 'duplicate')) / nullif(count(*), 0),"
-    "  1) FROM l))::text";
-
-static const char notifications_sql[] =
-    "SELECT json_build_object('success', true, 'count', count(*),"
-    " 'notifications', coalesce(json_agg(n ORDER BY n.created_at DESC,"
-    " n.id DESC), '[]'))::text FROM ("
-    " SELECT o.id, o.lead_id, o.chat_id, o.thread_id, o.status, o.attempts,"
-    "  o.next_attempt_at, o.last_error, o.telegram_message_id, o.sent_at,"
-    "  o.created_at, s.targetologist, s.sale_amount, s.currency,"
-    "  s.notification_status"
-    " FROM notification_outbox o JOIN sales_notifications s"
-    "  ON s.id = o.sale_id"
-    " WHERE ($2::text IS NULL OR o.status = $2)"
-    " ORDER BY o.created_at DESC, o.id DESC LIMIT $1::bigint) n";
+/* The filters of a request, checked; NULL where absent. */
+struct filters {
+    char limit[24], lead[24], st[32], rt[32], src[64];
+    const char *status, *routing, *source;
+};
 
 /* A filter value made of [a-z0-9_.-] only, or NULL (absent / empty). */
 static int
@@ -81,7 +49,7 @@ one_of(const char *v, const char *const *set)
 
 /* Whether the request carries the admin token; answers 401/403 if not. */
 static int
-authorised(const struct tr_handler *h, const struct tr_request *req,
+authorised(const struct tr_config *cfg, const struct tr_request *req,
            struct tr_response *resp)
 {
     const char *a = req->authorization;
@@ -91,16 +59,17 @@ authorised(const struct tr_handler *h, const struct tr_request *req,
         tr_response_error(resp, 401, "authorization required");
         return 0;
     }
-    if (!tr_config_secret_equal(a + 7, h->cfg->admin_token)) {
+    if (!tr_config_secret_equal(a + 7, cfg->admin_token)) {
         tr_response_error(resp, 403, "forbidden");
         return 0;
     }
     return 1;
 }
 
-void
-tr_admin_answer(struct tr_handler *h, enum tr_admin_what what,
-                const struct tr_request *req, struct tr_response *resp)
+/* Reads and checks the filters of query into f; answers 400 if bad. */
+static int
+filters(enum tr_admin_what what, const char *query, struct filters *f,
+        struct tr_response *resp)
 {
     static const char *const statuses[] = {"success", "duplicate", "skipped",
                                            "ignored", "error", NULL};
@@ -108,14 +77,47 @@ tr_admin_answer(struct tr_handler *h, enum tr_admin_what what,
                                            "both", NULL};
     static const char *const outbox[] = {"pending", "sent", "failed",
                                          "disabled", NULL};
-    const char *m = req->method ? req->method : "";
-    char limit[24], lead[24], st[32], rt[32], src[64], msg[256];
-    const char *p[5], *sql, *status, *routing, *source;
     int64_t v;
+
+    snprintf(f->limit, sizeof(f->limit), "%d", TR_ADMIN_LIMIT_DEFAULT);
+    if (tr_query_param(query, "limit", f->limit, sizeof(f->limit)) < 0 ||
+        tr_parse_id(f->limit, &v) != 0) {
+        tr_response_error(resp, 400, "limit must be a positive integer");
+        return 0;
+    }
+    snprintf(f->limit, sizeof(f->limit), "%lld",
+             (long long)(v < TR_ADMIN_LIMIT_MAX ? v : TR_ADMIN_LIMIT_MAX));
+    f->lead[0] = '\0';
+    if (tr_query_param(query, "lead_id", f->lead, sizeof(f->lead)) < 0 ||
+        (f->lead[0] != '\0' && tr_parse_id(f->lead, &v) != 0)) {
+        tr_response_error(resp, 400, "lead_id must be a deal id");
+        return 0;
+    }
+    if (word(query, "status", f->st, sizeof(f->st), &f->status) != 0 ||
+        word(query, "routing", f->rt, sizeof(f->rt), &f->routing) != 0 ||
+        word(query, "source", f->src, sizeof(f->src), &f->source) != 0 ||
+        !one_of(f->status, what == TR_ADMIN_NOTIFICATIONS ? outbox
+                                                          : statuses) ||
+        !one_of(f->routing, routings)) {
+        tr_response_error(resp, 400, "unknown filter value");
+        return 0;
+    }
+    return 1;
+}
+
+void
+tr_admin_answer(const struct tr_config *cfg, struct tr_store *store,
+                enum tr_admin_what what, const struct tr_request *req,
+                struct tr_response *resp)
+{
+    const char *m = req->method ? req->method : "";
+    const char *p[5], *sql;
+    struct filters f;
+    char msg[256];
     PGresult *res;
     int np;
 
-    if (h->cfg->admin_token == NULL) {
+    if (cfg->admin_token == NULL) {
         tr_response_error(resp, 404, "not found");
         return;
     }
@@ -124,54 +126,31 @@ tr_admin_answer(struct tr_handler *h, enum tr_admin_what what,
         tr_response_error(resp, 405, "method not allowed");
         return;
     }
-    if (!authorised(h, req, resp))
+    if (!authorised(cfg, req, resp) || !filters(what, req->query, &f, resp))
         return;
-    snprintf(limit, sizeof(limit), "%d", TR_ADMIN_LIMIT_DEFAULT);
-    if (tr_query_param(req->query, "limit", limit, sizeof(limit)) < 0 ||
-        tr_parse_id(limit, &v) != 0) {
-        tr_response_error(resp, 400, "limit must be a positive integer");
-        return;
-    }
-    snprintf(limit, sizeof(limit), "%lld",
-             (long long)(v < TR_ADMIN_LIMIT_MAX ? v : TR_ADMIN_LIMIT_MAX));
-    lead[0] = '\0';
-    if (tr_query_param(req->query, "lead_id", lead, sizeof(lead)) < 0 ||
-        (lead[0] != '\0' && tr_parse_id(lead, &v) != 0)) {
-        tr_response_error(resp, 400, "lead_id must be a deal id");
-        return;
-    }
-    if (word(req->query, "status", st, sizeof(st), &status) != 0 ||
-        word(req->query, "routing", rt, sizeof(rt), &routing) != 0 ||
-        word(req->query, "source", src, sizeof(src), &source) != 0 ||
-        !one_of(status, what == TR_ADMIN_NOTIFICATIONS ? outbox : statuses) ||
-        !one_of(routing, routings)) {
-        tr_response_error(resp, 400, "unknown filter value");
-        return;
-    }
     switch (what) {
     case TR_ADMIN_LOGS:
-        sql = logs_sql;
-        p[0] = limit;
-        p[1] = status;
-        p[2] = routing;
-        p[3] = lead[0] ? lead : NULL;
-        p[4] = source;
+        sql = tr_sql_admin_logs;
+        p[0] = f.limit;
+        p[1] = f.status;
+        p[2] = f.routing;
+        p[3] = f.lead[0] ? f.lead : NULL;
+        p[4] = f.source;
         np = 5;
         break;
     case TR_ADMIN_STATS:
-        sql = stats_sql;
-        p[0] = source;
+        sql = tr_sql_admin_stats;
+        p[0] = f.source;
         np = 1;
         break;
     default:
-        sql = notifications_sql;
-        p[0] = limit;
-        p[1] = status;
+        sql = tr_sql_admin_notifications;
+        p[0] = f.limit;
+        p[1] = f.status;
         np = 2;
         break;
     }
-    if ((res = tr_store_query(h->store, sql, np, p, msg, sizeof(msg))) ==
-        NULL) {
+    if ((res = tr_store_query(store, sql, np, p, msg, sizeof(msg))) == NULL) {
         snprintf(resp->error, sizeof(resp->error), "%s", msg);
         tr_response_error(resp, 503, "database unavailable");
         return;

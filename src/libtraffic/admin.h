@@ -14,9 +14,10 @@
 #ifndef TR_ADMIN_H
 #define TR_ADMIN_H
 
-struct tr_handler;
+struct tr_config;
 struct tr_request;
 struct tr_response;
+struct tr_store;
 
 #define TR_ADMIN_LIMIT_DEFAULT 50
 #define TR_ADMIN_LIMIT_MAX 500
@@ -28,7 +29,8 @@ enum tr_admin_what {
 };
 
 /* Answers one admin request (any method: only GET and HEAD are served). */
-void tr_admin_answer(struct tr_handler *h, enum tr_admin_what what,
-                     const struct tr_request *req, struct tr_response *resp);
+void tr_admin_answer(const struct tr_config *cfg, struct tr_store *store,
+                     enum tr_admin_what what, const struct tr_request *req,
+                     struct tr_response *resp);
 
 #endif

@@ -3,7 +3,6 @@
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,82 +11,15 @@
 #include "config.h"
 #include "enrich.h"
 #include "rules.h"
+#include "sql.h"
 #include "store.h"
 
 #define BACKOFF_MAX_MS 30000L
 
-static const char claim_sql[] =
-    "UPDATE sales_notifications s"
-    " SET enrich_lease_until = now() + $1 * interval '1 millisecond',"
-    "  enrich_attempts = s.enrich_attempts + 1"
-    " WHERE s.id = (SELECT id FROM sales_notifications"
-    "  WHERE enrich_status = 'pending' AND enrich_next_at <= now()"
-    "  AND (enrich_lease_until IS NULL OR enrich_lease_until < now())"
-    "  ORDER BY enrich_next_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING s.id, s.lead_id, s.enrich_attempts,"
-    "  extract(epoch FROM now() - s.created_at)::double precision,"
-    "  s.utm_source, s.utm_medium, s.utm_campaign, s.utm_content,"
-    "  s.utm_term, s.utm_id, s.amocrm_base";
-
-/* Both sale tables get what the API added, in one statement. */
-static const char done_sql[] =
-    "WITH s AS ("
-    " UPDATE sales_notifications SET lead_name = coalesce(lead_name, $2),"
-    "  sale_amount = coalesce(sale_amount, $3::numeric), utm_source = $4,"
-    "  utm_medium = $5, utm_campaign = $6, utm_content = $7, utm_term = $8,"
-    "  utm_id = $9, targetologist = $10, targetologist_emoji = $11,"
-    "  contact_name = $12, contact_phone = $13, contact_email = $14,"
-    "  responsible_user_id = coalesce(responsible_user_id, $15::bigint),"
-    "  enriched = true, enrich_status = 'done', enrich_error = NULL,"
-    "  enrich_lease_until = NULL, updated_at = now()"
-    " WHERE id = $1"
-    " RETURNING lead_id, lead_name, sale_amount, utm_source, utm_medium,"
-    "  utm_campaign, utm_content, utm_term, utm_id, targetologist,"
-    "  contact_name, contact_phone, contact_email, responsible_user_id"
-    "), o AS ("
-    " UPDATE notification_outbox o SET next_attempt_at = now() FROM s"
-    " WHERE o.lead_id = s.lead_id AND o.status = 'pending'"
-    "), c AS ("
-    " UPDATE referral_conversions r SET client_name = s.contact_name,"
-    "  amount = coalesce(r.amount, s.sale_amount)"
-    " FROM s WHERE r.lead_id = s.lead_id"
-    ")"
-    " UPDATE all_sales_tracking t SET lead_name = s.lead_name,"
-    "  sale_amount = s.sale_amount, utm_source = s.utm_source,"
-    "  utm_medium = s.utm_medium, utm_campaign = s.utm_campaign,"
-    "  utm_content = s.utm_content, utm_term = s.utm_term, utm_id = s.utm_id,"
-    "  targetologist = s.targetologist, contact_name = s.contact_name,"
-    "  contact_phone = s.contact_phone, contact_email = s.contact_email,"
-    "  responsible_user_id = s.responsible_user_id, updated_at = now()"
-    " FROM s WHERE t.lead_id = s.lead_id";
-
-/*
- * The end without data: 'failed' (the messages go now, with the webhook's
- * data) or 'unconfirmed' (never).
- */
-static const char final_sql[] =
-    "WITH s AS ("
-    " UPDATE sales_notifications SET enrich_status = $2::text,"
-    "  enrich_error = $3,"
-    "  enrich_lease_until = NULL, updated_at = now(),"
-    "  notification_status = CASE WHEN $2 = 'unconfirmed' THEN 'unconfirmed'"
-    "   ELSE notification_status END"
-    " WHERE id = $1 RETURNING id"
-    ")"
-    " UPDATE notification_outbox o SET next_attempt_at = now(),"
-    "  status = CASE WHEN $2 = 'unconfirmed' THEN 'disabled' ELSE status END,"
-    "  last_error = CASE WHEN $2 = 'unconfirmed' THEN $3 ELSE last_error END"
-    " FROM s WHERE o.sale_id = s.id AND o.status = 'pending'";
-
-static const char retry_sql[] =
-    "UPDATE sales_notifications SET enrich_error = $2,"
-    " enrich_next_at = now() + $3 * interval '1 millisecond',"
-    " enrich_lease_until = NULL WHERE id = $1";
-
 enum tr_err
 tr_enrich_init(struct tr_enrich *e, const struct tr_config *cfg,
                const struct tr_rules *rules, struct tr_store *store,
-               void (*log)(void *, const char *), void *log_arg)
+               const struct tr_log *log)
 {
     char base[512];
 
@@ -95,8 +27,8 @@ tr_enrich_init(struct tr_enrich *e, const struct tr_config *cfg,
     e->cfg = cfg;
     e->rules = rules;
     e->store = store;
-    e->log = log;
-    e->log_arg = log_arg;
+    if (log != NULL)
+        e->log = *log;
     if (!tr_config_amocrm_base(cfg, base, sizeof(base)))
         return TR_OK;
     e->enabled = 1;
@@ -110,20 +42,6 @@ tr_enrich_release(struct tr_enrich *e)
     if (e->enabled)
         tr_amocrm_release(&e->amo);
     memset(e, 0, sizeof(*e));
-}
-
-static void __attribute__((format(printf, 2, 3)))
-say(struct tr_enrich *e, const char *fmt, ...)
-{
-    char line[768];
-    va_list ap;
-
-    if (e->log == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    e->log(e->log_arg, line);
 }
 
 /*
@@ -141,8 +59,7 @@ slot(struct tr_enrich *e, double max_wait, char *msg, size_t msgsz,
     double wait;
 
     snprintf(rate, sizeof(rate), "%ld", e->cfg->amo_rate);
-    res = tr_store_query(e->store, "SELECT traffic_amocrm_slot($1::integer)",
-                         1, p, msg, msgsz);
+    res = tr_store_query(e->store, tr_sql_amocrm_slot, 1, p, msg, msgsz);
     if (res == NULL) {
         *err = TR_EDB;
         return 0;
@@ -180,35 +97,35 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
     long k;
 
     if (gone && e->cfg->amo_confirm) {
-        say(e, "amocrm: lead %" PRId64 " not confirmed, no message: %s",
+        tr_log_say(&e->log, "amocrm: lead %" PRId64 " not confirmed, no message: %s",
             c->lead, why);
         p[0] = c->id;
         p[1] = "unconfirmed";
         p[2] = why;
-        return tr_store_run(e->store, final_sql, 3, p, msg, msgsz);
+        return tr_store_run(e->store, tr_sql_enrich_final, 3, p, msg, msgsz);
     }
     for (k = 1; k < c->attempts && ms < BACKOFF_MAX_MS; k++)
         ms *= 2;
     if (ms > BACKOFF_MAX_MS)
         ms = BACKOFF_MAX_MS;
     if (gone || c->age >= (double)e->cfg->amo_max_wait_s) {
-        say(e, "amocrm: lead %" PRId64 ": %s; the message goes out with the "
+        tr_log_say(&e->log, "amocrm: lead %" PRId64 ": %s; the message goes out with the "
             "webhook's data", c->lead, why);
         p[0] = c->id;
         p[1] = "failed";
         p[2] = why;
-        return tr_store_run(e->store, final_sql, 3, p, msg, msgsz);
+        return tr_store_run(e->store, tr_sql_enrich_final, 3, p, msg, msgsz);
     }
     /* the last attempt comes when the wait is over */
     if (c->age + (double)ms / 1000 > (double)e->cfg->amo_max_wait_s)
         ms = (long)(((double)e->cfg->amo_max_wait_s - c->age) * 1000) + 1;
-    say(e, "amocrm: lead %" PRId64 ": %s; retrying in %ld ms", c->lead, why,
+    tr_log_say(&e->log, "amocrm: lead %" PRId64 ": %s; retrying in %ld ms", c->lead, why,
         ms);
     snprintf(delay, sizeof(delay), "%ld", ms);
     p[0] = c->id;
     p[1] = why;
     p[2] = delay;
-    return tr_store_run(e->store, retry_sql, 3, p, msg, msgsz);
+    return tr_store_run(e->store, tr_sql_enrich_retry, 3, p, msg, msgsz);
 }
 
 static const char *
@@ -246,9 +163,9 @@ done(struct tr_enrich *e, const struct claimed *c,
     p[12] = ct->phone;
     p[13] = ct->email;
     p[14] = lead->responsible_user_id ? resp : NULL;
-    say(e, "amocrm: lead %" PRId64 " confirmed and completed: targetologist "
+    tr_log_say(&e->log, "amocrm: lead %" PRId64 " confirmed and completed: targetologist "
         "%s, client %s", c->lead, rule->name, ct->name ? "known" : "unknown");
-    return tr_store_run(e->store, done_sql, 15, p, msg, msgsz);
+    return tr_store_run(e->store, tr_sql_enrich_done, 15, p, msg, msgsz);
 }
 
 static enum tr_err
@@ -269,7 +186,7 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
 
         *stop = 1;
         return err != TR_OK ? err
-                            : tr_store_run(e->store, retry_sql, 3, p, msg,
+                            : tr_store_run(e->store, tr_sql_enrich_retry, 3, p, msg,
                                            msgsz);
     }
     st = tr_amocrm_get_lead(&e->amo, c->base, c->lead, &lead, why,
@@ -303,9 +220,9 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
         err = not_now(e, c, why, 1, msg, msgsz);
         break;
     case TR_AMO_DENIED:
-        strncat(why, ": AmoCRM refused AMOCRM_ACCESS_TOKEN (expired? "
-                "check it with traffic-ctl check)", sizeof(why) -
-                strlen(why) - 1);
+        snprintf(why + strlen(why), sizeof(why) - strlen(why),
+                 ": AmoCRM refused AMOCRM_ACCESS_TOKEN (expired? check it "
+                 "with traffic-ctl check)");
         err = not_now(e, c, why, 0, msg, msgsz);
         break;
     case TR_AMO_RETRY:
@@ -335,8 +252,8 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait,
     /* two requests, each after its slot, with room to record */
     snprintf(lease, sizeof(lease), "%ld", 2 * e->cfg->amo_timeout_ms + 5000);
     for (done_n = 0; done_n < max && !stop && err == TR_OK; done_n++) {
-        if ((res = tr_store_query(e->store, claim_sql, 1, p, msg, msgsz)) ==
-            NULL)
+        if ((res = tr_store_query(e->store, tr_sql_enrich_claim, 1, p, msg,
+                                  msgsz)) == NULL)
             return TR_EDB;
         if (PQntuples(res) == 0) {
             PQclear(res);

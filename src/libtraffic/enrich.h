@@ -22,6 +22,7 @@
 
 #include "amocrm.h"
 #include "err.h"
+#include "log.h"
 
 struct tr_config;
 struct tr_rules;
@@ -33,16 +34,13 @@ struct tr_enrich {
     struct tr_store *store;
     struct tr_amocrm amo;
     int enabled;                /* a token and a base URL */
-    void (*log)(void *arg, const char *line);
-    void *log_arg;
+    struct tr_log log;
 };
 
 /* Fills e (cfg, rules, store kept, not owned); log may be NULL. */
 enum tr_err tr_enrich_init(struct tr_enrich *e, const struct tr_config *cfg,
                            const struct tr_rules *rules,
-                           struct tr_store *store,
-                           void (*log)(void *arg, const char *line),
-                           void *log_arg);
+                           struct tr_store *store, const struct tr_log *log);
 
 void tr_enrich_release(struct tr_enrich *e);
 

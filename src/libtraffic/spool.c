@@ -1,5 +1,5 @@
 /*
- * spool.c: durable request files, and their replay.
+ * spool.c: durable request files: writing, listing, reading, setting aside.
  *
  * An entry is a small header, a blank line and the body as received:
  *
@@ -21,14 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "body.h"
-#include "buf.h"
-#include "dir.h"
-#include "handler.h"
 #include "spool.h"
 
 #define MAGIC "traffic-webhook spool 1\n"
-#define HEADER_MAX 2048
 #define SUFFIX ".req"
 
 static enum tr_err
@@ -71,7 +66,7 @@ enum tr_err
 tr_spool_write(const char *dir, const struct tr_spool_entry *e, long long sec,
                long nsec, char *msg, size_t msgsz)
 {
-    char name[96], tmp[4096], path[4096], ct[256], rid[96], hdr[HEADER_MAX];
+    char name[96], tmp[4096], path[4096], ct[256], rid[96], hdr[TR_SPOOL_HEADER_MAX];
     enum tr_err err = TR_OK;
     int fd = -1, dfd = -1, n;
 
@@ -87,7 +82,7 @@ tr_spool_write(const char *dir, const struct tr_spool_entry *e, long long sec,
     n = snprintf(hdr, sizeof(hdr),
                  MAGIC "received_at: %s\ncontent_type: %s\nrequest_id: %s\n"
                  "endpoint: %s\nlength: %zu\n\n", e->received_at, ct, rid,
-                 e->endpoint == TR_EP_UNIFIED ? "unified" : "traffic",
+                 e->endpoint,
                  e->body_len);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
         return io_fail(msg, msgsz, "create", tmp);
@@ -175,7 +170,7 @@ parse_entry(char *data, size_t len, struct tr_spool_entry *e)
     if (len < sizeof(MAGIC) - 1 || memcmp(data, MAGIC, sizeof(MAGIC) - 1) != 0)
         return -1;
     /* the header ends at the first blank line, before any NUL */
-    blank = memmem(data, len < HEADER_MAX ? len : HEADER_MAX, "\n\n", 2);
+    blank = memmem(data, len < TR_SPOOL_HEADER_MAX ? len : TR_SPOOL_HEADER_MAX, "\n\n", 2);
     if (blank == NULL || memchr(data, '\0', (size_t)(blank - data)) != NULL)
         return -1;
     p += sizeof(MAGIC) - 1;
@@ -186,7 +181,7 @@ parse_entry(char *data, size_t len, struct tr_spool_entry *e)
         (strcmp(ep, "traffic") != 0 && strcmp(ep, "unified") != 0) ||
         (v = header(&p, "length")) == NULL || *p != '\n')
         return -1;
-    e->endpoint = strcmp(ep, "unified") == 0 ? TR_EP_UNIFIED : TR_EP_TRAFFIC;
+    e->endpoint = ep;
     p++;
     hlen = (size_t)(p - data);
     errno = 0;
@@ -200,9 +195,40 @@ parse_entry(char *data, size_t len, struct tr_spool_entry *e)
     return 0;
 }
 
-/* Moves a bad entry out of the way, into dir/corrupt. */
-static void
-set_aside(const char *dir, const char *name, FILE *out)
+enum tr_err
+tr_spool_list(const char *dir, struct tr_dir_list *list, char *msg,
+              size_t msgsz)
+{
+    return tr_dir_list(list, dir, is_entry, 1, msg, msgsz);
+}
+
+enum tr_err
+tr_spool_read(const char *dir, const char *name, struct tr_buf *b,
+              struct tr_spool_entry *e, char *msg, size_t msgsz)
+{
+    char path[4096];
+    enum tr_err err;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((err = tr_buf_read_file(b, path, msg, msgsz)) != TR_OK)
+        return err;
+    if (b->data == NULL || parse_entry(b->data, b->len, e) != 0)
+        return tr_fail(msg, msgsz, TR_EINVAL, "unreadable entry");
+    return TR_OK;
+}
+
+void
+tr_spool_remove(const char *dir, const char *name)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    unlink(path);
+}
+
+void
+tr_spool_set_aside(const char *dir, const char *name, char *msg,
+                   size_t msgsz)
 {
     char sub[4096], from[4096], to[4352];
 
@@ -210,74 +236,10 @@ set_aside(const char *dir, const char *name, FILE *out)
     snprintf(from, sizeof(from), "%s/%s", dir, name);
     snprintf(to, sizeof(to), "%s/%s", sub, name);
     if ((mkdir(sub, 0700) != 0 && errno != EEXIST) || rename(from, to) != 0) {
-        if (out != NULL)
-            fprintf(out, "spool: %s: cannot move to %s (%s): removing it\n",
-                    name, sub, strerror(errno));
+        snprintf(msg, msgsz, "cannot move to %s (%s): removing it", sub,
+                 strerror(errno));
         unlink(from);
         return;
     }
-    if (out != NULL)
-        fprintf(out, "spool: %s: moved to %s\n", name, sub);
-}
-
-enum tr_err
-tr_spool_drain(const char *dir, struct tr_handler *h, FILE *out,
-               struct tr_spool_stats *st, char *msg, size_t msgsz)
-{
-    struct tr_spool_entry e;
-    struct tr_results res;
-    struct tr_dir_list list;
-    struct tr_buf b;
-    char **names, path[4096], why[512];
-    enum tr_err err;
-    size_t i;
-
-    memset(st, 0, sizeof(*st));
-    if ((err = tr_dir_list(&list, dir, is_entry, 1, msg, msgsz)) != TR_OK) {
-        tr_dir_list_release(&list);
-        return err;
-    }
-    names = list.names;
-    for (i = 0; i < list.n && err == TR_OK; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        tr_buf_init(&b, h->limits.max_bytes + HEADER_MAX);
-        if (tr_buf_read_file(&b, path, why, sizeof(why)) != TR_OK ||
-            b.data == NULL || parse_entry(b.data, b.len, &e) != 0) {
-            if (out != NULL)
-                fprintf(out, "spool: %s: unreadable entry\n", names[i]);
-            set_aside(dir, names[i], out);
-            st->corrupt++;
-            tr_buf_release(&b);
-            continue;
-        }
-        err = tr_handler_process(h, e.endpoint,
-                                 tr_body_type_of(e.content_type), e.body,
-                                 e.body_len, e.request_id, e.received_at, 0,
-                                 &res, why, sizeof(why));
-        switch (err) {
-        case TR_OK:
-            unlink(path);
-            st->replayed++;
-            if (out != NULL)
-                fprintf(out, "spool: %s: replayed: %s\n", names[i],
-                        res.summary[0] ? res.summary : "no leads");
-            break;
-        case TR_EDB:
-        case TR_EDBDOWN:
-        case TR_ENOMEM:
-            /* not its fault: it stays, and so does everything after it */
-            tr_fail(msg, msgsz, err, "%s", why);
-            break;
-        default:
-            if (out != NULL)
-                fprintf(out, "spool: %s: %s\n", names[i], why);
-            set_aside(dir, names[i], out);
-            st->corrupt++;
-            err = TR_OK;
-        }
-        tr_buf_release(&b);
-    }
-    st->left = list.n - st->replayed - st->corrupt;
-    tr_dir_list_release(&list);
-    return err;
+    snprintf(msg, msgsz, "moved to %s", sub);
 }

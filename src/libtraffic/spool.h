@@ -1,29 +1,29 @@
 /*
- * spool.h: where an acknowledged request waits while the database is away.
+ * spool.h: where an acknowledged request waits while the database is away,
+ * as files.
  *
- * When a delivery cannot be committed, the handler writes the request (the
+ * When a delivery cannot be committed, the router writes the request (the
  * body and the headers the processing uses) to SPOOL_DIR and still answers
  * 200: temp file, fsync, rename, fsync of the directory, so an entry is
- * either complete or absent.  Entries are named by arrival time and drained
- * in that order through the same processing as a live request (idempotent:
- * the UNIQUE lead_id turns a replay of a stored sale into a duplicate), and
- * removed only after their commit.  An entry that cannot be read or parsed
- * is moved to SPOOL_DIR/corrupt, never retried forever.
+ * either complete or absent.  Entries are named by arrival time, so their
+ * sorted names are their order.  An entry that cannot be read is moved to
+ * SPOOL_DIR/corrupt, never retried forever.  Replaying them is drain.h's.
  */
 #ifndef TR_SPOOL_H
 #define TR_SPOOL_H
 
 #include <stddef.h>
-#include <stdio.h>
 
+#include "buf.h"
+#include "dir.h"
 #include "err.h"
-#include "handler.h"
 
 #define TR_SPOOL_CORRUPT_DIR "corrupt"
+#define TR_SPOOL_HEADER_MAX 2048
 
 /* What a spooled request holds. */
 struct tr_spool_entry {
-    enum tr_endpoint endpoint;  /* which webhook it came to */
+    const char *endpoint;       /* "traffic" or "unified" */
     const char *content_type;
     const char *request_id;     /* or NULL */
     const char *received_at;    /* timestamptz text of the arrival */
@@ -42,18 +42,30 @@ enum tr_err tr_spool_write(const char *dir, const struct tr_spool_entry *e,
 /* Counts the entries waiting in dir (0 when it does not exist); -1 on error. */
 long tr_spool_depth(const char *dir);
 
-struct tr_spool_stats {
-    size_t replayed, corrupt, left;
-};
+/*
+ * The names of dir's entries, oldest first (release with
+ * tr_dir_list_release either way).  TR_EIO, TR_ENOMEM.
+ */
+enum tr_err tr_spool_list(const char *dir, struct tr_dir_list *list,
+                          char *msg, size_t msgsz);
 
 /*
- * Replays the entries of dir, oldest first, through h (tr_handler_process),
- * removing each after its commit; stops at the first one the database did
- * not take (TR_EDB / TR_EDBDOWN, the rest stay for later).  A line per entry
- * goes to out when out is not NULL.
+ * Reads entry name of dir into e, its strings in b (initialised by the
+ * caller with room for the largest body and TR_SPOOL_HEADER_MAX).
+ * TR_EIO when it cannot be read, TR_EINVAL when it is not a whole entry.
  */
-enum tr_err tr_spool_drain(const char *dir, struct tr_handler *h, FILE *out,
-                           struct tr_spool_stats *st, char *msg,
-                           size_t msgsz);
+enum tr_err tr_spool_read(const char *dir, const char *name,
+                          struct tr_buf *b, struct tr_spool_entry *e,
+                          char *msg, size_t msgsz);
+
+/* Removes entry name (after its commit). */
+void tr_spool_remove(const char *dir, const char *name);
+
+/*
+ * Moves a bad entry into dir/corrupt (removing it when that fails); msg
+ * says where it went.
+ */
+void tr_spool_set_aside(const char *dir, const char *name, char *msg,
+                        size_t msgsz);
 
 #endif

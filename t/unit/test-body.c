@@ -9,7 +9,8 @@
 
 #include "libtraffic/body.h"
 #include "libtraffic/buf.h"
-#include "libtraffic/store.h"
+#include "libtraffic/pipeline.h"
+#include "libtraffic/text.h"
 #include "tap.h"
 
 struct want_ok {
@@ -230,7 +231,7 @@ log_body(void)
 
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         tr_buf_init(&b, 1024);
-        ok(tr_store_sanitize(&b, t[i].in, t[i].len ? t[i].len
+        ok(tr_text_sanitize(&b, t[i].in, t[i].len ? t[i].len
                                                    : strlen(t[i].in),
                              t[i].max) == TR_OK, "%s: sanitised", t[i].name);
         is_str(b.data ? b.data : "", t[i].want, "%s", t[i].name);

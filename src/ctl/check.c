@@ -1,0 +1,199 @@
+/*
+ * check.c: traffic-ctl check: the configuration with secrets masked, then
+ * a "problem:" line per thing to fix (database, migrations, spool,
+ * Telegram token and chats, AmoCRM token, failed messages, a world-readable
+ * env file); exit 1 when there is one.
+ */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "ctl/ctl.h"
+#include "libtraffic/amocrm.h"
+#include "libtraffic/buf.h"
+#include "libtraffic/migrate.h"
+#include "libtraffic/outbox.h"
+#include "libtraffic/spool.h"
+#include "libtraffic/store.h"
+#include "libtraffic/telegram.h"
+
+/* Telegram's part: the token (getMe), then every chat (getChat). */
+static int
+check_telegram(const struct tr_config *cfg)
+{
+    struct tr_telegram tg;
+    struct tr_tg_result r;
+    int problems = 0;
+    size_t i;
+
+    if (cfg->telegram_bot_token == NULL || cfg->nchats == 0) {
+        printf("note: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "
+               "no messages will be sent\n");
+        return 0;
+    }
+    if (tr_telegram_init(&tg, cfg->telegram_api_base, cfg->telegram_bot_token,
+                         cfg->tg_timeout_ms) != TR_OK) {
+        printf("problem: out of memory\n");
+        return 1;
+    }
+    if (tr_telegram_check(&tg, NULL, &r) != TR_OK || r.outcome != TR_TG_SENT) {
+        printf("problem: Telegram refuses TELEGRAM_BOT_TOKEN (%s): take the "
+               "token from @BotFather again\n", r.description);
+        tr_telegram_release(&tg);
+        return 1;
+    }
+    printf("telegram: the bot token is accepted\n");
+    for (i = 0; i < cfg->nchats; i++) {
+        if (tr_telegram_check(&tg, cfg->chats[i].id, &r) == TR_OK &&
+            r.outcome == TR_TG_SENT) {
+            printf("telegram: chat %s reachable\n", cfg->chats[i].id);
+            continue;
+        }
+        printf("problem: Telegram chat %s: %s: add the bot to the chat, or "
+               "fix TELEGRAM_CHAT_IDS%s%s%s\n", cfg->chats[i].id,
+               r.description, r.migrate_to[0] ? " (it moved to " : "",
+               r.migrate_to, r.migrate_to[0] ? ")" : "");
+        problems++;
+    }
+    tr_telegram_release(&tg);
+    return problems;
+}
+
+/* The AmoCRM API's part: the number of problems found. */
+static int
+check_amocrm(const struct tr_config *cfg)
+{
+    struct tr_amocrm a;
+    char base[512], why[512];
+    enum tr_amo_status st;
+
+    if (!tr_config_amocrm_base(cfg, base, sizeof(base))) {
+        if (cfg->amocrm_access_token != NULL) {
+            printf("problem: AMOCRM_ACCESS_TOKEN is set but neither "
+                   "AMOCRM_DOMAIN nor AMOCRM_API_BASE: set the account\n");
+            return 1;
+        }
+        printf("note: AMOCRM_ACCESS_TOKEN not set: sales are not completed "
+               "or confirmed through the API\n");
+        return 0;
+    }
+    if (tr_amocrm_init(&a, base, cfg->amocrm_access_token,
+                       cfg->amo_timeout_ms, NULL) != TR_OK) {
+        printf("problem: out of memory\n");
+        return 1;
+    }
+    st = tr_amocrm_check(&a, why, sizeof(why));
+    tr_amocrm_release(&a);
+    switch (st) {
+    case TR_AMO_OK:
+        printf("amocrm: %s accepts the token\n", base);
+        return 0;
+    case TR_AMO_DENIED:
+        printf("problem: %s refuses AMOCRM_ACCESS_TOKEN (%s): issue a new "
+               "long-lived token in the integration's settings\n", base, why);
+        return 1;
+    default:
+        printf("problem: %s cannot be asked (%s): check AMOCRM_DOMAIN or "
+               "AMOCRM_API_BASE and the network\n", base, why);
+        return 1;
+    }
+}
+
+/* The failed messages of the outbox: the number of problems. */
+static int
+check_outbox(struct tr_store *store)
+{
+    char msg[512];
+    long waiting, failed;
+
+    if (tr_outbox_counts(store, &waiting, &failed, msg, sizeof(msg)) != TR_OK)
+        return 0;
+    printf("notifications: %ld pending, %ld failed\n", waiting, failed);
+    if (failed == 0)
+        return 0;
+    printf("problem: %ld Telegram message%s failed for good: see last_error "
+           "in notification_outbox\n", failed, failed == 1 ? "" : "s");
+    return 1;
+}
+
+/* The database, its schema and its outbox: the number of problems. */
+static int
+check_database(struct ctl *c, const char *sqldir)
+{
+    char msg[512];
+    int pending;
+
+    if (c->cfg.database_url == NULL) {
+        printf("problem: DATABASE_URL is not set: add it to the env file\n");
+        return 1;
+    }
+    if (tr_store_connect(c->store, msg, sizeof(msg)) != TR_OK) {
+        printf("problem: %s: check DATABASE_URL and that PostgreSQL runs\n",
+               msg);
+        return 1;
+    }
+    if (tr_migrate_pending(c->store, sqldir, &pending, msg, sizeof(msg)) !=
+        TR_OK) {
+        printf("problem: %s\n", msg);
+        return 1;
+    }
+    if (pending > 0) {
+        printf("problem: %d migration%s not applied: run traffic-ctl "
+               "migrate\n", pending, pending == 1 ? "" : "s");
+        return 1;
+    }
+    printf("database: reachable, schema up to date\n");
+    return check_outbox(c->store);
+}
+
+static int
+check_spool(const struct tr_config *cfg)
+{
+    long depth = tr_spool_depth(cfg->spool_dir);
+
+    if (depth < 0) {
+        printf("problem: SPOOL_DIR %s cannot be read: create it, owned by "
+               "the service user\n", cfg->spool_dir);
+        return 1;
+    }
+    printf("spool: %ld request%s waiting%s\n", depth, depth == 1 ? "" : "s",
+           depth > 0 ? " (traffic-ctl spool drain)" : "");
+    return 0;
+}
+
+/* The configuration itself, and its file's mode. */
+static int
+check_config(const struct ctl *c)
+{
+    const struct tr_config *cfg = &c->cfg;
+    struct tr_buf out;
+    struct stat sb;
+
+    tr_buf_init(&out, 64 * 1024);
+    tr_config_dump(cfg, &out);
+    printf("env file: %s\n%s",
+           cfg->env_file[0] ? cfg->env_file : "(none, environment only)",
+           out.data ? out.data : "");
+    tr_buf_release(&out);
+    printf("rules: %zu targetologists, fallback %s\n", c->rules.n,
+           c->rules.fallback.name);
+    if (cfg->env_file[0] != '\0' && stat(cfg->env_file, &sb) == 0 &&
+        (sb.st_mode & S_IROTH)) {
+        printf("problem: %s is readable by every user and holds secrets: "
+               "chmod 640 it (group of the service user)\n", cfg->env_file);
+        return 1;
+    }
+    return 0;
+}
+
+int
+ctl_check(struct ctl *c)
+{
+    int problems = check_config(c);
+
+    problems += check_database(c, ctl_sql_dir(c->opt[0]));
+    problems += check_spool(&c->cfg);
+    problems += check_amocrm(&c->cfg);
+    problems += check_telegram(&c->cfg);
+    printf("%s\n", problems ? "check failed" : "check passed");
+    return problems ? 1 : 0;
+}

@@ -1,0 +1,199 @@
+/*
+ * deliver.c: traffic-ctl deliver (once, or --loop as the sidecar) and
+ * traffic-ctl spool: what the workers leave for later, the spool of a
+ * database outage and the outbox's retries and paced messages.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/ctl.h"
+#include "libtraffic/deliver.h"
+#include "libtraffic/drain.h"
+#include "libtraffic/outbox.h"
+#include "libtraffic/pipeline.h"
+#include "libtraffic/spool.h"
+
+#define ONCE_MAX_S 600  /* deliver without --loop waits out pacing so long */
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+/* Sleeps up to seconds, returning early on SIGTERM. */
+static void
+nap(double seconds)
+{
+    struct timespec ts;
+
+    if (seconds < 0.05)
+        seconds = 0.05;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    if (!stopping)
+        nanosleep(&ts, NULL);   /* EINTR on SIGTERM is the point */
+}
+
+/* Replays the spool when it holds anything; lines go to stdout. */
+static enum tr_err
+drain(struct tr_pipeline *p, const char *dir, char *msg, size_t msgsz)
+{
+    struct tr_drain_stats st;
+    enum tr_err err;
+
+    if (tr_spool_depth(dir) <= 0)
+        return TR_OK;
+    err = tr_drain_run(dir, p, stdout, &st, msg, msgsz);
+    if (st.replayed + st.corrupt > 0)
+        printf("spool: %zu replayed, %zu set aside, %zu left\n", st.replayed,
+               st.corrupt, st.left);
+    fflush(stdout);
+    return err;
+}
+
+int
+ctl_spool_args(const struct ctl *c)
+{
+    const char *what = c->noperands > 0 ? c->operand[0] : "status";
+
+    return strcmp(what, "status") == 0 || strcmp(what, "drain") == 0 ? 0 : -1;
+}
+
+int
+ctl_spool(struct ctl *c)
+{
+    int draining = c->noperands > 0 && strcmp(c->operand[0], "drain") == 0;
+    struct tr_pipeline p;
+    char msg[512];
+    long depth;
+    int rc;
+
+    if (draining) {
+        if ((rc = ctl_require_db(c)) != 0)
+            return rc;
+        tr_pipeline_init(&p, &c->cfg, &c->rules, c->store);
+        if (drain(&p, c->cfg.spool_dir, msg, sizeof(msg)) != TR_OK) {
+            fprintf(stderr, "traffic-ctl spool drain: %s\n", msg);
+            return 1;
+        }
+    }
+    if ((depth = tr_spool_depth(c->cfg.spool_dir)) < 0) {
+        fprintf(stderr, "traffic-ctl spool: cannot read %s\n",
+                c->cfg.spool_dir);
+        return 1;
+    }
+    printf("spool %s: %ld request%s waiting\n", c->cfg.spool_dir, depth,
+           depth == 1 ? "" : "s");
+    /* drain leaves nothing behind unless the database stopped it */
+    return draining && depth > 0 ? 1 : 0;
+}
+
+/* The sidecar's state between rounds. */
+struct sidecar {
+    struct tr_deliver d;
+    struct tr_pipeline p;
+    struct tr_notify_stats st;
+    long due, pending;
+    double wait;
+};
+
+/* One round: the spool, then what is due; the pending messages after. */
+static enum tr_err
+round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
+{
+    static const struct tr_due everything = {NULL, 0, NULL};
+    enum tr_err err;
+
+    if ((err = drain(&s->p, c->cfg.spool_dir, msg, msgsz)) != TR_OK ||
+        (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) !=
+            TR_OK)
+        return err;
+    return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
+                             msgsz);
+}
+
+/* Rounds until SIGTERM (loop), or until nothing is due. */
+static int
+rounds(struct ctl *c, struct sidecar *s, int loop)
+{
+    struct timespec t0, t;
+    char msg[512];
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!stopping) {
+        if (round_once(c, s, msg, sizeof(msg)) != TR_OK) {
+            printf("deliver: %s\n", msg);
+            fflush(stdout);
+            if (!loop)
+                return 1;
+            nap(5);     /* the database is away: try again later */
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        /* once: what is due, held back only by pacing, for ten minutes */
+        if (!loop && (s->due == 0 || t.tv_sec - t0.tv_sec > ONCE_MAX_S))
+            break;
+        nap(s->wait < 0 || s->wait > 1 ? 1 : s->wait);
+    }
+    return 0;
+}
+
+/* --now: the retries made due at once. */
+static int
+retry_now(struct ctl *c)
+{
+    char msg[512];
+    long rows;
+
+    if (tr_outbox_retry_now(c->store, &rows, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl deliver: %s\n", msg);
+        return 1;
+    }
+    printf("deliver: %ld message%s made due now\n", rows,
+           rows == 1 ? "" : "s");
+    return 0;
+}
+
+int
+ctl_deliver(struct ctl *c)
+{
+    static const struct tr_log log = {ctl_print_line, NULL};
+    /* --loop, --now */
+    int loop = c->opt[0] != NULL, rc = 0;
+    struct sigaction sa;
+    struct sidecar s;
+
+    memset(&s, 0, sizeof(s));
+    s.wait = -1;
+    if (tr_deliver_init(&s.d, &c->cfg, &c->rules, c->store, &log) != TR_OK) {
+        fprintf(stderr, "traffic-ctl deliver: out of memory\n");
+        return 1;
+    }
+    if (!s.d.notify.enabled)
+        printf("deliver: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_IDS not set: "
+               "no messages to send, only the spool to replay\n");
+    tr_pipeline_init(&s.p, &c->cfg, &c->rules, c->store);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;    /* no SA_RESTART: a nap ends at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (c->opt[1] != NULL && (rc = retry_now(c)) != 0) {
+        tr_deliver_release(&s.d);
+        return rc;
+    }
+    if (loop)
+        printf("deliver: running; SIGTERM stops\n");
+    fflush(stdout);
+    rc = rounds(c, &s, loop);
+    printf("deliver: %zu sent, %zu to retry, %zu failed; %ld pending\n",
+           s.st.sent, s.st.retried, s.st.failed, s.pending);
+    tr_deliver_release(&s.d);
+    return rc != 0 ? rc : s.st.failed > 0 ? 1 : 0;
+}

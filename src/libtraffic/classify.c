@@ -1,0 +1,117 @@
+/*
+ * classify.c: sale or not, the targetologist, the unified routing.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "classify.h"
+#include "config.h"
+#include "leads.h"
+#include "rules.h"
+#include "sale.h"
+
+const char *
+tr_endpoint_source(enum tr_endpoint ep)
+{
+    return ep == TR_EP_UNIFIED ? TR_SOURCE_UNIFIED : TR_SOURCE_TRAFFIC;
+}
+
+const char *
+tr_endpoint_name(enum tr_endpoint ep)
+{
+    return ep == TR_EP_UNIFIED ? "unified" : "traffic";
+}
+
+int
+tr_endpoint_parse(const char *name, enum tr_endpoint *ep)
+{
+    if (strcmp(name, "traffic") == 0)
+        *ep = TR_EP_TRAFFIC;
+    else if (strcmp(name, "unified") == 0)
+        *ep = TR_EP_UNIFIED;
+    else
+        return -1;
+    return 0;
+}
+
+/* The unified endpoint's routing of a sale. */
+static void
+route_sale(const struct tr_rules *rules, const struct tr_lead *l,
+           struct tr_item *it)
+{
+    const char *src = l->utm.v[TR_UTM_SOURCE];
+    int k, any = 0;
+
+    for (k = 0; k < TR_UTM_N; k++)
+        any |= l->utm.v[k] != NULL && l->utm.v[k][0] != '\0';
+    if (src != NULL && strncasecmp(src, "ref_", 4) == 0) {
+        it->routing = "referral";
+        it->is_sale = 0;
+        it->conversion = 1;
+        it->referral_code = src;
+    } else if (it->rule != &rules->fallback) {
+        it->routing = "traffic";
+    } else if (any) {
+        it->routing = "unknown";
+    } else {
+        it->routing = "both";
+        it->conversion = 1;
+    }
+}
+
+/* Why a candidate is not a sale, or "" when it is one. */
+static void
+not_a_sale(const struct tr_config *cfg, const struct tr_lead *l, char *why,
+           size_t whysz)
+{
+    why[0] = '\0';
+    if (l->pipeline_id == 0)
+        snprintf(why, whysz, "no pipeline_id");
+    else if (l->pipeline_id != cfg->pipeline_id)
+        snprintf(why, whysz, "pipeline_id %" PRId64 " is not %" PRId64,
+                 l->pipeline_id, cfg->pipeline_id);
+    else if (l->status_id == 0)
+        snprintf(why, whysz, "no status_id");
+    else if (l->status_id != cfg->status_id)
+        snprintf(why, whysz, "status_id %" PRId64 " is not %" PRId64,
+                 l->status_id, cfg->status_id);
+}
+
+void
+tr_classify(const struct tr_config *cfg, const struct tr_rules *rules,
+            enum tr_endpoint ep, const struct tr_lead *l, struct tr_item *it)
+{
+    it->event = l->event;
+    it->lead_id = l->id;
+    it->lead = l;
+    switch (l->kind) {
+    case TR_LEAD_INVALID:
+        it->outcome = TR_OUT_ERROR;
+        snprintf(it->reason, sizeof(it->reason), "%s", l->error);
+        return;
+    case TR_LEAD_IGNORED:
+        it->outcome = TR_OUT_IGNORED;
+        snprintf(it->reason, sizeof(it->reason), "%s events are not sales",
+                 l->event);
+        return;
+    case TR_LEAD_CANDIDATE:
+        break;
+    }
+    not_a_sale(cfg, l, it->reason, sizeof(it->reason));
+    if (it->reason[0] != '\0') {
+        it->outcome = TR_OUT_SKIPPED;
+    } else if (l->price_error != NULL) {
+        it->outcome = TR_OUT_ERROR;
+        snprintf(it->reason, sizeof(it->reason), "%s", l->price_error);
+    } else {
+        it->outcome = TR_OUT_SUCCESS;
+        it->is_sale = 1;
+        it->rule = tr_rules_match(rules, l->utm.v[TR_UTM_CAMPAIGN],
+                                  l->utm.v[TR_UTM_SOURCE]);
+        it->routing = "traffic";
+        if (ep == TR_EP_UNIFIED)
+            route_sale(rules, l, it);
+    }
+}

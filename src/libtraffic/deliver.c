@@ -1,0 +1,110 @@
+/*
+ * deliver.c: enrichment, then messages, for a worker or the sidecar.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "deliver.h"
+
+#define WORKER_SLOT_WAIT 0.5    /* seconds a worker waits for an API slot */
+#define SIDECAR_SLOT_WAIT 5.0
+
+enum tr_err
+tr_deliver_init(struct tr_deliver *d, const struct tr_config *cfg,
+                const struct tr_rules *rules, struct tr_store *store,
+                const struct tr_log *log)
+{
+    enum tr_err err;
+
+    memset(d, 0, sizeof(*d));
+    if (log != NULL)
+        d->log = *log;
+    if ((err = tr_notify_init(&d->notify, cfg, store, log)) != TR_OK)
+        return err;
+    if ((err = tr_enrich_init(&d->enrich, cfg, rules, store, log)) != TR_OK)
+        tr_notify_release(&d->notify);
+    return err;
+}
+
+void
+tr_deliver_release(struct tr_deliver *d)
+{
+    tr_enrich_release(&d->enrich);
+    tr_notify_release(&d->notify);
+}
+
+/* Without Telegram: the messages of new sales go to the log. */
+static void
+log_messages(struct tr_deliver *d, const struct tr_due *due)
+{
+    char msg[512], *text, *p;
+    size_t i;
+
+    for (i = 0; i < due->nleads; i++) {
+        if (tr_notify_render(d->notify.store, due->leads[i], 0, &text, NULL,
+                             msg, sizeof(msg)) != TR_OK) {
+            tr_log_say(&d->log, "telegram disabled; lead %" PRId64 ": %s",
+                       due->leads[i], msg);
+            continue;
+        }
+        for (p = text; (p = strchr(p, '\n')) != NULL;)
+            *p = '|';
+        tr_log_say(&d->log, "telegram disabled (no TELEGRAM_BOT_TOKEN or "
+                   "TELEGRAM_CHAT_IDS); lead %" PRId64 " message: %s",
+                   due->leads[i], text);
+        free(text);
+    }
+}
+
+/* A worker's new sales: their claimed messages, then any their statement
+ * could not claim (a sale that waited for the API, chats not yet known). */
+static enum tr_err
+send_own(struct tr_deliver *d, const struct tr_due *due,
+         struct tr_notify_stats *st, char *msg, size_t msgsz)
+{
+    struct tr_notify *n = &d->notify;
+    enum tr_err err = TR_OK;
+
+    if (due->claims != NULL)
+        err = tr_notify_send(n, due->claims, st, msg, msgsz);
+    if (err == TR_OK && (d->enrich.enabled || !n->chats_known))
+        err = tr_notify_deliver(n, n->cfg->nchats * due->nleads, due->leads,
+                                due->nleads, st, msg, msgsz);
+    return err;
+}
+
+enum tr_err
+tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
+               struct tr_notify_stats *st, char *msg, size_t msgsz)
+{
+    int own = due->leads != NULL;
+    enum tr_err err;
+
+    if (own && due->nleads == 0)
+        return TR_OK;
+    err = tr_enrich_run(&d->enrich, own ? due->nleads : TR_DELIVER_ROUND,
+                        own ? WORKER_SLOT_WAIT : SIDECAR_SLOT_WAIT, msg,
+                        msgsz);
+    if (err != TR_OK && !own)
+        return err;
+    if (err != TR_OK)
+        tr_log_say(&d->log, "amocrm: enrichment stopped: %s (the sidecar "
+                   "retries)", msg);
+    if (!d->notify.enabled) {
+        if (own)
+            log_messages(d, due);
+        if (due->claims != NULL)
+            tr_claims_release(due->claims);
+        return TR_OK;
+    }
+    if (!own)
+        return tr_notify_deliver(&d->notify, TR_DELIVER_ROUND, NULL, 0, st,
+                                 msg, msgsz);
+    if ((err = send_own(d, due, st, msg, msgsz)) != TR_OK)
+        tr_log_say(&d->log, "telegram: delivery stopped: %s (the sidecar "
+                   "retries)", msg);
+    return err;
+}

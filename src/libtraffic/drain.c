@@ -1,0 +1,95 @@
+/*
+ * drain.c: the spool's entries through the pipeline, oldest first.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dir.h"
+#include "drain.h"
+#include "pipeline.h"
+#include "spool.h"
+
+static void
+set_aside(const char *dir, const char *name, FILE *out)
+{
+    char where[4608];
+
+    tr_spool_set_aside(dir, name, where, sizeof(where));
+    if (out != NULL)
+        fprintf(out, "spool: %s: %s\n", name, where);
+}
+
+/*
+ * Replays one entry: TR_OK when it is done with (replayed, or set aside),
+ * else the database's error, and the entry stays.
+ */
+static enum tr_err
+replay_one(const char *dir, const char *name, struct tr_pipeline *p,
+           FILE *out, struct tr_drain_stats *st, char *msg, size_t msgsz)
+{
+    struct tr_spool_entry e;
+    struct tr_input in;
+    struct tr_results res;
+    struct tr_buf b;
+    char why[512];
+    enum tr_err err;
+
+    tr_buf_init(&b, p->limits.max_bytes + TR_SPOOL_HEADER_MAX);
+    memset(&in, 0, sizeof(in));
+    if (tr_spool_read(dir, name, &b, &e, why, sizeof(why)) != TR_OK ||
+        tr_endpoint_parse(e.endpoint, &in.endpoint) != 0) {
+        if (out != NULL)
+            fprintf(out, "spool: %s: unreadable entry\n", name);
+        set_aside(dir, name, out);
+        st->corrupt++;
+        tr_buf_release(&b);
+        return TR_OK;
+    }
+    in.type = tr_body_type_of(e.content_type);
+    in.body = e.body;
+    in.len = e.body_len;
+    in.request_id = e.request_id;
+    in.received_at = e.received_at;
+    err = tr_pipeline_process(p, &in, 0, NULL, &res, why, sizeof(why));
+    switch (err) {
+    case TR_OK:
+        tr_spool_remove(dir, name);
+        st->replayed++;
+        if (out != NULL)
+            fprintf(out, "spool: %s: replayed: %s\n", name,
+                    res.summary[0] ? res.summary : "no leads");
+        break;
+    case TR_EDB:
+    case TR_EDBDOWN:
+    case TR_ENOMEM:
+        /* not its fault: it stays, and so does everything after it */
+        tr_fail(msg, msgsz, err, "%s", why);
+        break;
+    default:
+        if (out != NULL)
+            fprintf(out, "spool: %s: %s\n", name, why);
+        set_aside(dir, name, out);
+        st->corrupt++;
+        err = TR_OK;
+    }
+    tr_buf_release(&b);
+    return err;
+}
+
+enum tr_err
+tr_drain_run(const char *dir, struct tr_pipeline *p, FILE *out,
+             struct tr_drain_stats *st, char *msg, size_t msgsz)
+{
+    struct tr_dir_list list;
+    enum tr_err err;
+    size_t i;
+
+    memset(st, 0, sizeof(*st));
+    if ((err = tr_spool_list(dir, &list, msg, msgsz)) == TR_OK) {
+        for (i = 0; i < list.n && err == TR_OK; i++)
+            err = replay_one(dir, list.names[i], p, out, st, msg, msgsz);
+        st->left = list.n - st->replayed - st->corrupt;
+    }
+    tr_dir_list_release(&list);
+    return err;
+}

@@ -1,0 +1,28 @@
+/*
+ * migrate.h: the numbered migrations of sql/ ("NNN_name.sql", applied in
+ * lexical order, each once, recorded in schema_migrations).
+ */
+#ifndef TR_MIGRATE_H
+#define TR_MIGRATE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+struct tr_store;
+
+/*
+ * Applies the pending migrations of sqldir under an advisory lock (two
+ * operators at once wait for each other), each in its own transaction.
+ * Writes one line per file applied to out, or that nothing was pending.
+ * TR_EIO (the files), TR_EDB / TR_EDBDOWN.
+ */
+enum tr_err tr_migrate_apply(struct tr_store *store, const char *sqldir,
+                             FILE *out, char *msg, size_t msgsz);
+
+/* *pending gets how many migrations of sqldir are not applied yet. */
+enum tr_err tr_migrate_pending(struct tr_store *store, const char *sqldir,
+                               int *pending, char *msg, size_t msgsz);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * outbox.h: the Telegram outbox in the database (notification_outbox,
+ * telegram_chats, sql/002 and sql/005).
+ *
+ * A new sale's statement writes one outbox row per configured chat.  A
+ * message is sent by whoever claims its row: the claim holds the chat for a
+ * lease (one message in flight per chat, a sender that died is replaced
+ * when the lease ends) and traffic_outbox_record ends the lease with the
+ * outcome and paces the chat's next message.  This module is the SQL side
+ * of that; notify.c does the sending.
+ *
+ * A claimed message is a struct tr_claim, read by column name from either
+ * statement that claims (the sale's own, sale.sql, and claim.sql), so the
+ * claim columns are written down once: in tr_claims_take.
+ */
+#ifndef TR_OUTBOX_H
+#define TR_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "render.h"
+
+struct pg_result;
+struct tr_store;
+
+/* A worker sends the messages of at most this many new sales of one
+ * delivery itself; the rest are the deliver sidecar's. */
+#define TR_NEW_SALES_MAX 8
+#define TR_CLAIMS_MAX (TR_NEW_SALES_MAX * TR_CHATS_MAX)
+
+/* One claimed message: its row, its chat and its sale, as sent. */
+struct tr_claim {
+    const char *id;             /* notification_outbox.id */
+    const char *chat;
+    int64_t thread;             /* 0: none */
+    int64_t lead;
+    long attempts;              /* this one included */
+    struct tr_sale_view view;
+};
+
+/* Claimed messages, their strings in the results kept here. */
+struct tr_claims {
+    struct tr_claim v[TR_CLAIMS_MAX];
+    size_t n;
+    struct pg_result *res[TR_NEW_SALES_MAX];    /* owned */
+    size_t nres;
+};
+
+/* The configured chats as PostgreSQL array literals. */
+struct tr_chat_lists {
+    char ids[TR_CHATS_MAX * 52 + 4];        /* {"-100123","@team"} */
+    char threads[TR_CHATS_MAX * 22 + 4];    /* {NULL,42} */
+};
+
+/* Fills an empty set. */
+void tr_claims_init(struct tr_claims *c);
+
+/* Forgets every claim and frees the results; c can be used again. */
+void tr_claims_release(struct tr_claims *c);
+
+/* Whether c can take another result. */
+int tr_claims_room(const struct tr_claims *c);
+
+/*
+ * Takes the claimed messages in the rows of res (those whose outbox_id is
+ * not NULL) and keeps res while it holds one, else clears it.  TR_EDB when
+ * res lacks a claim column (res is cleared).
+ */
+enum tr_err tr_claims_take(struct tr_claims *c, struct pg_result *res,
+                           char *msg, size_t msgsz);
+
+/*
+ * TR_OK when a result (or a statement's description) has every claim
+ * column, else TR_EDB naming the first one missing.
+ */
+enum tr_err tr_claims_check(const struct pg_result *res, char *msg,
+                            size_t msgsz);
+
+/*
+ * Reads the sale's view of row of res (the claim columns from "client" on:
+ * a claim's, or a stored sale's from sale_view.sql); the strings point into
+ * res.  TR_EDB when a column is missing.
+ */
+enum tr_err tr_outbox_read_view(const struct pg_result *res, int row,
+                                struct tr_sale_view *v, char *msg,
+                                size_t msgsz);
+
+/* Writes the array literals of cfg's chats into lists. */
+void tr_outbox_chat_lists(const struct tr_config *cfg,
+                          struct tr_chat_lists *lists);
+
+/* How long a claim holds a message and its chat: a send and its one
+ * resend, with room to record the outcome. */
+long tr_outbox_lease_ms(const struct tr_config *cfg);
+
+/*
+ * Makes the configured chats known for claims, and with sweep also every
+ * chat that has pending messages (a chat no longer configured).
+ */
+enum tr_err tr_outbox_know_chats(struct tr_store *store,
+                                 const struct tr_chat_lists *lists,
+                                 int sweep, char *msg, size_t msgsz);
+
+/*
+ * Claims the oldest due message of a free chat for lease_ms, only of the
+ * given leads (at most TR_NEW_SALES_MAX) or with leads NULL of any, into c
+ * (which must have room).  *got is 1 when there was one.  TR_EDB.
+ */
+enum tr_err tr_outbox_claim(struct tr_store *store, long lease_ms,
+                            const int64_t *leads, size_t nleads,
+                            struct tr_claims *c, int *got, char *msg,
+                            size_t msgsz);
+
+/* What a send came to, as traffic_outbox_record takes it. */
+struct tr_send_outcome {
+    const char *outcome;        /* "sent", "retry" or "failed" */
+    int64_t message_id;         /* when sent */
+    const char *error;          /* or a note; NULL: none */
+    long delay_ms;              /* retry: when to try again */
+    const char *moved_to;       /* the chat Telegram moved it to, or NULL */
+};
+
+/*
+ * Records the outcome of claim's send, ending its lease and pacing its
+ * chat by cfg; status gets the row's new status ("sent", "pending",
+ * "failed", or "gone" when it was purged meanwhile).  TR_EDB.
+ */
+enum tr_err tr_outbox_record(struct tr_store *store,
+                             const struct tr_config *cfg,
+                             const struct tr_claim *claim,
+                             const struct tr_send_outcome *o, char *status,
+                             size_t statussz, char *msg, size_t msgsz);
+
+/*
+ * Makes every pending message due now (the operator fixed Telegram and
+ * wants no more backoff); pacing and messages in flight are kept.  *rows
+ * gets how many were waiting.
+ */
+enum tr_err tr_outbox_retry_now(struct tr_store *store, long *rows, char *msg,
+                                size_t msgsz);
+
+/*
+ * Queues lead_id's message again for every chat of lists, whatever
+ * happened to it before (the operator's resend): *rows gets the number of
+ * chats.  TR_EINVAL when no sale is stored for lead_id.
+ */
+enum tr_err tr_outbox_resend(struct tr_store *store,
+                             const struct tr_chat_lists *lists,
+                             int64_t lead_id, long *rows, char *msg,
+                             size_t msgsz);
+
+/*
+ * What is still pending: *due the messages whose own time has come (held
+ * back only by a chat's pacing or a lease), *pending all of them, *wait the
+ * seconds until the next one can go (0 when one can go now; -1 without
+ * pending messages).
+ */
+enum tr_err tr_outbox_pending(struct tr_store *store, long *due,
+                              long *pending, double *wait, char *msg,
+                              size_t msgsz);
+
+/* Counts the pending and the failed messages (traffic-ctl check). */
+enum tr_err tr_outbox_counts(struct tr_store *store, long *pending,
+                             long *failed, char *msg, size_t msgsz);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * pipeline.c: from the body to the delivery's transaction, and its counts.
+ */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "config.h"
+#include "leads.h"
+#include "pipeline.h"
+#include "rules.h"
+#include "text.h"
+
+void
+tr_pipeline_init(struct tr_pipeline *p, const struct tr_config *cfg,
+                 const struct tr_rules *rules, struct tr_store *store)
+{
+    p->cfg = cfg;
+    p->rules = rules;
+    tr_sale_init(&p->sale, cfg, store);
+    tr_body_limits_init(&p->limits, cfg->max_body_bytes);
+}
+
+/* The delivery of in, without items: source, ids, the log's copy. */
+static void
+delivery(const struct tr_input *in, struct tr_buf *logbody,
+         struct tr_delivery *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->source = tr_endpoint_source(in->endpoint);
+    d->request_id = in->request_id;
+    d->received_at = in->received_at;
+    if (in->body != NULL)
+        tr_text_sanitize(logbody, in->body, in->len, TR_LOG_BODY_MAX);
+    d->log_body = logbody->data ? logbody->data : "";
+}
+
+void
+tr_pipeline_log_error(struct tr_pipeline *p, const struct tr_input *in,
+                      const char *event, const char *error)
+{
+    struct tr_delivery d;
+    struct tr_item it;
+    struct tr_buf logbody;
+    char msg[256];
+
+    memset(&it, 0, sizeof(it));
+    tr_buf_init(&logbody, TR_LOG_BODY_MAX + 64);
+    delivery(in, &logbody, &d);
+    it.outcome = TR_OUT_ERROR;
+    it.event = event;
+    snprintf(it.reason, sizeof(it.reason), "%s", error);
+    d.items = &it;
+    d.nitems = 1;
+    tr_sale_save(&p->sale, &d, NULL, msg, sizeof(msg));
+    tr_buf_release(&logbody);
+}
+
+static void
+summarize(struct tr_results *res, const struct tr_item *it)
+{
+    size_t len = strlen(res->summary);
+
+    if (len + 48 >= sizeof(res->summary)) {
+        if (strcmp(res->summary + len - 3, "...") != 0)
+            snprintf(res->summary + len, sizeof(res->summary) - len, " ...");
+        return;
+    }
+    snprintf(res->summary + len, sizeof(res->summary) - len,
+             "%s%" PRId64 ":%s", len ? " " : "", it->lead_id,
+             tr_outcome_name(it->outcome));
+}
+
+static void
+count(struct tr_results *res, const struct tr_item *it)
+{
+    res->total++;
+    switch (it->outcome) {
+    case TR_OUT_SUCCESS:
+        res->processed++;
+        if (res->nnew < TR_NEW_SALES_MAX)
+            res->new_leads[res->nnew++] = it->lead_id;
+        break;
+    case TR_OUT_DUPLICATE:
+        res->duplicates++;
+        break;
+    case TR_OUT_SKIPPED:
+        res->skipped++;
+        break;
+    case TR_OUT_IGNORED:
+        res->ignored++;
+        break;
+    case TR_OUT_ERROR:
+        res->errors++;
+        break;
+    }
+    summarize(res, it);
+}
+
+/* With AMOCRM_DOMAIN set, a body from another account is refused. */
+static enum tr_err
+check_account(const struct tr_config *cfg, struct json_object *tree,
+              char *msg, size_t msgsz)
+{
+    struct json_object *acc, *sub;
+    const char *s;
+
+    if (cfg->amocrm_domain == NULL)
+        return TR_OK;
+    if (!json_object_object_get_ex(tree, "account", &acc) ||
+        !json_object_object_get_ex(acc, "subdomain", &sub) ||
+        !json_object_is_type(sub, json_type_string))
+        return tr_fail(msg, msgsz, TR_EDENIED, "no account[subdomain]: "
+                       "AMOCRM_DOMAIN is %s", cfg->amocrm_domain);
+    s = json_object_get_string(sub);
+    if (strcasecmp(s, cfg->amocrm_domain) != 0)
+        return tr_fail(msg, msgsz, TR_EDENIED, "account[subdomain] \"%.64s\" "
+                       "is not AMOCRM_DOMAIN %s", s, cfg->amocrm_domain);
+    return TR_OK;
+}
+
+/* The items of leads: one per lead, or one "ignored" for none.  NULL
+ * without memory. */
+static struct tr_item *
+classify_all(struct tr_pipeline *p, enum tr_endpoint ep,
+             const struct tr_leads *leads, size_t *n)
+{
+    struct tr_item *items;
+    size_t i;
+
+    *n = leads->n ? leads->n : 1;
+    if ((items = calloc(*n, sizeof(*items))) == NULL)
+        return NULL;
+    for (i = 0; i < leads->n; i++)
+        tr_classify(p->cfg, p->rules, ep, &leads->v[i], &items[i]);
+    if (leads->n == 0) {
+        items[0].outcome = TR_OUT_IGNORED;
+        items[0].event = leads->ignored_what[0] ? leads->ignored_what : "none";
+        snprintf(items[0].reason, sizeof(items[0].reason),
+                 "no leads in the body");
+    }
+    return items;
+}
+
+enum tr_err
+tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
+                    int dry_run, struct tr_claims *claims,
+                    struct tr_results *res, char *msg, size_t msgsz)
+{
+    struct json_object *tree = NULL;
+    struct tr_leads leads;
+    struct tr_delivery d;
+    struct tr_item *items = NULL;
+    struct tr_buf logbody;
+    char base[300];
+    size_t i, n;
+    enum tr_err err;
+
+    memset(res, 0, sizeof(*res));
+    tr_leads_init(&leads);
+    tr_buf_init(&logbody, TR_LOG_BODY_MAX + 64);
+
+    err = tr_body_parse(in->type, in->body, in->len, &p->limits, &tree, msg,
+                        msgsz);
+    if (err == TR_OK)
+        err = check_account(p->cfg, tree, msg, msgsz);
+    if (err == TR_OK)
+        err = tr_leads_extract(&leads, tree, &p->cfg->utm_map, TR_LEADS_MAX,
+                               msg, msgsz);
+    if (err != TR_OK) {
+        if (!dry_run)
+            tr_pipeline_log_error(p, in, "body", msg);
+        res->total = res->errors = 1;
+        goto out;
+    }
+    if ((items = classify_all(p, in->endpoint, &leads, &n)) == NULL) {
+        err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+        goto out;
+    }
+    delivery(in, &logbody, &d);
+    if (tr_config_account_base(p->cfg, leads.account_self, base,
+                               sizeof(base)))
+        d.amocrm_base = base;
+    d.items = items;
+    d.nitems = n;
+    if (!dry_run &&
+        (err = tr_sale_save(&p->sale, &d, claims, msg, msgsz)) != TR_OK)
+        goto out;
+    for (i = 0; i < n; i++)
+        count(res, &items[i]);
+    if (leads.n > 0)
+        res->ignored += leads.ignored, res->total += leads.ignored;
+out:
+    free(items);
+    tr_leads_release(&leads);
+    json_object_put(tree);
+    tr_buf_release(&logbody);
+    return err;
+}

@@ -1,0 +1,321 @@
+/*
+ * router.c: routes, the test endpoint, the checks before the body, and the
+ * answer of a delivery (stored, spooled, or refused).
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "config.h"
+#include "router.h"
+#include "rules.h"
+#include "spool.h"
+#include "store.h"
+#include "text.h"
+
+#define TR_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char path_traffic[] = "/webhook/amocrm/traffic";
+
+/* Longer suffixes first: "/webhook/amocrm" ends every webhook path. */
+static const struct {
+    const char *suffix;
+    enum tr_route route;
+} routes[] = {
+    {"/webhook/amocrm/traffic/test", TR_ROUTE_TEST},
+    {"/webhook/amocrm/traffic", TR_ROUTE_TRAFFIC},
+    {"/webhook/amocrm", TR_ROUTE_UNIFIED},
+    {"/api/admin/webhook-logs/stats", TR_ROUTE_ADMIN_STATS},
+    {"/api/admin/webhook-logs", TR_ROUTE_ADMIN_LOGS},
+    {"/api/admin/notifications", TR_ROUTE_ADMIN_NOTIFICATIONS},
+};
+
+void
+tr_router_init(struct tr_router *r, const struct tr_config *cfg,
+               const struct tr_rules *rules, struct tr_store *store)
+{
+    r->cfg = cfg;
+    r->rules = rules;
+    r->store = store;
+    tr_pipeline_init(&r->pipeline, cfg, rules, store);
+}
+
+static int
+ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+enum tr_route
+tr_router_route(const char *path)
+{
+    size_t n, i;
+
+    if (path == NULL)
+        return TR_ROUTE_NONE;
+    n = strcspn(path, "?");
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (ends_with(path, n, routes[i].suffix))
+            return routes[i].route;
+    return TR_ROUTE_NONE;
+}
+
+static void
+answer_test(struct tr_router *r, struct tr_response *resp)
+{
+    struct json_object *o, *list;
+    char now[40];
+    size_t i;
+
+    if ((o = json_object_new_object()) == NULL ||
+        (list = json_object_new_array()) == NULL) {
+        json_object_put(o);
+        tr_response_error(resp, 500, "out of memory");
+        return;
+    }
+    for (i = 0; i < r->rules->n; i++)
+        json_object_array_add(list,
+                              json_object_new_string(r->rules->v[i].name));
+    tr_text_iso_now(now, sizeof(now));
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "message", json_object_new_string(
+        "Traffic Dashboard webhook endpoint is active"));
+    json_object_object_add(o, "endpoint", json_object_new_string(path_traffic));
+    json_object_object_add(o, "version", json_object_new_string(TR_VERSION));
+    json_object_object_add(o, "pipeline",
+                           json_object_new_int64(r->cfg->pipeline_id));
+    json_object_object_add(o, "targetologists", list);
+    json_object_object_add(o, "timestamp", json_object_new_string(now));
+    json_object_object_add(o, "database", json_object_new_string(
+        tr_store_alive(r->store) ? "connected" : "unavailable"));
+    resp->status = 200;
+    tr_buf_adds(&resp->body, json_object_to_json_string_ext(o, TR_JSON_FLAGS));
+    json_object_put(o);
+}
+
+/* Whether the query string carries token=WEBHOOK_SECRET. */
+static int
+token_ok(const char *query, const char *secret)
+{
+    char given[256];
+
+    return tr_query_param(query, "token", given, sizeof(given)) == 1 &&
+           tr_config_secret_equal(given, secret);
+}
+
+/* The input of a request, its body not read yet; at holds the time. */
+static void
+input_of(const struct tr_request *req, enum tr_endpoint ep, char *at,
+         size_t atsz, struct tr_input *in)
+{
+    memset(in, 0, sizeof(*in));
+    tr_text_timestamp(at, atsz, req->received_sec, req->received_nsec);
+    in->endpoint = ep;
+    in->type = tr_body_type_of(req->content_type);
+    in->request_id = req->request_id;
+    in->received_at = at;
+}
+
+/* A request refused before its body: the log row and the answer. */
+static int
+refuse(struct tr_router *r, const struct tr_input *in, int status,
+       const char *why, const char *answer, struct tr_response *resp)
+{
+    tr_pipeline_log_error(&r->pipeline, in, "request", why);
+    snprintf(resp->error, sizeof(resp->error), "%s", why);
+    tr_response_error(resp, status, answer);
+    return 0;
+}
+
+/* The checks of a webhook POST before its body is read. */
+static int
+check_webhook(struct tr_router *r, enum tr_endpoint ep,
+              const struct tr_request *req, struct tr_response *resp)
+{
+    struct tr_input in;
+    char at[40], why[128];
+
+    input_of(req, ep, at, sizeof(at), &in);
+    if (r->cfg->webhook_secret != NULL &&
+        !token_ok(req->query, r->cfg->webhook_secret)) {
+        tr_pipeline_log_error(&r->pipeline, &in, "request",
+                              "missing or wrong webhook token");
+        tr_response_error(resp, 403, "forbidden");
+        return 0;
+    }
+    if (in.type == TR_BODY_UNSUPPORTED) {
+        snprintf(why, sizeof(why), "unsupported content type \"%.60s\"",
+                 req->content_type ? req->content_type : "");
+        return refuse(r, &in, 415, why, "unsupported content type: send "
+                      "application/x-www-form-urlencoded or "
+                      "application/json", resp);
+    }
+    if (req->content_length < 0) {
+        tr_response_error(resp, 411, "content-length required");
+        return 0;
+    }
+    if ((unsigned long long)req->content_length >
+        r->pipeline.limits.max_bytes) {
+        snprintf(why, sizeof(why), "body of %lld bytes over the %zu limit",
+                 req->content_length, r->pipeline.limits.max_bytes);
+        return refuse(r, &in, 413, why, "body too large", resp);
+    }
+    if (req->content_length == 0)
+        return refuse(r, &in, 400, "empty body", "empty body", resp);
+    return 1;
+}
+
+/* HEAD or POST to a webhook path; anything else is a 405. */
+static int
+begin_webhook(struct tr_router *r, enum tr_endpoint ep,
+              const struct tr_request *req, struct tr_response *resp)
+{
+    const char *m = req->method ? req->method : "";
+
+    if (strcmp(m, "HEAD") == 0) {
+        resp->status = 200;
+        return 0;
+    }
+    if (strcmp(m, "POST") != 0) {
+        resp->allow = "POST, HEAD";
+        tr_response_error(resp, 405, "method not allowed");
+        return 0;
+    }
+    return check_webhook(r, ep, req, resp);
+}
+
+static void
+begin_test(struct tr_router *r, const struct tr_request *req,
+           struct tr_response *resp)
+{
+    const char *m = req->method ? req->method : "";
+
+    if (strcmp(m, "HEAD") == 0) {
+        resp->status = 200;
+    } else if (strcmp(m, "GET") != 0) {
+        resp->allow = "GET, HEAD";
+        tr_response_error(resp, 405, "method not allowed");
+    } else {
+        answer_test(r, resp);
+    }
+}
+
+int
+tr_router_begin(struct tr_router *r, struct tr_request *req,
+                struct tr_response *resp)
+{
+    switch (tr_router_route(req->path)) {
+    case TR_ROUTE_NONE:
+        tr_response_error(resp, 404, "not found");
+        return 0;
+    case TR_ROUTE_TEST:
+        begin_test(r, req, resp);
+        return 0;
+    case TR_ROUTE_ADMIN_LOGS:
+        tr_admin_answer(r->cfg, r->store, TR_ADMIN_LOGS, req, resp);
+        return 0;
+    case TR_ROUTE_ADMIN_STATS:
+        tr_admin_answer(r->cfg, r->store, TR_ADMIN_STATS, req, resp);
+        return 0;
+    case TR_ROUTE_ADMIN_NOTIFICATIONS:
+        tr_admin_answer(r->cfg, r->store, TR_ADMIN_NOTIFICATIONS, req, resp);
+        return 0;
+    case TR_ROUTE_TRAFFIC:
+        return begin_webhook(r, TR_EP_TRAFFIC, req, resp);
+    case TR_ROUTE_UNIFIED:
+        return begin_webhook(r, TR_EP_UNIFIED, req, resp);
+    }
+    return 0;
+}
+
+/*
+ * Nothing could be committed: the request goes to the spool and AmoCRM
+ * still gets its 200; only when that fails too is the answer 503 (AmoCRM
+ * then retries).
+ */
+static void
+spool(struct tr_router *r, const struct tr_request *req,
+      const struct tr_input *in, const char *dberr, struct tr_response *resp)
+{
+    struct tr_spool_entry e;
+    char why[512];
+
+    e.endpoint = tr_endpoint_name(in->endpoint);
+    e.content_type = req->content_type;
+    e.request_id = req->request_id;
+    e.received_at = in->received_at;
+    e.body = req->body;
+    e.body_len = req->body_len;
+    if (tr_spool_write(r->cfg->spool_dir, &e, req->received_sec,
+                       req->received_nsec, why, sizeof(why)) != TR_OK) {
+        snprintf(resp->error, sizeof(resp->error), "%.200s; spool: %.200s",
+                 dberr, why);
+        tr_response_error(resp, 503,
+                          "could not store the delivery; retry later");
+        return;
+    }
+    snprintf(resp->error, sizeof(resp->error), "%.200s; spooled", dberr);
+    resp->status = 200;
+    tr_buf_adds(&resp->body, "{\"success\":true,\"queued\":true}");
+}
+
+/* The answer to a processed delivery, by what the pipeline said. */
+static void
+answer_delivery(struct tr_router *r, const struct tr_request *req,
+                const struct tr_input *in, enum tr_err err, const char *msg,
+                const struct tr_results *res, struct tr_response *resp)
+{
+    switch (err) {
+    case TR_OK:
+        resp->status = 200;
+        tr_buf_addf(&resp->body,
+                    "{\"success\":true,\"results\":{\"total\":%zu,"
+                    "\"processed\":%zu,\"duplicates\":%zu,\"skipped\":%zu,"
+                    "\"ignored\":%zu,\"errors\":%zu}}",
+                    res->total, res->processed, res->duplicates,
+                    res->skipped, res->ignored, res->errors);
+        return;
+    case TR_EINVAL:
+    case TR_ETOOBIG:
+        snprintf(resp->error, sizeof(resp->error), "%s", msg);
+        tr_response_error(resp, err == TR_EINVAL ? 400 : 413, msg);
+        return;
+    case TR_EDENIED:
+        snprintf(resp->error, sizeof(resp->error), "%s", msg);
+        tr_response_error(resp, 403, "forbidden: not the configured account");
+        return;
+    default:
+        spool(r, req, in, msg, resp);
+        return;
+    }
+}
+
+void
+tr_router_finish(struct tr_router *r, struct tr_request *req,
+                 struct tr_response *resp, struct tr_results *res,
+                 struct tr_claims *claims)
+{
+    enum tr_endpoint ep = tr_router_route(req->path) == TR_ROUTE_UNIFIED
+                              ? TR_EP_UNIFIED : TR_EP_TRAFFIC;
+    struct tr_input in;
+    char at[40], msg[256];
+    enum tr_err err;
+
+    memset(res, 0, sizeof(*res));
+    input_of(req, ep, at, sizeof(at), &in);
+    if (req->body_short) {
+        refuse(r, &in, 400, "body shorter than content-length",
+               "body shorter than content-length", resp);
+        return;
+    }
+    in.body = req->body;
+    in.len = req->body_len;
+    err = tr_pipeline_process(&r->pipeline, &in, 0, claims, res, msg,
+                              sizeof(msg));
+    answer_delivery(r, req, &in, err, msg, res, resp);
+}

@@ -1,0 +1,278 @@
+/*
+ * sale.c: the statements of a delivery, in one transaction.
+ */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "leads.h"
+#include "rules.h"
+#include "sale.h"
+#include "sql.h"
+#include "store.h"
+
+/* The parameters of sale.sql: $1 is p[SP_LEAD], and so on. */
+enum {
+    SP_LEAD,
+    SP_NAME,
+    SP_PRICE,
+    SP_CURRENCY,
+    SP_PRODUCT,
+    SP_TARGETOLOGIST,
+    SP_EMOJI,
+    SP_UTM,                     /* TR_UTM_N of them */
+    SP_PIPELINE = SP_UTM + TR_UTM_N,
+    SP_STATUS,
+    SP_RESPONSIBLE,
+    SP_RECEIVED,
+    SP_NOTIFICATION,
+    SP_JSON,
+    SP_CHATS,
+    SP_THREADS,
+    SP_SOURCE,
+    SP_EVENT,
+    SP_REQUEST,
+    SP_LOG_BODY,
+    SP_ROUTING,
+    SP_ENRICH,
+    SP_BASE,
+    SP_LEASE,
+    SP_REFERRAL,                /* the conversion variants only */
+    SP_N
+};
+
+const char *
+tr_outcome_name(enum tr_outcome o)
+{
+    switch (o) {
+    case TR_OUT_SUCCESS:
+        return "success";
+    case TR_OUT_DUPLICATE:
+        return "duplicate";
+    case TR_OUT_SKIPPED:
+        return "skipped";
+    case TR_OUT_IGNORED:
+        return "ignored";
+    case TR_OUT_ERROR:
+        return "error";
+    }
+    return "error";
+}
+
+void
+tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
+             struct tr_store *store)
+{
+    char base[512];
+
+    memset(s, 0, sizeof(*s));
+    s->store = store;
+    s->cfg = cfg;
+    tr_outbox_chat_lists(cfg, &s->chats);
+    s->notify = cfg->nchats > 0 && cfg->telegram_bot_token != NULL;
+    s->paced = s->notify && (cfg->tg_chat_interval_ms > 0 ||
+                             cfg->tg_group_per_minute > 0);
+    s->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
+    s->lease_ms = tr_outbox_lease_ms(cfg);
+}
+
+static const char *
+nonempty(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* The text of an id, or NULL for 0 (none). */
+static const char *
+id_text(char *buf, size_t bufsz, int64_t id)
+{
+    snprintf(buf, bufsz, "%" PRId64, id);
+    return id != 0 ? buf : NULL;
+}
+
+/* Binds a sale item's parameters of sale.sql into p (texts kept in t). */
+static void
+sale_params(const struct tr_sale *s, const struct tr_delivery *d,
+            const struct tr_item *it, int claim, char t[5][24],
+            const char **p)
+{
+    const struct tr_lead *l = it->lead;
+    int k;
+
+    p[SP_LEAD] = id_text(t[0], sizeof(t[0]), l->id);
+    p[SP_NAME] = nonempty(l->name);
+    p[SP_PRICE] = nonempty(l->price);
+    p[SP_CURRENCY] = s->cfg->currency;
+    p[SP_PRODUCT] = s->cfg->product_name;
+    p[SP_TARGETOLOGIST] = it->rule->name;
+    p[SP_EMOJI] = it->rule->emoji;
+    for (k = 0; k < TR_UTM_N; k++)
+        p[SP_UTM + k] = l->utm.v[k];
+    p[SP_PIPELINE] = id_text(t[1], sizeof(t[1]), l->pipeline_id);
+    p[SP_STATUS] = id_text(t[2], sizeof(t[2]), l->status_id);
+    p[SP_RESPONSIBLE] = id_text(t[3], sizeof(t[3]), l->responsible_user_id);
+    p[SP_RECEIVED] = d->received_at;
+    p[SP_NOTIFICATION] = s->notify ? "pending" : "disabled";
+    p[SP_JSON] = json_object_to_json_string_ext(
+        l->raw, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    p[SP_CHATS] = s->notify ? s->chats.ids : "{}";
+    p[SP_THREADS] = s->notify ? s->chats.threads : "{}";
+    p[SP_SOURCE] = d->source;
+    p[SP_EVENT] = it->event;
+    p[SP_REQUEST] = d->request_id;
+    p[SP_LOG_BODY] = d->log_body;
+    p[SP_ROUTING] = it->routing;
+    p[SP_ENRICH] = s->enrich ? "pending" : "skipped";
+    p[SP_BASE] = d->amocrm_base;
+    snprintf(t[4], sizeof(t[4]), "%ld", s->lease_ms);
+    p[SP_LEASE] = claim ? t[4] : NULL;
+    p[SP_REFERRAL] = it->referral_code;
+}
+
+static enum tr_err
+save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
+          struct tr_claims *claims, char *msg, size_t msgsz)
+{
+    char t[5][24];
+    const char *p[SP_N], *sql;
+    PGresult *res;
+    int claim = s->notify && claims != NULL && tr_claims_room(claims);
+
+    sale_params(s, d, it, claim, t, p);
+    if (it->conversion)
+        sql = s->paced ? tr_sql_sale_conv_paced : tr_sql_sale_conv_free;
+    else
+        sql = s->paced ? tr_sql_sale_paced : tr_sql_sale_free;
+    if ((res = tr_store_query_prepared(s->store, sql,
+                                       it->conversion ? SP_N : SP_N - 1, p,
+                                       msg, msgsz)) == NULL)
+        return TR_EDB;
+    if (PQntuples(res) < 1) {
+        PQclear(res);
+        return tr_fail(msg, msgsz, TR_EDB, "sale statement returned no row");
+    }
+    if (PQgetisnull(res, 0, 0)) {
+        it->outcome = TR_OUT_DUPLICATE;
+        snprintf(it->reason, sizeof(it->reason),
+                 "a sale for lead %" PRId64 " is already stored", it->lead_id);
+        PQclear(res);
+        return TR_OK;
+    }
+    it->outcome = TR_OUT_SUCCESS;
+    if (claim)
+        return tr_claims_take(claims, res, msg, msgsz);
+    PQclear(res);
+    return TR_OK;
+}
+
+static enum tr_err
+save_referral(struct tr_sale *s, const struct tr_delivery *d,
+              struct tr_item *it, char *msg, size_t msgsz)
+{
+    const struct tr_lead *l = it->lead;
+    char id[24];
+    const char *p[11];
+    PGresult *res;
+
+    p[0] = id_text(id, sizeof(id), l->id);
+    p[1] = it->referral_code;
+    p[2] = nonempty(l->price);
+    p[3] = s->cfg->currency;
+    p[4] = nonempty(l->name);
+    p[5] = l->utm.v[TR_UTM_CAMPAIGN];
+    p[6] = d->received_at;
+    p[7] = d->source;
+    p[8] = it->event;
+    p[9] = d->request_id;
+    p[10] = d->log_body;
+    if ((res = tr_store_query_prepared(s->store, tr_sql_sale_referral, 11, p,
+                                       msg, msgsz)) == NULL)
+        return TR_EDB;
+    if (PQntuples(res) == 1 &&
+        strcmp(PQgetvalue(res, 0, 0), "duplicate") == 0) {
+        it->outcome = TR_OUT_DUPLICATE;
+        snprintf(it->reason, sizeof(it->reason), "a conversion for lead %"
+                 PRId64 " is already stored", l->id);
+    }
+    PQclear(res);
+    return TR_OK;
+}
+
+static enum tr_err
+save_log(struct tr_sale *s, const struct tr_delivery *d,
+         const struct tr_item *it, char *msg, size_t msgsz)
+{
+    char id[24];
+    const char *p[9];
+    int error = it->outcome == TR_OUT_ERROR;
+    PGresult *res;
+
+    p[0] = d->received_at;
+    p[1] = d->source;
+    p[2] = it->event;
+    p[3] = id_text(id, sizeof(id), it->lead_id);
+    p[4] = d->request_id;
+    p[5] = tr_outcome_name(it->outcome);
+    p[6] = !error ? nonempty(it->reason) : NULL;
+    p[7] = error ? nonempty(it->reason) : NULL;
+    p[8] = d->log_body;
+    if ((res = tr_store_query_prepared(s->store, tr_sql_sale_log, 9, p, msg,
+                                       msgsz)) == NULL)
+        return TR_EDB;
+    PQclear(res);
+    return TR_OK;
+}
+
+static enum tr_err
+save_once(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
+          char *msg, size_t msgsz)
+{
+    int tx = d->nitems > 1;
+    enum tr_err err = TR_OK;
+    size_t i;
+
+    if (claims != NULL)
+        tr_claims_release(claims);
+    if (tx && (err = tr_store_begin(s->store, msg, msgsz)) != TR_OK)
+        return err;
+    for (i = 0; i < d->nitems && err == TR_OK; i++) {
+        struct tr_item *it = &d->items[i];
+
+        if (it->is_sale)
+            err = save_sale(s, d, it, claims, msg, msgsz);
+        else if (it->conversion)
+            err = save_referral(s, d, it, msg, msgsz);
+        else
+            err = save_log(s, d, it, msg, msgsz);
+    }
+    if (tx && err == TR_OK)
+        err = tr_store_commit(s->store, msg, msgsz);
+    if (tx && err != TR_OK)
+        tr_store_rollback(s->store);
+    if (err != TR_OK && claims != NULL)
+        tr_claims_release(claims);  /* rolled back: nothing is claimed */
+    return err;
+}
+
+enum tr_err
+tr_sale_save(struct tr_sale *s, struct tr_delivery *d,
+             struct tr_claims *claims, char *msg, size_t msgsz)
+{
+    enum tr_err err = TR_OK;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((err = tr_store_connect(s->store, msg, msgsz)) != TR_OK)
+            return err;
+        err = save_once(s, d, claims, msg, msgsz);
+        if (err == TR_OK || tr_store_connected(s->store))
+            return err;
+        /* the connection broke (server restart, terminated backend) */
+        err = TR_EDBDOWN;
+    }
+    return err;
+}

@@ -1,0 +1,89 @@
+/*
+ * sale.h: one delivery written in one transaction.
+ *
+ * A delivery (one webhook request, or a replayed one) is a list of items: a
+ * webhook_logs row per lead seen (or one for a body without leads), and for
+ * a sale the sale itself, its dashboard copy, its outbox rows (one per
+ * configured chat) and, on the unified endpoint, its referral conversion.
+ * A UNIQUE lead_id decides duplicates (ON CONFLICT DO NOTHING), not a
+ * prior SELECT.  Each sale is one prepared statement (sql/sale.sql), which
+ * can also claim the sale's messages for the caller to send right after
+ * answering (a worker): those come back in a struct tr_claims the caller
+ * owns and hands to tr_notify_send.
+ */
+#ifndef TR_SALE_H
+#define TR_SALE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "outbox.h"
+
+struct tr_config;
+struct tr_lead;
+struct tr_rule;
+struct tr_store;
+
+enum tr_outcome {
+    TR_OUT_SUCCESS,     /* a new sale, stored */
+    TR_OUT_DUPLICATE,   /* a sale already stored for this lead */
+    TR_OUT_SKIPPED,     /* a lead that is not a sale (pipeline, status) */
+    TR_OUT_IGNORED,     /* an event that cannot be a sale */
+    TR_OUT_ERROR,       /* unusable input */
+};
+
+/* "success", "duplicate", ... as stored in webhook_logs.processing_status. */
+const char *tr_outcome_name(enum tr_outcome o);
+
+/* One webhook_logs row, and for a sale the sale itself. */
+struct tr_item {
+    enum tr_outcome outcome;    /* TR_OUT_SUCCESS for a sale until stored */
+    const char *event;          /* "leads.status", "contacts.update", ... */
+    int64_t lead_id;            /* 0: none */
+    char reason[160];           /* skipped, ignored, error: why */
+    int is_sale;                /* stored for the Traffic Dashboard */
+    int conversion;             /* recorded in referral_conversions */
+    const char *routing;        /* webhook_logs.routing_decision, or NULL */
+    const char *referral_code;  /* conversions: utm_source, or NULL */
+    const struct tr_lead *lead; /* sales, conversions: the lead */
+    const struct tr_rule *rule; /* sales: the targetologist */
+};
+
+struct tr_delivery {
+    const char *source;         /* "amocrm_traffic" or "amocrm" */
+    const char *request_id;     /* NULL when AmoCRM sent none */
+    const char *received_at;    /* "2026-11-25 10:00:00.123456+00" */
+    const char *log_body;       /* sanitised, bounded body for the log */
+    const char *amocrm_base;    /* the account's API from the body, or NULL */
+    struct tr_item *items;
+    size_t nitems;
+};
+
+/* What the sale statement needs besides the delivery, fixed at start. */
+struct tr_sale {
+    struct tr_store *store;
+    const struct tr_config *cfg;
+    struct tr_chat_lists chats;
+    int notify;                 /* a bot token and chats: messages queued */
+    int paced;                  /* chats are paced: a claim holds one */
+    int enrich;                 /* new sales wait for the AmoCRM API */
+    long lease_ms;              /* of the messages a caller claims */
+};
+
+/* Fills s for cfg and store (both kept, not owned). */
+void tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
+                  struct tr_store *store);
+
+/*
+ * Writes d in one transaction and sets each sale item's outcome to
+ * TR_OUT_SUCCESS or TR_OUT_DUPLICATE.  With claims (emptied first) the new
+ * sales' messages to free chats are claimed into it, for at most
+ * TR_NEW_SALES_MAX sales; NULL claims none.  A connection that broke is
+ * re-established and the delivery retried once.  TR_EDBDOWN / TR_EDB
+ * (nothing is stored, nothing claimed).
+ */
+enum tr_err tr_sale_save(struct tr_sale *s, struct tr_delivery *d,
+                         struct tr_claims *claims, char *msg, size_t msgsz);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * text.c: UTF-8 sanitising for log rows, time formats.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistr.h>
+
+#include "buf.h"
+#include "text.h"
+
+enum tr_err
+tr_text_sanitize(struct tr_buf *dst, const char *s, size_t n, size_t max)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + n;
+    enum tr_err err = TR_OK;
+    ucs4_t uc;
+    int len;
+
+    /* the usual body: valid UTF-8 without NUL, within bounds, in one go */
+    if (dst->len + n <= max && memchr(s, '\0', n) == NULL &&
+        u8_check(p, n) == NULL)
+        return tr_buf_add(dst, s, n);
+    while (p < end && err == TR_OK) {
+        len = u8_mbtoucr(&uc, p, (size_t)(end - p));
+        if (dst->len + (len > 0 ? (size_t)len : 3) > max)
+            return tr_buf_addf(dst, "...[truncated, %zu bytes in all]", n);
+        if (len <= 0 || uc == 0) {
+            err = tr_buf_adds(dst, "\xEF\xBF\xBD");
+            p++;
+        } else {
+            err = tr_buf_add(dst, p, (size_t)len);
+            p += len;
+        }
+    }
+    return err;
+}
+
+void
+tr_text_timestamp(char *buf, size_t bufsz, long long sec, long nsec)
+{
+    struct tm tm;
+    time_t t = (time_t)sec;
+    char date[32];
+
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf, bufsz, "%s.%06ld+00", date, nsec / 1000);
+}
+
+void
+tr_text_iso_now(char *buf, size_t bufsz)
+{
+    struct timespec ts;
+    struct tm tm;
+    char date[32];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, bufsz, "%.20s.%03dZ", date, (int)(ts.tv_nsec / 1000000));
+}

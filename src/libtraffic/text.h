@@ -1,0 +1,32 @@
+/*
+ * text.h: small text helpers with no home of their own: the bounded, valid
+ * UTF-8 copy of a body that a log row keeps, and the time formats the
+ * service writes.
+ */
+#ifndef TR_TEXT_H
+#define TR_TEXT_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct tr_buf;
+
+/*
+ * Appends at most max bytes of the n bytes of s to dst as valid UTF-8 text
+ * without NUL bytes (each bad byte becomes U+FFFD), ending a cut copy with
+ * "...[truncated, N bytes in all]".  TR_ENOMEM, TR_ETOOBIG as tr_buf_add.
+ */
+enum tr_err tr_text_sanitize(struct tr_buf *dst, const char *s, size_t n,
+                             size_t max);
+
+/*
+ * Writes a CLOCK_REALTIME time as the timestamptz text the database takes:
+ * "2026-11-25 10:00:00.123456+00".
+ */
+void tr_text_timestamp(char *buf, size_t bufsz, long long sec, long nsec);
+
+/* Writes the time now as ISO 8601 in UTC: "2026-11-25T10:00:00.123Z". */
+void tr_text_iso_now(char *buf, size_t bufsz);
+
+#endif
