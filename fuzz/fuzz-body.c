@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tr_body_limits_init(&lim, TR_BODY_MAX_BYTES_DEFAULT);
     tr_buf_init(&logbody, TR_LOG_BODY_MAX + 64);
     tr_text_sanitize(&logbody, (const char *)data + 1, size - 1,
-                      TR_LOG_BODY_MAX);
+                     TR_LOG_BODY_MAX);
     tr_buf_release(&logbody);
     if (tr_body_parse(data[0] & 1 ? TR_BODY_JSON : TR_BODY_FORM,
                       (const char *)data + 1, size - 1, &lim, &tree, msg,

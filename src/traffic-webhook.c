@@ -43,7 +43,7 @@ struct service {
     struct tr_store *store;
     struct tr_router router;
     struct tr_deliver deliver;
-    struct tr_claims claims;    /* the last delivery's, sent after it */
+    struct tr_claims claims; /* the last delivery's, sent after it */
 };
 
 static void
@@ -57,8 +57,7 @@ on_term(int sig)
 }
 
 /* One line to stderr in a single write, so workers never interleave. */
-static void __attribute__((format(printf, 1, 2)))
-logline(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) logline(const char *fmt, ...)
 {
     static long pid;
     char line[1024];
@@ -66,7 +65,7 @@ logline(const char *fmt, ...)
     va_list ap;
 
     if (pid == 0)
-        pid = (long)getpid();   /* a worker never forks */
+        pid = (long)getpid(); /* a worker never forks */
     n = snprintf(line, sizeof(line), "traffic-webhook[%ld]: ", pid);
     va_start(ap, fmt);
     m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
@@ -90,7 +89,7 @@ log_sink(void *arg, const char *line)
 
 /* Where a request's parameters and body come from and its answer goes. */
 struct io {
-    FCGX_Request *fcgi;     /* NULL in CGI mode */
+    FCGX_Request *fcgi; /* NULL in CGI mode */
 };
 
 static const char *

@@ -37,7 +37,8 @@ check_telegram(const struct tr_config *cfg)
     }
     if (tr_telegram_check(&tg, NULL, &r) != TR_OK || r.outcome != TR_TG_SENT) {
         printf("problem: Telegram refuses TELEGRAM_BOT_TOKEN (%s): take the "
-               "token from @BotFather again\n", r.description);
+               "token from @BotFather again\n",
+               r.description);
         tr_telegram_release(&tg);
         return 1;
     }
@@ -49,9 +50,10 @@ check_telegram(const struct tr_config *cfg)
             continue;
         }
         printf("problem: Telegram chat %s: %s: add the bot to the chat, or "
-               "fix TELEGRAM_CHAT_IDS%s%s%s\n", cfg->chats[i].id,
-               r.description, r.migrate_to[0] ? " (it moved to " : "",
-               r.migrate_to, r.migrate_to[0] ? ")" : "");
+               "fix TELEGRAM_CHAT_IDS%s%s%s\n",
+               cfg->chats[i].id, r.description,
+               r.migrate_to[0] ? " (it moved to " : "", r.migrate_to,
+               r.migrate_to[0] ? ")" : "");
         problems++;
     }
     tr_telegram_release(&tg);
@@ -76,8 +78,8 @@ check_amocrm(const struct tr_config *cfg)
                "or confirmed through the API\n");
         return 0;
     }
-    if (tr_amocrm_init(&a, base, cfg->amocrm_access_token,
-                       cfg->amo_timeout_ms, NULL) != TR_OK) {
+    if (tr_amocrm_init(&a, base, cfg->amocrm_access_token, cfg->amo_timeout_ms,
+                       NULL) != TR_OK) {
         printf("problem: out of memory\n");
         return 1;
     }
@@ -89,11 +91,13 @@ check_amocrm(const struct tr_config *cfg)
         return 0;
     case TR_AMO_DENIED:
         printf("problem: %s refuses AMOCRM_ACCESS_TOKEN (%s): issue a new "
-               "long-lived token in the integration's settings\n", base, why);
+               "long-lived token in the integration's settings\n",
+               base, why);
         return 1;
     default:
         printf("problem: %s cannot be asked (%s): check AMOCRM_DOMAIN or "
-               "AMOCRM_API_BASE and the network\n", base, why);
+               "AMOCRM_API_BASE and the network\n",
+               base, why);
         return 1;
     }
 }
@@ -111,7 +115,8 @@ check_outbox(struct tr_store *store)
     if (failed == 0)
         return 0;
     printf("problem: %ld Telegram message%s failed for good: see last_error "
-           "in notification_outbox\n", failed, failed == 1 ? "" : "s");
+           "in notification_outbox\n",
+           failed, failed == 1 ? "" : "s");
     return 1;
 }
 
@@ -138,7 +143,8 @@ check_database(struct ctl *c, const char *sqldir)
     }
     if (pending > 0) {
         printf("problem: %d migration%s not applied: run traffic-ctl "
-               "migrate\n", pending, pending == 1 ? "" : "s");
+               "migrate\n",
+               pending, pending == 1 ? "" : "s");
         return 1;
     }
     printf("database: reachable, schema up to date\n");
@@ -152,7 +158,8 @@ check_spool(const struct tr_config *cfg)
 
     if (depth < 0) {
         printf("problem: SPOOL_DIR %s cannot be read: create it, owned by "
-               "the service user\n", cfg->spool_dir);
+               "the service user\n",
+               cfg->spool_dir);
         return 1;
     }
     printf("spool: %ld request%s waiting%s\n", depth, depth == 1 ? "" : "s",
@@ -179,7 +186,8 @@ check_config(const struct ctl *c)
     if (cfg->env_file[0] != '\0' && stat(cfg->env_file, &sb) == 0 &&
         (sb.st_mode & S_IROTH)) {
         printf("problem: %s is readable by every user and holds secrets: "
-               "chmod 640 it (group of the service user)\n", cfg->env_file);
+               "chmod 640 it (group of the service user)\n",
+               cfg->env_file);
         return 1;
     }
     return 0;

@@ -28,16 +28,16 @@ struct tr_store;
 
 /* What a command needs before it runs. */
 enum {
-    CTL_CONFIG = 1,     /* the env file and the environment */
-    CTL_DB = 2,         /* DATABASE_URL set (else exit 78) */
-    CTL_RULES = 4,      /* the targetologists */
+    CTL_CONFIG = 1, /* the env file and the environment */
+    CTL_DB = 2,     /* DATABASE_URL set (else exit 78) */
+    CTL_RULES = 4,  /* the targetologists */
 };
 
 struct ctl;
 
 struct ctl_option {
-    const char *name;   /* "limit" for --limit */
-    const char *arg;    /* its argument ("N"), or NULL for a flag */
+    const char *name; /* "limit" for --limit */
+    const char *arg;  /* its argument ("N"), or NULL for a flag */
 };
 
 struct ctl_command {
@@ -46,9 +46,9 @@ struct ctl_command {
     /* checks the operands and option values before any setup: 0, or -1
      * for a usage error; NULL when the counts are all there is to check */
     int (*args)(const struct ctl *c);
-    const char *synopsis;   /* after the name: "[--limit N] ..." */
-    const char *summary;    /* its line in traffic-ctl --help */
-    const char *help;       /* the rest of its --help */
+    const char *synopsis; /* after the name: "[--limit N] ..." */
+    const char *summary;  /* its line in traffic-ctl --help */
+    const char *help;     /* the rest of its --help */
     unsigned needs;
     int min_operands, max_operands;
     struct ctl_option options[CTL_OPTIONS_MAX];

@@ -15,7 +15,7 @@
 #include "libtraffic/pipeline.h"
 #include "libtraffic/spool.h"
 
-#define ONCE_MAX_S 600  /* deliver without --loop waits out pacing so long */
+#define ONCE_MAX_S 600 /* deliver without --loop waits out pacing so long */
 
 static volatile sig_atomic_t stopping;
 
@@ -37,7 +37,7 @@ nap(double seconds)
     ts.tv_sec = (time_t)seconds;
     ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
     if (!stopping)
-        nanosleep(&ts, NULL);   /* EINTR on SIGTERM is the point */
+        nanosleep(&ts, NULL); /* EINTR on SIGTERM is the point */
 }
 
 /* Replays the spool when it holds anything; lines go to stdout. */
@@ -111,8 +111,7 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
     enum tr_err err;
 
     if ((err = drain(&s->p, c->cfg.spool_dir, msg, msgsz)) != TR_OK ||
-        (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) !=
-            TR_OK)
+        (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) != TR_OK)
         return err;
     return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
                              msgsz);
@@ -132,7 +131,7 @@ rounds(struct ctl *c, struct sidecar *s, int loop)
             fflush(stdout);
             if (!loop)
                 return 1;
-            nap(5);     /* the database is away: try again later */
+            nap(5); /* the database is away: try again later */
             continue;
         }
         clock_gettime(CLOCK_MONOTONIC, &t);
@@ -155,8 +154,7 @@ retry_now(struct ctl *c)
         fprintf(stderr, "traffic-ctl deliver: %s\n", msg);
         return 1;
     }
-    printf("deliver: %ld message%s made due now\n", rows,
-           rows == 1 ? "" : "s");
+    printf("deliver: %ld message%s made due now\n", rows, rows == 1 ? "" : "s");
     return 0;
 }
 
@@ -180,7 +178,7 @@ ctl_deliver(struct ctl *c)
                "no messages to send, only the spool to replay\n");
     tr_pipeline_init(&s.p, &c->cfg, &c->rules, c->store);
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;    /* no SA_RESTART: a nap ends at once */
+    sa.sa_handler = on_stop; /* no SA_RESTART: a nap ends at once */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -45,7 +45,7 @@ ctl_resend(struct ctl *c)
     }
     if (!n.enabled) {
         fprintf(stderr, "traffic-ctl resend: TELEGRAM_BOT_TOKEN and "
-                "TELEGRAM_CHAT_IDS must be set\n");
+                        "TELEGRAM_CHAT_IDS must be set\n");
         rc = EX_CONFIG;
     } else if (tr_outbox_resend(c->store, &n.chats, id, &rows, msg,
                                 sizeof(msg)) != TR_OK ||

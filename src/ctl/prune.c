@@ -36,7 +36,7 @@ parse_age(const char *s)
     case 's':
         break;
     default:
-        n++;    /* no unit: seconds */
+        n++; /* no unit: seconds */
     }
     memcpy(num, s, n - 1);
     num[n - 1] = '\0';

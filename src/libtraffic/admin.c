@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "secret.h"
 #include "leads.h"
 #include "request.h"
 #include "sql.h"
@@ -31,8 +32,7 @@ word(const char *query, const char *key, char *buf, size_t bufsz,
         return -1;
     if (r == 0 || buf[0] == '\0')
         return 0;
-    if (strspn(buf, "abcdefghijklmnopqrstuvwxyz0123456789_.-") !=
-        strlen(buf))
+    if (strspn(buf, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(buf))
         return -1;
     *out = buf;
     return 0;
@@ -59,7 +59,7 @@ authorised(const struct tr_config *cfg, const struct tr_request *req,
         tr_response_error(resp, 401, "authorization required");
         return 0;
     }
-    if (!tr_config_secret_equal(a + 7, cfg->admin_token)) {
+    if (!tr_secret_equal(a + 7, cfg->admin_token)) {
         tr_response_error(resp, 403, "forbidden");
         return 0;
     }
@@ -72,7 +72,7 @@ filters(enum tr_admin_what what, const char *query, struct filters *f,
         struct tr_response *resp)
 {
     static const char *const statuses[] = {"success", "duplicate", "skipped",
-                                           "ignored", "error", NULL};
+                                           "ignored", "error",     NULL};
     static const char *const routings[] = {"traffic", "referral", "unknown",
                                            "both", NULL};
     static const char *const outbox[] = {"pending", "sent", "failed",
@@ -96,8 +96,8 @@ filters(enum tr_admin_what what, const char *query, struct filters *f,
     if (word(query, "status", f->st, sizeof(f->st), &f->status) != 0 ||
         word(query, "routing", f->rt, sizeof(f->rt), &f->routing) != 0 ||
         word(query, "source", f->src, sizeof(f->src), &f->source) != 0 ||
-        !one_of(f->status, what == TR_ADMIN_NOTIFICATIONS ? outbox
-                                                          : statuses) ||
+        !one_of(f->status,
+                what == TR_ADMIN_NOTIFICATIONS ? outbox : statuses) ||
         !one_of(f->routing, routings)) {
         tr_response_error(resp, 400, "unknown filter value");
         return 0;

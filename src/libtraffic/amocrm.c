@@ -82,7 +82,8 @@ member(struct json_object *o, const char *key)
 
     return o != NULL && json_object_is_type(o, json_type_object) &&
                    json_object_object_get_ex(o, key, &v)
-               ? v : NULL;
+               ? v
+               : NULL;
 }
 
 /* A string member, or NULL for null, "", objects and arrays. */
@@ -110,8 +111,8 @@ id_of(struct json_object *o, const char *key)
 }
 
 int
-tr_amocrm_parse_lead(const char *body, size_t len,
-                     const struct tr_utm_map *map, struct tr_amo_lead *lead)
+tr_amocrm_parse_lead(const char *body, size_t len, const struct tr_utm_map *map,
+                     struct tr_amo_lead *lead)
 {
     struct json_object *contacts, *c, *price;
     size_t i, n;
@@ -123,13 +124,14 @@ tr_amocrm_parse_lead(const char *body, size_t len,
     lead->status_id = id_of(lead->tree, "status_id");
     lead->pipeline_id = id_of(lead->tree, "pipeline_id");
     lead->responsible_user_id = id_of(lead->tree, "responsible_user_id");
-    lead->is_deleted = json_object_get_boolean(member(lead->tree,
-                                                      "is_deleted"));
+    lead->is_deleted =
+        json_object_get_boolean(member(lead->tree, "is_deleted"));
     lead->name = text(lead->tree, "name");
     price = member(lead->tree, "price");
-    if (price != NULL && (json_object_is_type(price, json_type_int) ||
-                          json_object_is_type(price, json_type_double) ||
-                          json_object_is_type(price, json_type_string)) &&
+    if (price != NULL &&
+        (json_object_is_type(price, json_type_int) ||
+         json_object_is_type(price, json_type_double) ||
+         json_object_is_type(price, json_type_string)) &&
         tr_parse_price(json_object_get_string(price), lead->price) != NULL)
         lead->price[0] = '\0';
     tr_utm_extract_api(&lead->utm, member(lead->tree, "custom_fields_values"),
@@ -174,8 +176,7 @@ field_value(struct json_object *fields, const char *code)
 }
 
 int
-tr_amocrm_parse_contact(const char *body, size_t len,
-                        struct tr_amo_contact *c)
+tr_amocrm_parse_contact(const char *body, size_t len, struct tr_amo_contact *c)
 {
     struct json_object *fields;
 
@@ -222,8 +223,7 @@ tr_amocrm_get_lead(struct tr_amocrm *a, const char *base, int64_t id,
     enum tr_amo_status st;
 
     memset(lead, 0, sizeof(*lead));
-    snprintf(path, sizeof(path), "/api/v4/leads/%" PRId64 "?with=contacts",
-             id);
+    snprintf(path, sizeof(path), "/api/v4/leads/%" PRId64 "?with=contacts", id);
     if ((st = get(a, base, path, why, whysz)) != TR_AMO_OK)
         return st;
     if (tr_amocrm_parse_lead(a->http.answer.data, a->http.answer.len, a->map,

@@ -23,34 +23,34 @@ struct json_object;
 
 enum tr_amo_status {
     TR_AMO_OK,
-    TR_AMO_GONE,        /* 204 / 404: no such lead (deleted) */
-    TR_AMO_DENIED,      /* 401 / 403: the token (or the IP) is refused */
-    TR_AMO_RETRY,       /* 429, 5xx, no answer, an answer we cannot read */
+    TR_AMO_GONE,   /* 204 / 404: no such lead (deleted) */
+    TR_AMO_DENIED, /* 401 / 403: the token (or the IP) is refused */
+    TR_AMO_RETRY,  /* 429, 5xx, no answer, an answer we cannot read */
 };
 
 /* A lead as the API tells it; strings point into tree. */
 struct tr_amo_lead {
-    struct json_object *tree;   /* owned */
+    struct json_object *tree; /* owned */
     int64_t status_id, pipeline_id, responsible_user_id;
-    int64_t main_contact;       /* 0: none */
+    int64_t main_contact; /* 0: none */
     int is_deleted;
-    const char *name;           /* NULL when none */
-    char price[TR_PRICE_MAX];   /* "" when unknown */
+    const char *name;         /* NULL when none */
+    char price[TR_PRICE_MAX]; /* "" when unknown */
     struct tr_utm utm;
 };
 
 struct tr_amo_contact {
-    struct json_object *tree;   /* owned */
-    const char *name, *phone, *email;   /* NULL when none */
+    struct json_object *tree;         /* owned */
+    const char *name, *phone, *email; /* NULL when none */
 };
 
 struct tr_amocrm {
     struct tr_http http;
-    char *base;                 /* owned, no trailing "/" */
-    char *token;                /* owned, only to scrub messages */
-    char *auth;                 /* "Authorization: Bearer ...", owned */
+    char *base;  /* owned, no trailing "/" */
+    char *token; /* owned, only to scrub messages */
+    char *auth;  /* "Authorization: Bearer ...", owned */
     long timeout_ms;
-    const struct tr_utm_map *map;   /* kept, may be NULL */
+    const struct tr_utm_map *map; /* kept, may be NULL */
 };
 
 /* Fills a for the API at base with token (both copied).  TR_ENOMEM. */
@@ -71,10 +71,9 @@ enum tr_amo_status tr_amocrm_get_lead(struct tr_amocrm *a, const char *base,
                                       char *why, size_t whysz);
 
 /* GET /api/v4/contacts/{id} into c (release it whatever the result). */
-enum tr_amo_status tr_amocrm_get_contact(struct tr_amocrm *a,
-                                         const char *base, int64_t id,
-                                         struct tr_amo_contact *c, char *why,
-                                         size_t whysz);
+enum tr_amo_status tr_amocrm_get_contact(struct tr_amocrm *a, const char *base,
+                                         int64_t id, struct tr_amo_contact *c,
+                                         char *why, size_t whysz);
 
 /* GET /api/v4/account: whether the token works (traffic-ctl check). */
 enum tr_amo_status tr_amocrm_check(struct tr_amocrm *a, char *why,

@@ -276,7 +276,8 @@ arrayify(struct json_object *obj, size_t depth)
     {
         struct json_object_iter it;
 
-        json_object_object_foreachC(obj, it) {
+        json_object_object_foreachC(obj, it)
+        {
             if ((nv = arrayify(it.val, depth + 1)) == NULL)
                 return NULL;
             if (nv != it.val) {
@@ -298,7 +299,8 @@ arrayify(struct json_object *obj, size_t depth)
         struct json_object_iter it;
 
         i = 0;
-        json_object_object_foreachC(obj, it) {
+        json_object_object_foreachC(obj, it)
+        {
             slots[i].idx = index_of(it.key);
             slots[i].val = it.val;
             i++;
@@ -343,8 +345,8 @@ insert_pair(struct parse *ps, struct json_object *root, const char *key,
                        "pair %zu: key longer than %zu bytes", pairno,
                        ps->lim->max_key);
     if (!utf8_ok(key, klen) || !utf8_ok(val, vlen))
-        return tr_fail(ps->msg, ps->msgsz, TR_EINVAL,
-                       "pair %zu: invalid UTF-8", pairno);
+        return tr_fail(ps->msg, ps->msgsz, TR_EINVAL, "pair %zu: invalid UTF-8",
+                       pairno);
     nseg = split_key(key, klen, segs, maxsegs);
     if (nseg == -2)
         return tr_fail(ps->msg, ps->msgsz, TR_ETOOBIG,
@@ -371,8 +373,7 @@ parse_form(struct parse *ps, const char *data, size_t len,
     enum tr_err err = TR_OK;
 
     if ((root = json_object_new_object()) == NULL ||
-        (vbuf = malloc(len + 1)) == NULL ||
-        (kbuf = malloc(len + 1)) == NULL) {
+        (vbuf = malloc(len + 1)) == NULL || (kbuf = malloc(len + 1)) == NULL) {
         err = tr_fail(ps->msg, ps->msgsz, TR_ENOMEM, "out of memory");
         goto out;
     }
@@ -382,22 +383,22 @@ parse_form(struct parse *ps, const char *data, size_t len,
         if (amp == p)
             continue;
         if (++pairs > ps->lim->max_pairs) {
-            err = tr_fail(ps->msg, ps->msgsz, TR_ETOOBIG,
-                          "more than %zu pairs", ps->lim->max_pairs);
+            err = tr_fail(ps->msg, ps->msgsz, TR_ETOOBIG, "more than %zu pairs",
+                          ps->lim->max_pairs);
             goto out;
         }
         eq = memchr(p, '=', (size_t)(amp - p));
         klen_enc = (size_t)((eq ? eq : amp) - p);
         kn = tr_body_decode(p, klen_enc, kbuf, &why);
-        vn = kn < 0 || eq == NULL ? 0
-             : tr_body_decode(eq + 1, (size_t)(amp - eq - 1), vbuf, &why);
+        vn = kn < 0 || eq == NULL
+                 ? 0
+                 : tr_body_decode(eq + 1, (size_t)(amp - eq - 1), vbuf, &why);
         if (kn < 0 || vn < 0) {
-            err = tr_fail(ps->msg, ps->msgsz, TR_EINVAL, "pair %zu: %s",
-                          pairs, why);
+            err = tr_fail(ps->msg, ps->msgsz, TR_EINVAL, "pair %zu: %s", pairs,
+                          why);
             goto out;
         }
-        err = insert_pair(ps, root, kbuf, (size_t)kn, vbuf, (size_t)vn,
-                          pairs);
+        err = insert_pair(ps, root, kbuf, (size_t)kn, vbuf, (size_t)vn, pairs);
         if (err != TR_OK)
             goto out;
     }
@@ -436,7 +437,8 @@ check_json(struct parse *ps, struct json_object *v)
                            "NUL byte in a JSON string");
         return TR_OK;
     case json_type_object:
-        json_object_object_foreachC(v, it) {
+        json_object_object_foreachC(v, it)
+        {
             if (strlen(it.key) > ps->lim->max_key)
                 return tr_fail(ps->msg, ps->msgsz, TR_ETOOBIG,
                                "JSON key longer than %zu bytes",
@@ -470,7 +472,8 @@ unflatten(struct parse *ps, struct json_object **rootp)
     enum tr_err err;
     int flat = 0;
 
-    json_object_object_foreachC(root, it) {
+    json_object_object_foreachC(root, it)
+    {
         if (strchr(it.key, '[') != NULL)
             flat = 1;
     }
@@ -478,7 +481,8 @@ unflatten(struct parse *ps, struct json_object **rootp)
         return TR_OK;
     if ((tree = json_object_new_object()) == NULL)
         return tr_fail(ps->msg, ps->msgsz, TR_ENOMEM, "out of memory");
-    json_object_object_foreachC(root, it) {
+    json_object_object_foreachC(root, it)
+    {
         const char *s;
         size_t slen;
 
@@ -495,7 +499,8 @@ unflatten(struct parse *ps, struct json_object **rootp)
                            it.key);
         }
         s = json_object_is_type(it.val, json_type_null)
-                ? "" : json_object_get_string(it.val);
+                ? ""
+                : json_object_get_string(it.val);
         slen = strlen(s);
         err = insert_pair(ps, tree, it.key, strlen(it.key), s, slen, pairno);
         if (err != TR_OK) {
@@ -527,8 +532,8 @@ parse_json(struct parse *ps, const char *data, size_t len,
     tok = json_tokener_new_ex((int)ps->lim->max_depth);
     if (tok == NULL)
         return tr_fail(ps->msg, ps->msgsz, TR_ENOMEM, "out of memory");
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-                                JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok,
+                           JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     root = json_tokener_parse_ex(tok, data, (int)len);
     jerr = json_tokener_get_error(tok);
     if (jerr == json_tokener_continue) {
@@ -538,14 +543,13 @@ parse_json(struct parse *ps, const char *data, size_t len,
     if (jerr != json_tokener_success) {
         err = tr_fail(ps->msg, ps->msgsz,
                       jerr == json_tokener_error_depth ? TR_ETOOBIG : TR_EINVAL,
-                      "JSON at offset %zu: %s",
-                      json_tokener_get_parse_end(tok),
+                      "JSON at offset %zu: %s", json_tokener_get_parse_end(tok),
                       json_tokener_error_desc(jerr));
         goto out;
     }
     if (json_tokener_get_parse_end(tok) < len) {
-        err = tr_fail(ps->msg, ps->msgsz, TR_EINVAL,
-                      "trailing bytes after JSON");
+        err =
+            tr_fail(ps->msg, ps->msgsz, TR_EINVAL, "trailing bytes after JSON");
         goto out;
     }
     if (!json_object_is_type(root, json_type_object)) {

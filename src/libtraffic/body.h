@@ -26,14 +26,14 @@ struct json_object;
 
 #define TR_BODY_MAX_BYTES_DEFAULT (1024 * 1024) /* MAX_BODY_BYTES default */
 #define TR_BODY_MAX_BYTES_LIMIT (64 * 1024 * 1024)
-#define TR_BODY_MAX_PAIRS 20000   /* key=value pairs (or JSON nodes) */
-#define TR_BODY_MAX_DEPTH 16      /* key segments, JSON nesting */
-#define TR_BODY_MAX_KEY 512       /* bytes of one decoded key */
+#define TR_BODY_MAX_PAIRS 20000 /* key=value pairs (or JSON nodes) */
+#define TR_BODY_MAX_DEPTH 16    /* key segments, JSON nesting */
+#define TR_BODY_MAX_KEY 512     /* bytes of one decoded key */
 
 enum tr_body_type {
     TR_BODY_UNSUPPORTED = 0,
-    TR_BODY_FORM,       /* application/x-www-form-urlencoded */
-    TR_BODY_JSON,       /* application/json */
+    TR_BODY_FORM, /* application/x-www-form-urlencoded */
+    TR_BODY_JSON, /* application/json */
 };
 
 struct tr_body_limits {
@@ -58,8 +58,8 @@ enum tr_body_type tr_body_type_of(const char *content_type);
  * is NULL, msg says what and where, and the result is TR_EINVAL (malformed)
  * or TR_ETOOBIG (over a limit).  An empty body is TR_EINVAL.
  */
-enum tr_err tr_body_parse(enum tr_body_type type, const char *data,
-                          size_t len, const struct tr_body_limits *lim,
+enum tr_err tr_body_parse(enum tr_body_type type, const char *data, size_t len,
+                          const struct tr_body_limits *lim,
                           struct json_object **out, char *msg, size_t msgsz);
 
 /*

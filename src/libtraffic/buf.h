@@ -14,10 +14,10 @@
 #include "err.h"
 
 struct tr_buf {
-    char *data;     /* NULL until the first append */
-    size_t len;     /* bytes used, not counting the terminating NUL */
-    size_t cap;     /* bytes allocated */
-    size_t max;     /* the most len may ever be */
+    char *data; /* NULL until the first append */
+    size_t len; /* bytes used, not counting the terminating NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* the most len may ever be */
 };
 
 /* Fills a caller-owned buffer that may hold at most max bytes. */

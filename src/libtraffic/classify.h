@@ -19,8 +19,8 @@ struct tr_rules;
 
 /* Which webhook a body came to. */
 enum tr_endpoint {
-    TR_EP_TRAFFIC,      /* /webhook/amocrm/traffic: every sale stored */
-    TR_EP_UNIFIED,      /* /webhook/amocrm: sales routed, conversions */
+    TR_EP_TRAFFIC, /* /webhook/amocrm/traffic: every sale stored */
+    TR_EP_UNIFIED, /* /webhook/amocrm: sales routed, conversions */
 };
 
 #define TR_SOURCE_TRAFFIC "amocrm_traffic"

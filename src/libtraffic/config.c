@@ -14,7 +14,9 @@
 #include "body.h"
 #include "buf.h"
 #include "config.h"
+#include "envfile.h"
 #include "leads.h"
+#include "secret.h"
 
 enum kind { K_TEXT, K_SECRET, K_URL };
 
@@ -29,8 +31,7 @@ static const struct {
     [TR_CFG_AMOCRM_API_BASE] = {"AMOCRM_API_BASE", K_TEXT, NULL},
     [TR_CFG_AMOCRM_PIPELINE_ID] = {"AMOCRM_PIPELINE_ID", K_TEXT, "10418746"},
     [TR_CFG_AMOCRM_STATUS_ID] = {"AMOCRM_STATUS_ID", K_TEXT, "142"},
-    [TR_CFG_PRODUCT_NAME] = {"PRODUCT_NAME", K_TEXT,
-                             "Main Product (VAMUS RM)"},
+    [TR_CFG_PRODUCT_NAME] = {"PRODUCT_NAME", K_TEXT, "Main Product (VAMUS RM)"},
     [TR_CFG_CURRENCY] = {"CURRENCY", K_TEXT, "KZT"},
     [TR_CFG_TELEGRAM_BOT_TOKEN] = {"TELEGRAM_BOT_TOKEN", K_SECRET, NULL},
     [TR_CFG_TELEGRAM_CHAT_IDS] = {"TELEGRAM_CHAT_IDS", K_TEXT, NULL},
@@ -103,89 +104,25 @@ tr_config_set(struct tr_config *cfg, const char *key, const char *value,
     return TR_OK;
 }
 
-static void
-trim(char **p, size_t *n)
-{
-    while (*n > 0 && isspace((unsigned char)**p)) {
-        (*p)++;
-        (*n)--;
-    }
-    while (*n > 0 && isspace((unsigned char)(*p)[*n - 1]))
-        (*n)--;
-}
-
+/* The env file's KEY=VALUE, as envfile.c hands it over. */
 static enum tr_err
-parse_env_line(struct tr_config *cfg, char *line, size_t n, const char *path,
-               size_t lineno, char *msg, size_t msgsz)
+set_from_file(void *arg, const char *key, const char *value, char *msg,
+              size_t msgsz)
 {
-    char *eq, *key, *val;
-    size_t kn, vn, i;
-
-    trim(&line, &n);
-    if (n == 0 || line[0] == '#')
-        return TR_OK;
-    if (n > 7 && strncmp(line, "export", 6) == 0 && isspace((unsigned char)line[6])) {
-        line += 7;
-        n -= 7;
-        trim(&line, &n);
-    }
-    if ((eq = memchr(line, '=', n)) == NULL)
-        return tr_fail(msg, msgsz, TR_ECONFIG, "%s:%zu: expected KEY=VALUE",
-                       path, lineno);
-    key = line;
-    kn = (size_t)(eq - line);
-    trim(&key, &kn);
-    val = eq + 1;
-    vn = n - (size_t)(val - line);
-    trim(&val, &vn);
-    if (kn == 0)
-        return tr_fail(msg, msgsz, TR_ECONFIG, "%s:%zu: empty key", path,
-                       lineno);
-    for (i = 0; i < kn; i++)
-        if (!isalnum((unsigned char)key[i]) && key[i] != '_')
-            return tr_fail(msg, msgsz, TR_ECONFIG,
-                           "%s:%zu: bad key name", path, lineno);
-    if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
-        val++;
-        vn -= 2;
-    }
-    key[kn] = '\0';
-    val[vn] = '\0';
-    return tr_config_set(cfg, key, val, msg, msgsz);
+    return tr_config_set(arg, key, value, msg, msgsz);
 }
 
 enum tr_err
 tr_config_load_file(struct tr_config *cfg, const char *path, int required,
                     char *msg, size_t msgsz)
 {
-    struct tr_buf b;
-    char *p, *nl;
-    size_t lineno = 0;
-    enum tr_err err;
+    const struct tr_envfile_sink sink = {set_from_file, cfg};
+    int found = 0;
+    enum tr_err err =
+        tr_envfile_read(path, required, &sink, &found, msg, msgsz);
 
-    if (!required && access(path, F_OK) != 0 && errno == ENOENT)
-        return TR_OK;
-    tr_buf_init(&b, TR_CONFIG_FILE_MAX);
-    if ((err = tr_buf_read_file(&b, path, msg, msgsz)) != TR_OK) {
-        err = TR_ECONFIG;
-        goto out;
-    }
-    if (b.data == NULL)
-        goto out;   /* an empty file sets nothing */
-    if (memchr(b.data, '\0', b.len) != NULL) {
-        err = tr_fail(msg, msgsz, TR_ECONFIG, "\"%s\" is binary", path);
-        goto out;
-    }
-    for (p = b.data; *p != '\0' && err == TR_OK; p = nl ? nl + 1 : p + strlen(p)) {
-        lineno++;
-        nl = strchr(p, '\n');
-        err = parse_env_line(cfg, p, nl ? (size_t)(nl - p) : strlen(p), path,
-                             lineno, msg, msgsz);
-    }
-out:
-    if (err == TR_OK)
+    if (err == TR_OK && found)
         snprintf(cfg->env_file, sizeof(cfg->env_file), "%s", path);
-    tr_buf_release(&b);
     return err;
 }
 
@@ -222,8 +159,8 @@ is_token(const char *s)
 }
 
 static enum tr_err
-check_base_url(struct tr_config *cfg, enum tr_config_key key,
-               const char **out, char *msg, size_t msgsz)
+check_base_url(struct tr_config *cfg, enum tr_config_key key, const char **out,
+               char *msg, size_t msgsz)
 {
     char *v = cfg->raw[key];
     size_t n;
@@ -291,7 +228,8 @@ parse_chats(struct tr_config *cfg, char *msg, size_t msgsz)
         if (!is_chat_id(p, n))
             return tr_fail(msg, msgsz, TR_ECONFIG,
                            "TELEGRAM_CHAT_IDS: \"%.*s\" is not a chat id "
-                           "(-100123..., 12345 or @channel)", (int)n, p);
+                           "(-100123..., 12345 or @channel)",
+                           (int)n, p);
         memcpy(cfg->chats[cfg->nchats].id, p, n);
         cfg->chats[cfg->nchats].id[n] = '\0';
         cfg->chats[cfg->nchats].thread_id = 0;
@@ -305,7 +243,8 @@ parse_chats(struct tr_config *cfg, char *msg, size_t msgsz)
             if (tr_parse_id(thread, &cfg->chats[cfg->nchats].thread_id) != 0)
                 return tr_fail(msg, msgsz, TR_ECONFIG,
                                "TELEGRAM_CHAT_IDS: thread \"%s\" is not a "
-                               "positive integer", thread);
+                               "positive integer",
+                               thread);
         }
         cfg->nchats++;
         p = end;
@@ -314,11 +253,11 @@ parse_chats(struct tr_config *cfg, char *msg, size_t msgsz)
 }
 
 static enum tr_err
-parse_num(struct tr_config *cfg, enum tr_config_key key, int64_t lo,
-          int64_t hi, int64_t *out, char *msg, size_t msgsz)
+parse_num(struct tr_config *cfg, enum tr_config_key key, int64_t lo, int64_t hi,
+          int64_t *out, char *msg, size_t msgsz)
 {
     if (strcmp(cfg->raw[key], "0") == 0)
-        *out = 0;   /* tr_parse_id takes ids, which start at 1 */
+        *out = 0; /* tr_parse_id takes ids, which start at 1 */
     else if (tr_parse_id(cfg->raw[key], out) != 0)
         *out = lo - 1;
     if (*out < lo || *out > hi)
@@ -329,13 +268,11 @@ parse_num(struct tr_config *cfg, enum tr_config_key key, int64_t lo,
     return TR_OK;
 }
 
-enum tr_err
-tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
+/* Empty values are unset; unset ones take their default; all are UTF-8. */
+static enum tr_err
+finish_defaults(struct tr_config *cfg, char *msg, size_t msgsz)
 {
-    enum tr_err err;
-    int64_t n;
     size_t i;
-    char *v;
 
     for (i = 0; i < TR_CFG_NKEYS; i++) {
         if (cfg->raw[i] != NULL && cfg->raw[i][0] == '\0') {
@@ -350,8 +287,16 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
             return bad(msg, msgsz, (enum tr_config_key)i,
                        "value is not valid UTF-8");
     }
+    return TR_OK;
+}
 
-    cfg->database_url = cfg->raw[TR_CFG_DATABASE_URL];
+/* The AmoCRM account: its subdomain, token, API base, what a sale is. */
+static enum tr_err
+finish_amocrm(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    enum tr_err err;
+    const char *v;
+    size_t i;
 
     if ((v = cfg->raw[TR_CFG_AMOCRM_DOMAIN]) != NULL) {
         for (i = 0; v[i] != '\0'; i++)
@@ -362,41 +307,52 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
         if (i > 63)
             return bad(msg, msgsz, TR_CFG_AMOCRM_DOMAIN, "longer than 63");
     }
-    cfg->amocrm_domain = cfg->raw[TR_CFG_AMOCRM_DOMAIN];
-
+    cfg->amocrm_domain = v;
     v = cfg->raw[TR_CFG_AMOCRM_ACCESS_TOKEN];
     if (v != NULL && !is_token(v))
         return bad(msg, msgsz, TR_CFG_AMOCRM_ACCESS_TOKEN,
                    "contains spaces or control characters");
     cfg->amocrm_access_token = v;
-
     if ((err = check_base_url(cfg, TR_CFG_AMOCRM_API_BASE,
-                              &cfg->amocrm_api_base, msg, msgsz)) != TR_OK ||
-        (err = check_base_url(cfg, TR_CFG_TELEGRAM_API_BASE,
-                              &cfg->telegram_api_base, msg, msgsz)) != TR_OK)
+                              &cfg->amocrm_api_base, msg, msgsz)) != TR_OK)
         return err;
-
     if ((err = parse_num(cfg, TR_CFG_AMOCRM_PIPELINE_ID, 1, INT64_MAX,
-                         &cfg->pipeline_id, msg, msgsz)) != TR_OK ||
-        (err = parse_num(cfg, TR_CFG_AMOCRM_STATUS_ID, 1, INT64_MAX,
-                         &cfg->status_id, msg, msgsz)) != TR_OK)
+                         &cfg->pipeline_id, msg, msgsz)) != TR_OK)
         return err;
+    return parse_num(cfg, TR_CFG_AMOCRM_STATUS_ID, 1, INT64_MAX,
+                     &cfg->status_id, msg, msgsz);
+}
 
-    v = cfg->raw[TR_CFG_PRODUCT_NAME];
+/* What the message says besides the sale: the product and currency. */
+static enum tr_err
+finish_message(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    const char *v = cfg->raw[TR_CFG_PRODUCT_NAME];
+
     if (strlen(v) > 200)
         return bad(msg, msgsz, TR_CFG_PRODUCT_NAME, "longer than 200 bytes");
     cfg->product_name = v;
-
     v = cfg->raw[TR_CFG_CURRENCY];
     if (strlen(v) != 3 || !isupper((unsigned char)v[0]) ||
         !isupper((unsigned char)v[1]) || !isupper((unsigned char)v[2]))
         return bad(msg, msgsz, TR_CFG_CURRENCY,
                    "must be an ISO 4217 code such as KZT");
     cfg->currency = v;
+    return TR_OK;
+}
 
+/* The bot token, its API base and the chats. */
+static enum tr_err
+finish_telegram(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    enum tr_err err;
+    const char *v, *colon;
+
+    if ((err = check_base_url(cfg, TR_CFG_TELEGRAM_API_BASE,
+                              &cfg->telegram_api_base, msg, msgsz)) != TR_OK)
+        return err;
     if ((v = cfg->raw[TR_CFG_TELEGRAM_BOT_TOKEN]) != NULL) {
-        const char *colon = strchr(v, ':');
-
+        colon = strchr(v, ':');
         if (colon == NULL || colon == v || colon[1] == '\0' ||
             strspn(v, "0123456789") != (size_t)(colon - v) ||
             strspn(colon + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
@@ -405,87 +361,112 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
                        "does not look like a bot token (123456:ABC-...)");
     }
     cfg->telegram_bot_token = v;
+    return parse_chats(cfg, msg, msgsz);
+}
 
-    if ((err = parse_chats(cfg, msg, msgsz)) != TR_OK)
-        return err;
+/* The secrets, the files and directories, the body limit. */
+static enum tr_err
+finish_local(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    enum tr_err err;
+    const char *v;
+    int64_t n;
+    size_t i;
 
     for (i = TR_CFG_WEBHOOK_SECRET; i <= TR_CFG_ADMIN_TOKEN; i++) {
         v = cfg->raw[i];
-        if (v == NULL)
-            continue;
-        if (!is_token(v) || strlen(v) < TR_SECRET_MIN)
+        if (v != NULL && (!is_token(v) || strlen(v) < TR_SECRET_MIN))
             return bad(msg, msgsz, (enum tr_config_key)i,
                        "must be at least 16 printable characters without "
                        "spaces (openssl rand -hex 24)");
     }
     cfg->webhook_secret = cfg->raw[TR_CFG_WEBHOOK_SECRET];
     cfg->admin_token = cfg->raw[TR_CFG_ADMIN_TOKEN];
-
     cfg->targetologists_file = cfg->raw[TR_CFG_TARGETOLOGISTS_FILE];
-
     v = cfg->raw[TR_CFG_SPOOL_DIR];
     if (v[0] != '/')
         return bad(msg, msgsz, TR_CFG_SPOOL_DIR, "must be an absolute path");
     cfg->spool_dir = v;
-
     if ((err = parse_num(cfg, TR_CFG_MAX_BODY_BYTES, 1024,
                          TR_BODY_MAX_BYTES_LIMIT, &n, msg, msgsz)) != TR_OK)
         return err;
     cfg->max_body_bytes = (size_t)n;
+    return TR_OK;
+}
 
-    if ((err = parse_num(cfg, TR_CFG_DB_STATEMENT_TIMEOUT_MS, 100, 600000, &n,
-                         msg, msgsz)) != TR_OK)
-        return err;
-    cfg->statement_timeout_ms = (long)n;
+/* The numbers that are plain longs: timeouts, retries, pacing, rates. */
+static enum tr_err
+finish_numbers(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    static const struct {
+        enum tr_config_key key;
+        int64_t lo, hi;
+        size_t off;
+    } nums[] = {
+        {TR_CFG_DB_STATEMENT_TIMEOUT_MS, 100, 600000,
+         offsetof(struct tr_config, statement_timeout_ms)},
+        {TR_CFG_DB_ANSWER_MS, 100, 60000,
+         offsetof(struct tr_config, db_answer_ms)},
+        {TR_CFG_TELEGRAM_TIMEOUT_MS, 100, 120000,
+         offsetof(struct tr_config, tg_timeout_ms)},
+        {TR_CFG_TELEGRAM_RETRY_BASE_MS, 10, 3600000,
+         offsetof(struct tr_config, tg_retry_base_ms)},
+        {TR_CFG_TELEGRAM_MAX_ATTEMPTS, 1, 1000,
+         offsetof(struct tr_config, tg_max_attempts)},
+        {TR_CFG_TELEGRAM_MAX_AGE_S, 1, 30 * 86400,
+         offsetof(struct tr_config, tg_max_age_s)},
+        {TR_CFG_TELEGRAM_CHAT_INTERVAL_MS, 0, 60000,
+         offsetof(struct tr_config, tg_chat_interval_ms)},
+        {TR_CFG_TELEGRAM_GROUP_PER_MINUTE, 0, 1000,
+         offsetof(struct tr_config, tg_group_per_minute)},
+        {TR_CFG_AMOCRM_CONFIRM, 0, 1, offsetof(struct tr_config, amo_confirm)},
+        {TR_CFG_AMOCRM_TIMEOUT_MS, 100, 60000,
+         offsetof(struct tr_config, amo_timeout_ms)},
+        {TR_CFG_AMOCRM_MAX_WAIT_S, 1, 86400,
+         offsetof(struct tr_config, amo_max_wait_s)},
+        {TR_CFG_AMOCRM_RATE, 1, 7, offsetof(struct tr_config, amo_rate)},
+    };
+    enum tr_err err;
+    int64_t n;
+    size_t i;
 
-    {
-        static const struct {
-            enum tr_config_key key;
-            int64_t lo, hi;
-            size_t off;
-        } nums[] = {
-            {TR_CFG_DB_ANSWER_MS, 100, 60000,
-             offsetof(struct tr_config, db_answer_ms)},
-            {TR_CFG_TELEGRAM_TIMEOUT_MS, 100, 120000,
-             offsetof(struct tr_config, tg_timeout_ms)},
-            {TR_CFG_TELEGRAM_RETRY_BASE_MS, 10, 3600000,
-             offsetof(struct tr_config, tg_retry_base_ms)},
-            {TR_CFG_TELEGRAM_MAX_ATTEMPTS, 1, 1000,
-             offsetof(struct tr_config, tg_max_attempts)},
-            {TR_CFG_TELEGRAM_MAX_AGE_S, 1, 30 * 86400,
-             offsetof(struct tr_config, tg_max_age_s)},
-            {TR_CFG_TELEGRAM_CHAT_INTERVAL_MS, 0, 60000,
-             offsetof(struct tr_config, tg_chat_interval_ms)},
-            {TR_CFG_TELEGRAM_GROUP_PER_MINUTE, 0, 1000,
-             offsetof(struct tr_config, tg_group_per_minute)},
-            {TR_CFG_AMOCRM_CONFIRM, 0, 1,
-             offsetof(struct tr_config, amo_confirm)},
-            {TR_CFG_AMOCRM_TIMEOUT_MS, 100, 60000,
-             offsetof(struct tr_config, amo_timeout_ms)},
-            {TR_CFG_AMOCRM_MAX_WAIT_S, 1, 86400,
-             offsetof(struct tr_config, amo_max_wait_s)},
-            {TR_CFG_AMOCRM_RATE, 1, 7,
-             offsetof(struct tr_config, amo_rate)},
-        };
-
-        for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-            if ((err = parse_num(cfg, nums[i].key, nums[i].lo, nums[i].hi, &n,
-                                 msg, msgsz)) != TR_OK)
-                return err;
-            *(long *)((char *)cfg + nums[i].off) = (long)n;
-        }
-    }
-
-    tr_utm_map_release(&cfg->utm_map);
-    if (cfg->raw[TR_CFG_UTM_FIELDS] != NULL) {
-        char why[160];
-
-        err = tr_utm_map_parse(&cfg->utm_map, cfg->raw[TR_CFG_UTM_FIELDS],
-                               why, sizeof(why));
-        if (err != TR_OK)
-            return tr_fail(msg, msgsz, TR_ECONFIG, "UTM_FIELDS: %s", why);
+    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        if ((err = parse_num(cfg, nums[i].key, nums[i].lo, nums[i].hi, &n, msg,
+                             msgsz)) != TR_OK)
+            return err;
+        *(long *)((char *)cfg + nums[i].off) = (long)n;
     }
     return TR_OK;
+}
+
+static enum tr_err
+finish_utm(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    char why[160];
+
+    tr_utm_map_release(&cfg->utm_map);
+    if (cfg->raw[TR_CFG_UTM_FIELDS] != NULL &&
+        tr_utm_map_parse(&cfg->utm_map, cfg->raw[TR_CFG_UTM_FIELDS], why,
+                         sizeof(why)) != TR_OK)
+        return tr_fail(msg, msgsz, TR_ECONFIG, "UTM_FIELDS: %s", why);
+    return TR_OK;
+}
+
+enum tr_err
+tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    enum tr_err err;
+
+    if ((err = finish_defaults(cfg, msg, msgsz)) != TR_OK)
+        return err;
+    cfg->database_url = cfg->raw[TR_CFG_DATABASE_URL];
+    if ((err = finish_amocrm(cfg, msg, msgsz)) != TR_OK ||
+        (err = finish_message(cfg, msg, msgsz)) != TR_OK ||
+        (err = finish_telegram(cfg, msg, msgsz)) != TR_OK ||
+        (err = finish_local(cfg, msg, msgsz)) != TR_OK ||
+        (err = finish_numbers(cfg, msg, msgsz)) != TR_OK)
+        return err;
+    return finish_utm(cfg, msg, msgsz);
 }
 
 enum tr_err
@@ -510,21 +491,8 @@ tr_config_require(const struct tr_config *cfg, enum tr_config_key key,
                   char *msg, size_t msgsz)
 {
     if (cfg->raw[key] == NULL || cfg->raw[key][0] == '\0')
-        return tr_fail(msg, msgsz, TR_ECONFIG, "%s is not set",
-                       keys[key].name);
+        return tr_fail(msg, msgsz, TR_ECONFIG, "%s is not set", keys[key].name);
     return TR_OK;
-}
-
-int
-tr_config_secret_equal(const char *given, const char *secret)
-{
-    size_t n = strlen(secret), g = strlen(given), i;
-    unsigned char d = g != n;
-
-    /* every byte of the secret is looked at, whatever matched before */
-    for (i = 0; i < n; i++)
-        d |= (unsigned char)((i < g ? given[i] : 0) ^ secret[i]);
-    return d == 0;
 }
 
 int
@@ -541,8 +509,8 @@ tr_config_amocrm_base(const struct tr_config *cfg, char *buf, size_t bufsz)
 }
 
 int
-tr_config_account_base(const struct tr_config *cfg, const char *self,
-                       char *buf, size_t bufsz)
+tr_config_account_base(const struct tr_config *cfg, const char *self, char *buf,
+                       size_t bufsz)
 {
     static const char *const hosts[] = {".amocrm.ru", ".amocrm.com",
                                         ".kommo.com"};
@@ -571,79 +539,6 @@ tr_config_account_base(const struct tr_config *cfg, const char *self,
     return 0;
 }
 
-/* Appends n bytes of s to buf (size bufsz) at *o, always NUL-terminated. */
-static void
-put(char *buf, size_t bufsz, size_t *o, const char *s, size_t n)
-{
-    while (n-- > 0 && *o + 1 < bufsz)
-        buf[(*o)++] = *s++;
-    buf[*o] = '\0';
-}
-
-void
-tr_config_mask_url(const char *url, char *buf, size_t bufsz)
-{
-    const char *p, *auth_end, *at = NULL, *colon;
-    size_t o = 0;
-    int uri;
-
-    if (bufsz == 0)
-        return;
-    buf[0] = '\0';
-    if (url == NULL) {
-        put(buf, bufsz, &o, "(not set)", 9);
-        return;
-    }
-    p = url;
-    uri = strstr(url, "://") != NULL;
-    if (uri) {
-        /* postgresql://user:password@host/db */
-        p = strstr(url, "://") + 3;
-        auth_end = p + strcspn(p, "/?");
-        for (colon = p; colon < auth_end; colon++)
-            if (*colon == '@')
-                at = colon;
-        colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
-        if (colon != NULL) {
-            put(buf, bufsz, &o, url, (size_t)(colon + 1 - url));
-            put(buf, bufsz, &o, "***", 3);
-            p = at;
-        } else {
-            put(buf, bufsz, &o, url, (size_t)(p - url));
-        }
-    }
-    /* "password=..." in the query string or a conninfo string */
-    while (*p != '\0') {
-        int start = p == url || strchr(uri ? "?&" : " \t", p[-1]) != NULL;
-
-        if (start && strncmp(p, "password", 8) == 0) {
-            const char *v = p + 8;
-
-            while (*v == ' ')
-                v++;
-            if (*v == '=') {
-                v++;
-                while (!uri && *v == ' ')
-                    v++;
-                put(buf, bufsz, &o, "password=***", 12);
-                if (!uri && *v == '\'') {
-                    for (v++; *v != '\0' && *v != '\''; v++)
-                        if (*v == '\\' && v[1] != '\0')
-                            v++;
-                    if (*v == '\'')
-                        v++;
-                } else {
-                    v += strcspn(v, uri ? "&" : " \t");
-                }
-                p = v;
-                continue;
-            }
-        }
-        put(buf, bufsz, &o, p, 1);
-        p++;
-    }
-}
-
 enum tr_err
 tr_config_dump(const struct tr_config *cfg, struct tr_buf *out)
 {
@@ -659,7 +554,7 @@ tr_config_dump(const struct tr_config *cfg, struct tr_buf *out)
         else if (keys[i].kind == K_SECRET)
             err = tr_buf_addf(out, "%s=******** (set)\n", keys[i].name);
         else if (keys[i].kind == K_URL) {
-            tr_config_mask_url(v, masked, sizeof(masked));
+            tr_secret_mask_url(v, masked, sizeof(masked));
             err = tr_buf_addf(out, "%s=%s\n", keys[i].name, masked);
         } else
             err = tr_buf_addf(out, "%s=%s\n", keys[i].name, v);

@@ -7,7 +7,8 @@
  * default file is fine; a missing file that was named is an error.  Unknown
  * keys are ignored.  Every key is validated by tr_config_finish, which
  * stops at the first bad one with a line naming it.  Secrets never appear in
- * a message: tr_config_dump masks them, and so does tr_config_mask_url.
+ * a message: tr_config_dump masks them (secret.h).  The file's format is
+ * envfile.h's.
  */
 #ifndef TR_CONFIG_H
 #define TR_CONFIG_H
@@ -19,9 +20,8 @@
 #include "utm.h"
 
 #define TR_CONFIG_DEFAULT_FILE "/etc/traffic-webhook/traffic-webhook.env"
-#define TR_CONFIG_FILE_MAX (64 * 1024)
 #define TR_CHATS_MAX 16
-#define TR_SECRET_MIN 16        /* characters of WEBHOOK_SECRET, ADMIN_TOKEN */
+#define TR_SECRET_MIN 16 /* characters of WEBHOOK_SECRET, ADMIN_TOKEN */
 
 enum tr_config_key {
     TR_CFG_DATABASE_URL,
@@ -57,17 +57,17 @@ enum tr_config_key {
 };
 
 struct tr_chat {
-    char id[48];            /* "-1001234567890" or "@channel" */
-    int64_t thread_id;      /* forum topic, 0 for none */
+    char id[48];       /* "-1001234567890" or "@channel" */
+    int64_t thread_id; /* forum topic, 0 for none */
 };
 
 struct tr_config {
-    char *raw[TR_CFG_NKEYS];    /* owned; NULL when unset */
+    char *raw[TR_CFG_NKEYS]; /* owned; NULL when unset */
     /* validated values, filled by tr_config_finish; strings point into raw */
     const char *database_url;
     const char *amocrm_domain;
     const char *amocrm_access_token;
-    const char *amocrm_api_base;    /* no trailing "/" */
+    const char *amocrm_api_base; /* no trailing "/" */
     int64_t pipeline_id;
     int64_t status_id;
     const char *product_name;
@@ -75,7 +75,7 @@ struct tr_config {
     const char *telegram_bot_token;
     struct tr_chat chats[TR_CHATS_MAX];
     size_t nchats;
-    const char *telegram_api_base;  /* no trailing "/" */
+    const char *telegram_api_base; /* no trailing "/" */
     const char *webhook_secret;
     const char *admin_token;
     const char *targetologists_file;
@@ -83,20 +83,20 @@ struct tr_config {
     size_t max_body_bytes;
     struct tr_utm_map utm_map;
     long statement_timeout_ms;
-    long db_answer_ms;              /* a request's wait for the database */
+    long db_answer_ms; /* a request's wait for the database */
     /* Telegram delivery: see tr_notify */
-    long tg_timeout_ms;             /* one sendMessage, in all */
-    long tg_retry_base_ms;          /* first backoff; doubles up to 1 h */
-    long tg_max_attempts;           /* then the row is failed */
-    long tg_max_age_s;              /* likewise, counted from the sale */
-    long tg_chat_interval_ms;       /* between two messages to one chat */
-    long tg_group_per_minute;       /* to one group; 0: no such limit */
+    long tg_timeout_ms;       /* one sendMessage, in all */
+    long tg_retry_base_ms;    /* first backoff; doubles up to 1 h */
+    long tg_max_attempts;     /* then the row is failed */
+    long tg_max_age_s;        /* likewise, counted from the sale */
+    long tg_chat_interval_ms; /* between two messages to one chat */
+    long tg_group_per_minute; /* to one group; 0: no such limit */
     /* AmoCRM API: see tr_enrich */
-    long amo_confirm;               /* 1: a sale the API denies is not sent */
-    long amo_timeout_ms;            /* one request, in all */
-    long amo_max_wait_s;            /* then the message goes out anyway */
-    long amo_rate;                  /* requests a second, the whole pool */
-    char env_file[512];             /* the file read, or "" */
+    long amo_confirm;    /* 1: a sale the API denies is not sent */
+    long amo_timeout_ms; /* one request, in all */
+    long amo_max_wait_s; /* then the message goes out anyway */
+    long amo_rate;       /* requests a second, the whole pool */
+    char env_file[512];  /* the file read, or "" */
 };
 
 /* Fills cfg with nothing set. */
@@ -136,18 +136,11 @@ enum tr_err tr_config_require(const struct tr_config *cfg,
                               enum tr_config_key key, char *msg, size_t msgsz);
 
 /*
- * Whether given equals secret (WEBHOOK_SECRET, ADMIN_TOKEN), in time that
- * does not depend on where they differ.
- */
-int tr_config_secret_equal(const char *given, const char *secret);
-
-/*
  * Writes the AmoCRM API base URL into buf: AMOCRM_API_BASE, else
  * https://AMOCRM_DOMAIN.amocrm.ru.  Returns 1 when the API can be used (a
  * token and a base), else 0 (buf is then "").
  */
-int tr_config_amocrm_base(const struct tr_config *cfg, char *buf,
-                          size_t bufsz);
+int tr_config_amocrm_base(const struct tr_config *cfg, char *buf, size_t bufsz);
 
 /*
  * Writes the API base of a webhook's account[_links][self] into buf
@@ -157,12 +150,6 @@ int tr_config_amocrm_base(const struct tr_config *cfg, char *buf,
  */
 int tr_config_account_base(const struct tr_config *cfg, const char *self,
                            char *buf, size_t bufsz);
-
-/*
- * Writes a libpq URI or conninfo string with its password replaced by
- * "***" into buf.
- */
-void tr_config_mask_url(const char *url, char *buf, size_t bufsz);
 
 /*
  * Appends "KEY=value" lines for every key to buf, secrets masked.  Returns

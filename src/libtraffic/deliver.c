@@ -9,7 +9,7 @@
 #include "config.h"
 #include "deliver.h"
 
-#define WORKER_SLOT_WAIT 0.5    /* seconds a worker waits for an API slot */
+#define WORKER_SLOT_WAIT 0.5 /* seconds a worker waits for an API slot */
 #define SIDECAR_SLOT_WAIT 5.0
 
 enum tr_err
@@ -52,7 +52,8 @@ log_messages(struct tr_deliver *d, const struct tr_due *due)
         }
         for (p = text; (p = strchr(p, '\n')) != NULL;)
             *p = '|';
-        tr_log_say(&d->log, "telegram disabled (no TELEGRAM_BOT_TOKEN or "
+        tr_log_say(&d->log,
+                   "telegram disabled (no TELEGRAM_BOT_TOKEN or "
                    "TELEGRAM_CHAT_IDS); lead %" PRId64 " message: %s",
                    due->leads[i], text);
         free(text);
@@ -86,13 +87,14 @@ tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
     if (own && due->nleads == 0)
         return TR_OK;
     err = tr_enrich_run(&d->enrich, own ? due->nleads : TR_DELIVER_ROUND,
-                        own ? WORKER_SLOT_WAIT : SIDECAR_SLOT_WAIT, msg,
-                        msgsz);
+                        own ? WORKER_SLOT_WAIT : SIDECAR_SLOT_WAIT, msg, msgsz);
     if (err != TR_OK && !own)
         return err;
     if (err != TR_OK)
-        tr_log_say(&d->log, "amocrm: enrichment stopped: %s (the sidecar "
-                   "retries)", msg);
+        tr_log_say(&d->log,
+                   "amocrm: enrichment stopped: %s (the sidecar "
+                   "retries)",
+                   msg);
     if (!d->notify.enabled) {
         if (own)
             log_messages(d, due);
@@ -101,10 +103,12 @@ tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
         return TR_OK;
     }
     if (!own)
-        return tr_notify_deliver(&d->notify, TR_DELIVER_ROUND, NULL, 0, st,
-                                 msg, msgsz);
+        return tr_notify_deliver(&d->notify, TR_DELIVER_ROUND, NULL, 0, st, msg,
+                                 msgsz);
     if ((err = send_own(d, due, st, msg, msgsz)) != TR_OK)
-        tr_log_say(&d->log, "telegram: delivery stopped: %s (the sidecar "
-                   "retries)", msg);
+        tr_log_say(&d->log,
+                   "telegram: delivery stopped: %s (the sidecar "
+                   "retries)",
+                   msg);
     return err;
 }

@@ -25,7 +25,7 @@ struct tr_config;
 struct tr_rules;
 struct tr_store;
 
-#define TR_DELIVER_ROUND 100    /* sales and messages per sidecar round */
+#define TR_DELIVER_ROUND 100 /* sales and messages per sidecar round */
 
 struct tr_deliver {
     struct tr_notify notify;
@@ -35,9 +35,9 @@ struct tr_deliver {
 
 /* What is due: NULL leads for everything (the sidecar). */
 struct tr_due {
-    const int64_t *leads;       /* a worker's new sales */
+    const int64_t *leads; /* a worker's new sales */
     size_t nleads;
-    struct tr_claims *claims;   /* their messages their statement claimed */
+    struct tr_claims *claims; /* their messages their statement claimed */
 };
 
 /* Fills d (cfg, rules and store kept, not owned).  TR_ENOMEM. */
@@ -55,7 +55,6 @@ void tr_deliver_release(struct tr_deliver *d);
  * TR_EDB / TR_EDBDOWN with msg.
  */
 enum tr_err tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
-                           struct tr_notify_stats *st, char *msg,
-                           size_t msgsz);
+                           struct tr_notify_stats *st, char *msg, size_t msgsz);
 
 #endif

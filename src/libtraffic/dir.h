@@ -10,7 +10,7 @@
 #include "err.h"
 
 struct tr_dir_list {
-    char **names;       /* sorted (strcmp), each owned */
+    char **names; /* sorted (strcmp), each owned */
     size_t n;
 };
 

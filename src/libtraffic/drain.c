@@ -24,8 +24,8 @@ set_aside(const char *dir, const char *name, FILE *out)
  * else the database's error, and the entry stays.
  */
 static enum tr_err
-replay_one(const char *dir, const char *name, struct tr_pipeline *p,
-           FILE *out, struct tr_drain_stats *st, char *msg, size_t msgsz)
+replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
+           struct tr_drain_stats *st, char *msg, size_t msgsz)
 {
     struct tr_spool_entry e;
     struct tr_input in;

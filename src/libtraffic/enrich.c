@@ -81,15 +81,15 @@ struct claimed {
     const char *id;
     int64_t lead;
     long attempts;
-    double age;                 /* seconds since it was stored */
-    const char *utm[TR_UTM_N];  /* what the webhook had */
-    const char *base;           /* the account's API from the webhook */
+    double age;                /* seconds since it was stored */
+    const char *utm[TR_UTM_N]; /* what the webhook had */
+    const char *base;          /* the account's API from the webhook */
 };
 
 /* Ends enrichment without data, or schedules another attempt. */
 static enum tr_err
-not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
-        int gone, char *msg, size_t msgsz)
+not_now(struct tr_enrich *e, const struct claimed *c, const char *why, int gone,
+        char *msg, size_t msgsz)
 {
     char delay[24];
     const char *p[3];
@@ -97,8 +97,9 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
     long k;
 
     if (gone && e->cfg->amo_confirm) {
-        tr_log_say(&e->log, "amocrm: lead %" PRId64 " not confirmed, no message: %s",
-            c->lead, why);
+        tr_log_say(&e->log,
+                   "amocrm: lead %" PRId64 " not confirmed, no message: %s",
+                   c->lead, why);
         p[0] = c->id;
         p[1] = "unconfirmed";
         p[2] = why;
@@ -109,8 +110,11 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
     if (ms > BACKOFF_MAX_MS)
         ms = BACKOFF_MAX_MS;
     if (gone || c->age >= (double)e->cfg->amo_max_wait_s) {
-        tr_log_say(&e->log, "amocrm: lead %" PRId64 ": %s; the message goes out with the "
-            "webhook's data", c->lead, why);
+        tr_log_say(&e->log,
+                   "amocrm: lead %" PRId64
+                   ": %s; the message goes out with the "
+                   "webhook's data",
+                   c->lead, why);
         p[0] = c->id;
         p[1] = "failed";
         p[2] = why;
@@ -119,8 +123,8 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why,
     /* the last attempt comes when the wait is over */
     if (c->age + (double)ms / 1000 > (double)e->cfg->amo_max_wait_s)
         ms = (long)(((double)e->cfg->amo_max_wait_s - c->age) * 1000) + 1;
-    tr_log_say(&e->log, "amocrm: lead %" PRId64 ": %s; retrying in %ld ms", c->lead, why,
-        ms);
+    tr_log_say(&e->log, "amocrm: lead %" PRId64 ": %s; retrying in %ld ms",
+               c->lead, why, ms);
     snprintf(delay, sizeof(delay), "%ld", ms);
     p[0] = c->id;
     p[1] = why;
@@ -137,8 +141,8 @@ pick(const char *webhook, const char *api)
 /* Writes what the API said about a confirmed lead. */
 static enum tr_err
 done(struct tr_enrich *e, const struct claimed *c,
-     const struct tr_amo_lead *lead, const struct tr_amo_contact *ct,
-     char *msg, size_t msgsz)
+     const struct tr_amo_lead *lead, const struct tr_amo_contact *ct, char *msg,
+     size_t msgsz)
 {
     const struct tr_rule *rule;
     const char *p[15], *utm[TR_UTM_N];
@@ -163,8 +167,11 @@ done(struct tr_enrich *e, const struct claimed *c,
     p[12] = ct->phone;
     p[13] = ct->email;
     p[14] = lead->responsible_user_id ? resp : NULL;
-    tr_log_say(&e->log, "amocrm: lead %" PRId64 " confirmed and completed: targetologist "
-        "%s, client %s", c->lead, rule->name, ct->name ? "known" : "unknown");
+    tr_log_say(&e->log,
+               "amocrm: lead %" PRId64
+               " confirmed and completed: targetologist "
+               "%s, client %s",
+               c->lead, rule->name, ct->name ? "known" : "unknown");
     return tr_store_run(e->store, tr_sql_enrich_done, 15, p, msg, msgsz);
 }
 
@@ -186,21 +193,21 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
 
         *stop = 1;
         return err != TR_OK ? err
-                            : tr_store_run(e->store, tr_sql_enrich_retry, 3, p, msg,
-                                           msgsz);
+                            : tr_store_run(e->store, tr_sql_enrich_retry, 3, p,
+                                           msg, msgsz);
     }
-    st = tr_amocrm_get_lead(&e->amo, c->base, c->lead, &lead, why,
-                            sizeof(why));
+    st = tr_amocrm_get_lead(&e->amo, c->base, c->lead, &lead, why, sizeof(why));
     if (st == TR_AMO_OK && (lead.pipeline_id != e->cfg->pipeline_id ||
                             lead.status_id != e->cfg->status_id)) {
-        snprintf(why, sizeof(why), "the API has lead %" PRId64 " in pipeline "
+        snprintf(why, sizeof(why),
+                 "the API has lead %" PRId64 " in pipeline "
                  "%" PRId64 " status %" PRId64 ", not %" PRId64 "/%" PRId64,
-                 c->lead, lead.pipeline_id, lead.status_id,
-                 e->cfg->pipeline_id, e->cfg->status_id);
+                 c->lead, lead.pipeline_id, lead.status_id, e->cfg->pipeline_id,
+                 e->cfg->status_id);
         st = TR_AMO_GONE;
     } else if (st == TR_AMO_GONE) {
-        snprintf(why, sizeof(why), "the API does not know lead %" PRId64
-                 " (deleted?)", c->lead);
+        snprintf(why, sizeof(why),
+                 "the API does not know lead %" PRId64 " (deleted?)", c->lead);
     }
     if (st == TR_AMO_OK && lead.main_contact != 0) {
         if (!slot(e, 1e9, msg, msgsz, &err))
@@ -208,7 +215,7 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
         st = tr_amocrm_get_contact(&e->amo, c->base, lead.main_contact, &ct,
                                    why, sizeof(why));
         if (st == TR_AMO_GONE) {
-            st = TR_AMO_OK;     /* a deleted contact: a sale without one */
+            st = TR_AMO_OK; /* a deleted contact: a sale without one */
             tr_amo_contact_release(&ct);
         }
     }
@@ -236,8 +243,8 @@ out:
 }
 
 enum tr_err
-tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait,
-              char *msg, size_t msgsz)
+tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait, char *msg,
+              size_t msgsz)
 {
     char lease[24];
     const char *p[1] = {lease};
@@ -264,13 +271,14 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait,
         c.attempts = strtol(PQgetvalue(res, 0, 2), NULL, 10);
         c.age = strtod(PQgetvalue(res, 0, 3), NULL);
         for (k = 0; k < TR_UTM_N; k++)
-            c.utm[k] = PQgetisnull(res, 0, 4 + k) ? NULL
-                                                  : PQgetvalue(res, 0, 4 + k);
+            c.utm[k] =
+                PQgetisnull(res, 0, 4 + k) ? NULL : PQgetvalue(res, 0, 4 + k);
         /* AMOCRM_API_BASE wins; else the account's own host (.amocrm.com,
          * .kommo.com) when the webhook named it; else AMOCRM_DOMAIN's */
         c.base = e->cfg->amocrm_api_base == NULL &&
                          !PQgetisnull(res, 0, 4 + TR_UTM_N)
-                     ? PQgetvalue(res, 0, 4 + TR_UTM_N) : NULL;
+                     ? PQgetvalue(res, 0, 4 + TR_UTM_N)
+                     : NULL;
         err = enrich_one(e, &c, max_slot_wait, &stop, msg, msgsz);
         PQclear(res);
     }

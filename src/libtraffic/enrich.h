@@ -33,14 +33,14 @@ struct tr_enrich {
     const struct tr_rules *rules;
     struct tr_store *store;
     struct tr_amocrm amo;
-    int enabled;                /* a token and a base URL */
+    int enabled; /* a token and a base URL */
     struct tr_log log;
 };
 
 /* Fills e (cfg, rules, store kept, not owned); log may be NULL. */
 enum tr_err tr_enrich_init(struct tr_enrich *e, const struct tr_config *cfg,
-                           const struct tr_rules *rules,
-                           struct tr_store *store, const struct tr_log *log);
+                           const struct tr_rules *rules, struct tr_store *store,
+                           const struct tr_log *log);
 
 void tr_enrich_release(struct tr_enrich *e);
 
@@ -49,7 +49,7 @@ void tr_enrich_release(struct tr_enrich *e);
  * worker) passes max_slot_wait: when its request slot is further away than
  * that many seconds, the sale is left for later.  TR_EDB / TR_EDBDOWN.
  */
-enum tr_err tr_enrich_run(struct tr_enrich *e, size_t max,
-                          double max_slot_wait, char *msg, size_t msgsz);
+enum tr_err tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait,
+                          char *msg, size_t msgsz);
 
 #endif

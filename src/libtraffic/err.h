@@ -13,15 +13,15 @@
 
 enum tr_err {
     TR_OK = 0,
-    TR_ENOMEM,      /* out of memory */
-    TR_EINVAL,      /* malformed input: the sender's fault */
-    TR_ETOOBIG,     /* input over one of the hard limits */
-    TR_ECONFIG,     /* bad configuration or rules file */
-    TR_EDB,         /* the database refused or failed a statement */
-    TR_EDBDOWN,     /* the database cannot be reached at all */
-    TR_EIO,         /* a local file or socket failed */
-    TR_ENET,        /* a remote API failed */
-    TR_EDENIED,     /* not allowed: wrong secret, foreign account */
+    TR_ENOMEM,  /* out of memory */
+    TR_EINVAL,  /* malformed input: the sender's fault */
+    TR_ETOOBIG, /* input over one of the hard limits */
+    TR_ECONFIG, /* bad configuration or rules file */
+    TR_EDB,     /* the database refused or failed a statement */
+    TR_EDBDOWN, /* the database cannot be reached at all */
+    TR_EIO,     /* a local file or socket failed */
+    TR_ENET,    /* a remote API failed */
+    TR_EDENIED, /* not allowed: wrong secret, foreign account */
 };
 
 /* Returns a static lowercase description of err; never NULL. */
@@ -31,8 +31,7 @@ const char *tr_strerror(enum tr_err err);
  * Formats a message into msg (of size msgsz, may be 0) and returns err, so a
  * failing path reads "return tr_fail(msg, msgsz, TR_EINVAL, "...", ...);".
  */
-enum tr_err tr_fail(char *msg, size_t msgsz, enum tr_err err,
-                    const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+enum tr_err tr_fail(char *msg, size_t msgsz, enum tr_err err, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
 #endif

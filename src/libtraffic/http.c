@@ -72,9 +72,9 @@ setup(struct tr_http *h, char *msg, size_t msgsz)
 }
 
 enum tr_err
-tr_http_request(struct tr_http *h, const char *url,
-                const char *const *headers, const char *body,
-                long timeout_ms, const char *secret, char *msg, size_t msgsz)
+tr_http_request(struct tr_http *h, const char *url, const char *const *headers,
+                const char *body, long timeout_ms, const char *secret,
+                char *msg, size_t msgsz)
 {
     struct curl_slist *list = NULL, *l;
     char errbuf[CURL_ERROR_SIZE];

@@ -20,10 +20,10 @@
 #define TR_HTTP_ANSWER_MAX (1024 * 1024)
 
 struct tr_http {
-    void *curl;                 /* CURL *, created on first use */
-    struct tr_buf answer;       /* the last answer's body */
-    long status;                /* the last answer's HTTP status, 0: none */
-    double seconds;             /* how long the last request took */
+    void *curl;           /* CURL *, created on first use */
+    struct tr_buf answer; /* the last answer's body */
+    long status;          /* the last answer's HTTP status, 0: none */
+    double seconds;       /* how long the last request took */
 };
 
 /* Fills h; nothing is allocated until the first request. */

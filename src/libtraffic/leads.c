@@ -130,8 +130,8 @@ push(struct tr_leads *leads, size_t max, struct tr_lead **out, char *msg,
     size_t cap;
 
     if (leads->n >= max)
-        return tr_fail(msg, msgsz, TR_ETOOBIG, "more than %zu leads in one body",
-                       max);
+        return tr_fail(msg, msgsz, TR_ETOOBIG,
+                       "more than %zu leads in one body", max);
     if (leads->n == leads->cap) {
         cap = leads->cap ? leads->cap * 2 : 4;
         if ((v = realloc(leads->v, cap * sizeof(*v))) == NULL)
@@ -228,13 +228,14 @@ add_event(struct tr_leads *leads, struct json_object *ev, const char *event,
     if (json_object_is_type(ev, json_type_array)) {
         n = json_object_array_length(ev);
         for (i = 0; i < n && err == TR_OK; i++)
-            err = add_lead(leads, json_object_array_get_idx(ev, i), event,
-                           kind, map, max, msg, msgsz);
+            err = add_lead(leads, json_object_array_get_idx(ev, i), event, kind,
+                           map, max, msg, msgsz);
         return err;
     }
     if (!json_object_is_type(ev, json_type_object) || get(ev, "id") != NULL)
         return add_lead(leads, ev, event, kind, map, max, msg, msgsz);
-    json_object_object_foreachC(ev, it) {
+    json_object_object_foreachC(ev, it)
+    {
         if ((err = add_lead(leads, it.val, event, kind, map, max, msg,
                             msgsz)) != TR_OK)
             return err;
@@ -259,7 +260,7 @@ static const char *
 event_name(const char *event)
 {
     static const char *const known[] = {
-        "leads.status", "leads.update", "leads.add", "leads.delete",
+        "leads.status",  "leads.update",      "leads.add",  "leads.delete",
         "leads.restore", "leads.responsible", "leads.note",
     };
     size_t i;
@@ -296,19 +297,21 @@ tr_leads_extract(struct tr_leads *leads, struct json_object *tree,
             if (err != TR_OK)
                 return err;
         }
-        json_object_object_foreachC(lo, it) {
+        json_object_object_foreachC(lo, it)
+        {
             if (strcmp(it.key, "status") == 0 ||
                 strcmp(it.key, "update") == 0 || strcmp(it.key, "add") == 0)
                 continue;
-            err = add_event(leads, it.val, event_name(it.key),
-                            TR_LEAD_IGNORED, map, max_leads, msg, msgsz);
+            err = add_event(leads, it.val, event_name(it.key), TR_LEAD_IGNORED,
+                            map, max_leads, msg, msgsz);
             if (err != TR_OK)
                 return err;
         }
     }
     if (tree == NULL || !json_object_is_type(tree, json_type_object))
         return TR_OK;
-    json_object_object_foreachC(tree, it) {
+    json_object_object_foreachC(tree, it)
+    {
         struct json_object_iter e;
 
         if (strcmp(it.key, "leads") == 0 || strcmp(it.key, "account") == 0)
@@ -317,7 +320,8 @@ tr_leads_extract(struct tr_leads *leads, struct json_object *tree,
             note_ignored(leads, it.key, "?", 1);
             continue;
         }
-        json_object_object_foreachC(it.val, e) {
+        json_object_object_foreachC(it.val, e)
+        {
             note_ignored(leads, it.key, e.key, items_len(e.val));
         }
     }

@@ -20,23 +20,23 @@
 
 struct json_object;
 
-#define TR_LEADS_MAX 1000       /* leads in one body */
-#define TR_PRICE_MAX 32         /* bytes of a normalised price */
+#define TR_LEADS_MAX 1000 /* leads in one body */
+#define TR_PRICE_MAX 32   /* bytes of a normalised price */
 
 enum tr_lead_kind {
-    TR_LEAD_CANDIDATE,  /* status/update/add: may be a sale */
-    TR_LEAD_IGNORED,    /* another leads event: never a sale */
-    TR_LEAD_INVALID,    /* unusable: see error */
+    TR_LEAD_CANDIDATE, /* status/update/add: may be a sale */
+    TR_LEAD_IGNORED,   /* another leads event: never a sale */
+    TR_LEAD_INVALID,   /* unusable: see error */
 };
 
 struct tr_lead {
     enum tr_lead_kind kind;
-    const char *event;          /* "leads.status", "leads.update", ... */
-    int64_t id;                 /* 0 when missing or invalid */
-    int64_t pipeline_id;        /* 0 when missing */
-    int64_t status_id;          /* 0 when missing */
-    int64_t responsible_user_id;/* 0 when missing */
-    const char *name;           /* NULL when missing */
+    const char *event;           /* "leads.status", "leads.update", ... */
+    int64_t id;                  /* 0 when missing or invalid */
+    int64_t pipeline_id;         /* 0 when missing */
+    int64_t status_id;           /* 0 when missing */
+    int64_t responsible_user_id; /* 0 when missing */
+    const char *name;            /* NULL when missing */
     /*
      * Exact decimal amount without leading zeros ("100000", "99.5"), or ""
      * when the price is missing or empty (unknown, not zero).  price_error is
@@ -45,19 +45,19 @@ struct tr_lead {
     char price[TR_PRICE_MAX];
     const char *price_error;
     struct tr_utm utm;
-    struct json_object *raw;    /* the lead's own subtree */
-    char error[96];             /* why the lead is invalid */
+    struct json_object *raw; /* the lead's own subtree */
+    char error[96];          /* why the lead is invalid */
 };
 
 struct tr_leads {
     struct tr_lead *v;
     size_t n;
     size_t cap;
-    size_t ignored;             /* non-lead entities seen (contacts, ...) */
-    char ignored_what[96];      /* "contacts.update, message.add" */
-    const char *subdomain;      /* account[subdomain], or NULL */
-    const char *account_id;     /* account[id], or NULL */
-    const char *account_self;   /* account[_links][self], or NULL */
+    size_t ignored;           /* non-lead entities seen (contacts, ...) */
+    char ignored_what[96];    /* "contacts.update, message.add" */
+    const char *subdomain;    /* account[subdomain], or NULL */
+    const char *account_id;   /* account[id], or NULL */
+    const char *account_self; /* account[_links][self], or NULL */
 };
 
 /* Fills an empty list. */

@@ -11,7 +11,7 @@
 #define TR_LOG_LINE_MAX 768
 
 struct tr_log {
-    void (*line)(void *arg, const char *line);  /* NULL: say nothing */
+    void (*line)(void *arg, const char *line); /* NULL: say nothing */
     void *arg;
 };
 

@@ -31,8 +31,8 @@ list_migrations(struct tr_dir_list *files, const char *dir, char *msg,
     enum tr_err err = tr_dir_list(files, dir, is_migration, 0, msg, msgsz);
 
     if (err == TR_OK && files->n == 0)
-        err = tr_fail(msg, msgsz, TR_EIO, "no NNN_name.sql files in \"%s\"",
-                      dir);
+        err =
+            tr_fail(msg, msgsz, TR_EIO, "no NNN_name.sql files in \"%s\"", dir);
     return err;
 }
 
@@ -91,8 +91,8 @@ tr_migrate_pending(struct tr_store *store, const char *sqldir, int *pending,
 
 /* Applies one migration file and records it, in one transaction. */
 static enum tr_err
-apply_one(struct tr_store *store, const char *dir, const char *name,
-          char *msg, size_t msgsz)
+apply_one(struct tr_store *store, const char *dir, const char *name, char *msg,
+          size_t msgsz)
 {
     char path[4096], version[4];
     const char *p[1] = {version};
@@ -109,8 +109,8 @@ apply_one(struct tr_store *store, const char *dir, const char *name,
     }
     err = tr_store_begin(store, msg, msgsz);
     if (err == TR_OK)
-        err = tr_store_script(store, sql.data ? sql.data : "", name, msg,
-                              msgsz);
+        err =
+            tr_store_script(store, sql.data ? sql.data : "", name, msg, msgsz);
     if (err == TR_OK)
         err = tr_store_run(store, tr_sql_migrate_record, 1, p, msg, msgsz);
     if (err == TR_OK)
@@ -132,8 +132,8 @@ tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
     if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
         return err;
     if ((err = list_migrations(&files, sqldir, msg, msgsz)) != TR_OK ||
-        (err = tr_store_run(store, tr_sql_migrate_lock, 0, NULL, msg,
-                            msgsz)) != TR_OK) {
+        (err = tr_store_run(store, tr_sql_migrate_lock, 0, NULL, msg, msgsz)) !=
+            TR_OK) {
         tr_dir_list_release(&files);
         return err;
     }
@@ -142,8 +142,8 @@ tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
     for (i = 0; i < files.n && err == TR_OK; i++) {
         if ((a = applied(store, files.names[i], msg, msgsz)) < 0)
             err = TR_EDB;
-        else if (a == 0 && (err = apply_one(store, sqldir, files.names[i],
-                                            msg, msgsz)) == TR_OK) {
+        else if (a == 0 && (err = apply_one(store, sqldir, files.names[i], msg,
+                                            msgsz)) == TR_OK) {
             fprintf(out, "applied %s\n", files.names[i]);
             done++;
         }

@@ -62,8 +62,8 @@ backoff_ms(const struct tr_config *cfg, long attempts, long retry_after)
  */
 static enum tr_err
 send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
-          char *moved, size_t movedsz, int *as_html, char *note,
-          size_t notesz, struct tr_tg_result *r)
+          char *moved, size_t movedsz, int *as_html, char *note, size_t notesz,
+          struct tr_tg_result *r)
 {
     char *html = NULL, *plain = NULL;
     enum tr_err err;
@@ -78,22 +78,27 @@ send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
         /* the group became a supergroup: the message was not sent */
         snprintf(moved, movedsz, "%s", r->migrate_to);
         *chat = moved;
-        snprintf(note, notesz, "chat %s migrated to %s: put %s in "
-                 "TELEGRAM_CHAT_IDS", c->chat, moved, moved);
+        snprintf(note, notesz,
+                 "chat %s migrated to %s: put %s in "
+                 "TELEGRAM_CHAT_IDS",
+                 c->chat, moved, moved);
         tr_log_say(&n->log, "telegram: %s", note);
         err = tr_telegram_send(&n->tg, *chat, c->thread, html, 1, r);
     }
     if (err == TR_OK && r->outcome == TR_TG_PLAIN) {
         /* nothing was sent: once more without parse mode */
-        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: %s; "
-                   "resending as plain text", c->lead, *chat, r->description);
+        tr_log_say(&n->log,
+                   "telegram: lead %" PRId64 " chat %s: %s; "
+                   "resending as plain text",
+                   c->lead, *chat, r->description);
         *as_html = 0;
         if (tr_render_message(&c->view, 0, &plain) != TR_OK)
             err = TR_ENOMEM;
         else
             err = tr_telegram_send(&n->tg, *chat, c->thread, plain, 0, r);
         if (err == TR_OK && r->outcome == TR_TG_SENT)
-            snprintf(note, notesz, "sent as plain text: Telegram could not "
+            snprintf(note, notesz,
+                     "sent as plain text: Telegram could not "
                      "parse the HTML");
     }
     free(html);
@@ -104,25 +109,29 @@ send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
 /* The log line of a recorded outcome, and its count in st. */
 static void
 tell(struct tr_notify *n, const struct tr_claim *c, const char *chat,
-     const struct tr_tg_result *r, const struct tr_send_outcome *o,
-     int as_html, const char *status, struct tr_notify_stats *st)
+     const struct tr_tg_result *r, const struct tr_send_outcome *o, int as_html,
+     const char *status, struct tr_notify_stats *st)
 {
     if (r->outcome == TR_TG_SENT) {
         st->sent++;
-        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: sent%s, "
-                   "message_id %" PRId64 " (%.0f ms)", c->lead, chat,
-                   as_html ? "" : " as plain text", r->message_id,
-                   n->tg.http.seconds * 1000);
+        tr_log_say(&n->log,
+                   "telegram: lead %" PRId64 " chat %s: sent%s, "
+                   "message_id %" PRId64 " (%.0f ms)",
+                   c->lead, chat, as_html ? "" : " as plain text",
+                   r->message_id, n->tg.http.seconds * 1000);
     } else if (strcmp(status, "pending") == 0) {
         st->retried++;
-        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: attempt "
-                   "%ld failed (%s); next in %ld ms", c->lead, chat,
-                   c->attempts, o->error, o->delay_ms);
+        tr_log_say(&n->log,
+                   "telegram: lead %" PRId64 " chat %s: attempt "
+                   "%ld failed (%s); next in %ld ms",
+                   c->lead, chat, c->attempts, o->error, o->delay_ms);
     } else {
         st->failed++;
-        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: failed for "
-                   "good after %ld attempt%s: %s", c->lead, chat,
-                   c->attempts, c->attempts == 1 ? "" : "s", o->error);
+        tr_log_say(&n->log,
+                   "telegram: lead %" PRId64 " chat %s: failed for "
+                   "good after %ld attempt%s: %s",
+                   c->lead, chat, c->attempts, c->attempts == 1 ? "" : "s",
+                   o->error);
     }
 }
 
@@ -158,8 +167,8 @@ send_one(struct tr_notify *n, const struct tr_claim *c,
         break;
     }
     o.moved_to = chat != c->chat ? chat : NULL;
-    if ((err = tr_outbox_record(n->store, n->cfg, c, &o, status,
-                                sizeof(status), msg, msgsz)) != TR_OK)
+    if ((err = tr_outbox_record(n->store, n->cfg, c, &o, status, sizeof(status),
+                                msg, msgsz)) != TR_OK)
         return err;
     tell(n, c, chat, &r, &o, as_html, status, st);
     return TR_OK;
@@ -206,8 +215,8 @@ tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
 }
 
 enum tr_err
-tr_notify_render(struct tr_store *store, int64_t lead_id, int html,
-                 char **text, char **status, char *msg, size_t msgsz)
+tr_notify_render(struct tr_store *store, int64_t lead_id, int html, char **text,
+                 char **status, char *msg, size_t msgsz)
 {
     char id[24];
     const char *p[1] = {id};

@@ -30,8 +30,8 @@ struct tr_notify {
     struct tr_store *store;
     struct tr_telegram tg;
     struct tr_chat_lists chats;
-    int enabled;                /* a bot token and at least one chat */
-    int chats_known;            /* the configured chats are in the table */
+    int enabled;     /* a bot token and at least one chat */
+    int chats_known; /* the configured chats are in the table */
     long lease_ms;
     struct tr_log log;
 };
@@ -50,8 +50,7 @@ void tr_notify_release(struct tr_notify *n);
  * again after its lease).
  */
 enum tr_err tr_notify_send(struct tr_notify *n, struct tr_claims *claims,
-                           struct tr_notify_stats *st, char *msg,
-                           size_t msgsz);
+                           struct tr_notify_stats *st, char *msg, size_t msgsz);
 
 /*
  * Claims, sends and records due messages, at most max of them: only those
@@ -69,8 +68,8 @@ enum tr_err tr_notify_deliver(struct tr_notify *n, size_t max,
  * string (free() it); *status, when not NULL, gets its notification_status
  * (free() it).  TR_EINVAL when no sale is stored for lead_id.
  */
-enum tr_err tr_notify_render(struct tr_store *store, int64_t lead_id,
-                             int html, char **text, char **status,
-                             char *msg, size_t msgsz);
+enum tr_err tr_notify_render(struct tr_store *store, int64_t lead_id, int html,
+                             char **text, char **status, char *msg,
+                             size_t msgsz);
 
 #endif

@@ -33,9 +33,9 @@ enum {
 };
 
 static const char *const columns[COL_N] = {
-    "outbox_id", "chat_id", "thread_id", "attempts",
-    "lead_id",   "client",  "price",     "currency",
-    "product",   "targetologist", "emoji", "campaign",
+    "outbox_id", "chat_id",       "thread_id", "attempts",
+    "lead_id",   "client",        "price",     "currency",
+    "product",   "targetologist", "emoji",     "campaign",
 };
 
 void
@@ -64,15 +64,16 @@ tr_claims_room(const struct tr_claims *c)
  * missing.
  */
 static int
-find_columns(const PGresult *res, int first, int *col, char *msg,
-             size_t msgsz)
+find_columns(const PGresult *res, int first, int *col, char *msg, size_t msgsz)
 {
     int k;
 
     for (k = first; k < COL_N; k++) {
         if ((col[k] = PQfnumber(res, columns[k])) < 0) {
-            tr_fail(msg, msgsz, TR_EDB, "claim statement returns no column "
-                    "\"%s\"", columns[k]);
+            tr_fail(msg, msgsz, TR_EDB,
+                    "claim statement returns no column "
+                    "\"%s\"",
+                    columns[k]);
             return -1;
         }
     }
@@ -94,8 +95,7 @@ field(const PGresult *res, int row, int col)
 }
 
 static void
-read_view(const PGresult *res, int row, const int *col,
-          struct tr_sale_view *v)
+read_view(const PGresult *res, int row, const int *col, struct tr_sale_view *v)
 {
     v->client = field(res, row, col[COL_CLIENT]);
     v->price = field(res, row, col[COL_PRICE]);
@@ -137,15 +137,14 @@ tr_claims_take(struct tr_claims *c, PGresult *res, char *msg, size_t msgsz)
         m->id = PQgetvalue(res, row, col[COL_ID]);
         m->chat = PQgetvalue(res, row, col[COL_CHAT]);
         m->thread = strtoll(PQgetvalue(res, row, col[COL_THREAD]), NULL, 10);
-        m->attempts = strtol(PQgetvalue(res, row, col[COL_ATTEMPTS]), NULL,
-                             10);
+        m->attempts = strtol(PQgetvalue(res, row, col[COL_ATTEMPTS]), NULL, 10);
         m->lead = strtoll(PQgetvalue(res, row, col[COL_LEAD]), NULL, 10);
         read_view(res, row, col, &m->view);
     }
     if (c->n > before && c->nres < TR_NEW_SALES_MAX)
         c->res[c->nres++] = res;
     else if (c->n > before)
-        c->n = before;          /* no room to keep its strings: unclaimed */
+        c->n = before; /* no room to keep its strings: unclaimed */
     if (c->n == before)
         PQclear(res);
     return TR_OK;
@@ -185,8 +184,8 @@ tr_outbox_know_chats(struct tr_store *store, const struct tr_chat_lists *l,
                      int sweep, char *msg, size_t msgsz)
 {
     const char *p[1] = {l->ids};
-    enum tr_err err = tr_store_run(store, tr_sql_outbox_chats, 1, p, msg,
-                                   msgsz);
+    enum tr_err err =
+        tr_store_run(store, tr_sql_outbox_chats, 1, p, msg, msgsz);
 
     if (err == TR_OK && sweep)
         err = tr_store_run(store, tr_sql_outbox_sweep, 0, NULL, msg, msgsz);
@@ -214,11 +213,10 @@ tr_outbox_claim(struct tr_store *store, long lease_ms, const int64_t *leads,
                               i ? "," : "", leads[i]);
     snprintf(ids + o, sizeof(ids) - o, "}");
     snprintf(lease, sizeof(lease), "%ld", lease_ms);
-    res = leads != NULL
-              ? tr_store_query_prepared(store, tr_sql_claim_own, 2, p, msg,
-                                        msgsz)
-              : tr_store_query_prepared(store, tr_sql_claim_due, 1, p, msg,
-                                        msgsz);
+    res = leads != NULL ? tr_store_query_prepared(store, tr_sql_claim_own, 2, p,
+                                                  msg, msgsz)
+                        : tr_store_query_prepared(store, tr_sql_claim_due, 1, p,
+                                                  msg, msgsz);
     if (res == NULL)
         return TR_EDB;
     if ((err = tr_claims_take(c, res, msg, msgsz)) != TR_OK)
@@ -229,9 +227,8 @@ tr_outbox_claim(struct tr_store *store, long lease_ms, const int64_t *leads,
 
 enum tr_err
 tr_outbox_record(struct tr_store *store, const struct tr_config *cfg,
-                 const struct tr_claim *claim,
-                 const struct tr_send_outcome *o, char *status,
-                 size_t statussz, char *msg, size_t msgsz)
+                 const struct tr_claim *claim, const struct tr_send_outcome *o,
+                 char *status, size_t statussz, char *msg, size_t msgsz)
 {
     char mid[24], delay[24], interval[24], group[24], attempts[24], age[24];
     const char *p[10];
@@ -253,12 +250,13 @@ tr_outbox_record(struct tr_store *store, const struct tr_config *cfg,
     p[7] = group;
     p[8] = attempts;
     p[9] = age;
-    if ((res = tr_store_query_prepared(store, tr_sql_outbox_record, 10, p,
-                                       msg, msgsz)) == NULL)
+    if ((res = tr_store_query_prepared(store, tr_sql_outbox_record, 10, p, msg,
+                                       msgsz)) == NULL)
         return TR_EDB;
     snprintf(status, statussz, "%s",
              PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
-                 ? PQgetvalue(res, 0, 0) : "gone");
+                 ? PQgetvalue(res, 0, 0)
+                 : "gone");
     PQclear(res);
     return TR_OK;
 }
@@ -280,12 +278,10 @@ numbers(struct tr_store *store, const char *sql, double *v, int n, char *msg,
 }
 
 enum tr_err
-tr_outbox_retry_now(struct tr_store *store, long *rows, char *msg,
-                    size_t msgsz)
+tr_outbox_retry_now(struct tr_store *store, long *rows, char *msg, size_t msgsz)
 {
     double v[1] = {0};
-    enum tr_err err = numbers(store, tr_sql_outbox_retry_now, v, 1, msg,
-                              msgsz);
+    enum tr_err err = numbers(store, tr_sql_outbox_retry_now, v, 1, msg, msgsz);
 
     *rows = (long)v[0];
     return err;
@@ -301,8 +297,8 @@ tr_outbox_resend(struct tr_store *store, const struct tr_chat_lists *l,
 
     *rows = 0;
     snprintf(lead, sizeof(lead), "%" PRId64, lead_id);
-    if ((res = tr_store_query(store, tr_sql_outbox_resend, 3, p, msg,
-                              msgsz)) == NULL)
+    if ((res = tr_store_query(store, tr_sql_outbox_resend, 3, p, msg, msgsz)) ==
+        NULL)
         return TR_EDB;
     *rows = PQntuples(res);
     PQclear(res);
@@ -325,8 +321,8 @@ tr_outbox_pending(struct tr_store *store, long *due, long *pending,
 }
 
 enum tr_err
-tr_outbox_counts(struct tr_store *store, long *pending, long *failed,
-                 char *msg, size_t msgsz)
+tr_outbox_counts(struct tr_store *store, long *pending, long *failed, char *msg,
+                 size_t msgsz)
 {
     double v[2] = {0, 0};
     enum tr_err err = numbers(store, tr_sql_outbox_counts, v, 2, msg, msgsz);

@@ -33,11 +33,11 @@ struct tr_store;
 
 /* One claimed message: its row, its chat and its sale, as sent. */
 struct tr_claim {
-    const char *id;             /* notification_outbox.id */
+    const char *id; /* notification_outbox.id */
     const char *chat;
-    int64_t thread;             /* 0: none */
+    int64_t thread; /* 0: none */
     int64_t lead;
-    long attempts;              /* this one included */
+    long attempts; /* this one included */
     struct tr_sale_view view;
 };
 
@@ -45,14 +45,14 @@ struct tr_claim {
 struct tr_claims {
     struct tr_claim v[TR_CLAIMS_MAX];
     size_t n;
-    struct pg_result *res[TR_NEW_SALES_MAX];    /* owned */
+    struct pg_result *res[TR_NEW_SALES_MAX]; /* owned */
     size_t nres;
 };
 
 /* The configured chats as PostgreSQL array literals. */
 struct tr_chat_lists {
-    char ids[TR_CHATS_MAX * 52 + 4];        /* {"-100123","@team"} */
-    char threads[TR_CHATS_MAX * 22 + 4];    /* {NULL,42} */
+    char ids[TR_CHATS_MAX * 52 + 4];     /* {"-100123","@team"} */
+    char threads[TR_CHATS_MAX * 22 + 4]; /* {NULL,42} */
 };
 
 /* Fills an empty set. */
@@ -101,8 +101,8 @@ long tr_outbox_lease_ms(const struct tr_config *cfg);
  * chat that has pending messages (a chat no longer configured).
  */
 enum tr_err tr_outbox_know_chats(struct tr_store *store,
-                                 const struct tr_chat_lists *lists,
-                                 int sweep, char *msg, size_t msgsz);
+                                 const struct tr_chat_lists *lists, int sweep,
+                                 char *msg, size_t msgsz);
 
 /*
  * Claims the oldest due message of a free chat for lease_ms, only of the
@@ -116,11 +116,11 @@ enum tr_err tr_outbox_claim(struct tr_store *store, long lease_ms,
 
 /* What a send came to, as traffic_outbox_record takes it. */
 struct tr_send_outcome {
-    const char *outcome;        /* "sent", "retry" or "failed" */
-    int64_t message_id;         /* when sent */
-    const char *error;          /* or a note; NULL: none */
-    long delay_ms;              /* retry: when to try again */
-    const char *moved_to;       /* the chat Telegram moved it to, or NULL */
+    const char *outcome;  /* "sent", "retry" or "failed" */
+    int64_t message_id;   /* when sent */
+    const char *error;    /* or a note; NULL: none */
+    long delay_ms;        /* retry: when to try again */
+    const char *moved_to; /* the chat Telegram moved it to, or NULL */
 };
 
 /*
@@ -148,9 +148,8 @@ enum tr_err tr_outbox_retry_now(struct tr_store *store, long *rows, char *msg,
  * chats.  TR_EINVAL when no sale is stored for lead_id.
  */
 enum tr_err tr_outbox_resend(struct tr_store *store,
-                             const struct tr_chat_lists *lists,
-                             int64_t lead_id, long *rows, char *msg,
-                             size_t msgsz);
+                             const struct tr_chat_lists *lists, int64_t lead_id,
+                             long *rows, char *msg, size_t msgsz);
 
 /*
  * What is still pending: *due the messages whose own time has come (held
@@ -158,9 +157,8 @@ enum tr_err tr_outbox_resend(struct tr_store *store,
  * seconds until the next one can go (0 when one can go now; -1 without
  * pending messages).
  */
-enum tr_err tr_outbox_pending(struct tr_store *store, long *due,
-                              long *pending, double *wait, char *msg,
-                              size_t msgsz);
+enum tr_err tr_outbox_pending(struct tr_store *store, long *due, long *pending,
+                              double *wait, char *msg, size_t msgsz);
 
 /* Counts the pending and the failed messages (traffic-ctl check). */
 enum tr_err tr_outbox_counts(struct tr_store *store, long *pending,

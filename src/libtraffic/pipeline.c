@@ -70,9 +70,8 @@ summarize(struct tr_results *res, const struct tr_item *it)
             snprintf(res->summary + len, sizeof(res->summary) - len, " ...");
         return;
     }
-    snprintf(res->summary + len, sizeof(res->summary) - len,
-             "%s%" PRId64 ":%s", len ? " " : "", it->lead_id,
-             tr_outcome_name(it->outcome));
+    snprintf(res->summary + len, sizeof(res->summary) - len, "%s%" PRId64 ":%s",
+             len ? " " : "", it->lead_id, tr_outcome_name(it->outcome));
 }
 
 static void
@@ -103,8 +102,8 @@ count(struct tr_results *res, const struct tr_item *it)
 
 /* With AMOCRM_DOMAIN set, a body from another account is refused. */
 static enum tr_err
-check_account(const struct tr_config *cfg, struct json_object *tree,
-              char *msg, size_t msgsz)
+check_account(const struct tr_config *cfg, struct json_object *tree, char *msg,
+              size_t msgsz)
 {
     struct json_object *acc, *sub;
     const char *s;
@@ -114,12 +113,16 @@ check_account(const struct tr_config *cfg, struct json_object *tree,
     if (!json_object_object_get_ex(tree, "account", &acc) ||
         !json_object_object_get_ex(acc, "subdomain", &sub) ||
         !json_object_is_type(sub, json_type_string))
-        return tr_fail(msg, msgsz, TR_EDENIED, "no account[subdomain]: "
-                       "AMOCRM_DOMAIN is %s", cfg->amocrm_domain);
+        return tr_fail(msg, msgsz, TR_EDENIED,
+                       "no account[subdomain]: "
+                       "AMOCRM_DOMAIN is %s",
+                       cfg->amocrm_domain);
     s = json_object_get_string(sub);
     if (strcasecmp(s, cfg->amocrm_domain) != 0)
-        return tr_fail(msg, msgsz, TR_EDENIED, "account[subdomain] \"%.64s\" "
-                       "is not AMOCRM_DOMAIN %s", s, cfg->amocrm_domain);
+        return tr_fail(msg, msgsz, TR_EDENIED,
+                       "account[subdomain] \"%.64s\" "
+                       "is not AMOCRM_DOMAIN %s",
+                       s, cfg->amocrm_domain);
     return TR_OK;
 }
 
@@ -182,8 +185,7 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
         goto out;
     }
     delivery(in, &logbody, &d);
-    if (tr_config_account_base(p->cfg, leads.account_self, base,
-                               sizeof(base)))
+    if (tr_config_account_base(p->cfg, leads.account_self, base, sizeof(base)))
         d.amocrm_base = base;
     d.items = items;
     d.nitems = n;

@@ -23,23 +23,23 @@ struct tr_config;
 struct tr_rules;
 struct tr_store;
 
-#define TR_LOG_BODY_MAX (16 * 1024)     /* bytes of raw body per log row */
+#define TR_LOG_BODY_MAX (16 * 1024) /* bytes of raw body per log row */
 
 /* A body to process, and where and when it came. */
 struct tr_input {
     enum tr_endpoint endpoint;
     enum tr_body_type type;
-    const char *body;           /* NULL: none (a request refused early) */
+    const char *body; /* NULL: none (a request refused early) */
     size_t len;
-    const char *request_id;     /* X-AmoCRM-RequestId, or NULL */
-    const char *received_at;    /* timestamptz text of the arrival */
+    const char *request_id;  /* X-AmoCRM-RequestId, or NULL */
+    const char *received_at; /* timestamptz text of the arrival */
 };
 
 /* What a delivery did to its leads. */
 struct tr_results {
     size_t total, processed, duplicates, skipped, ignored, errors;
-    char summary[256];          /* "25123456:success 25123459:skipped" */
-    int64_t new_leads[TR_NEW_SALES_MAX];    /* the first new sales */
+    char summary[256]; /* "25123456:success 25123459:skipped" */
+    int64_t new_leads[TR_NEW_SALES_MAX]; /* the first new sales */
     size_t nnew;
 };
 

@@ -14,13 +14,13 @@ static const struct {
     const char *code;
     const char *symbol;
 } currencies[] = {
-    {"KZT", "\xE2\x82\xB8"},    /* ₸ */
-    {"RUB", "\xE2\x82\xBD"},    /* ₽ */
+    {"KZT", "\xE2\x82\xB8"}, /* ₸ */
+    {"RUB", "\xE2\x82\xBD"}, /* ₽ */
     {"USD", "$"},
-    {"EUR", "\xE2\x82\xAC"},    /* € */
-    {"UAH", "\xE2\x82\xB4"},    /* ₴ */
+    {"EUR", "\xE2\x82\xAC"}, /* € */
+    {"UAH", "\xE2\x82\xB4"}, /* ₴ */
     {"UZS", "so'm"},
-    {"KGS", "\xE2\x83\x80"},    /* ⃀ */
+    {"KGS", "\xE2\x83\x80"}, /* ⃀ */
 };
 
 void
@@ -76,11 +76,11 @@ put_text(struct tr_buf *dst, const char *s, size_t maxchars, int html)
     end = p + strlen(s);
     while (p < end && err == TR_OK) {
         if (chars == maxchars) {
-            return tr_buf_adds(dst, "\xE2\x80\xA6");   /* … */
+            return tr_buf_adds(dst, "\xE2\x80\xA6"); /* … */
         }
         n = u8_mbtoucr(&uc, p, (size_t)(end - p));
         if (n < 0) {
-            err = tr_buf_adds(dst, "\xEF\xBF\xBD");     /* U+FFFD */
+            err = tr_buf_adds(dst, "\xEF\xBF\xBD"); /* U+FFFD */
             p++;
             chars++;
             continue;
@@ -148,22 +148,22 @@ tr_render_message(const struct tr_sale_view *sale, int html, char **out)
     tr_buf_init(&b, 64 * 1024);
     tr_render_amount(sale->price, sale->currency, amount, sizeof(amount));
 #define ADD(s) err = err != TR_OK ? err : tr_buf_adds(&b, (s))
-#define ESC(s) err = err != TR_OK ? err : put_text(&b, (s), \
-                                                 TR_RENDER_FIELD_MAX, html)
-    ADD("\xF0\x9F\x8E\x89 НОВАЯ ПРОДАЖА!\n");                  /* 🎉 */
+#define ESC(s)                                                                 \
+    err = err != TR_OK ? err : put_text(&b, (s), TR_RENDER_FIELD_MAX, html)
+    ADD("\xF0\x9F\x8E\x89 НОВАЯ ПРОДАЖА!\n"); /* 🎉 */
     ESC(sale->emoji);
     ADD(" Таргетолог: ");
     ESC(sale->targetologist);
-    ADD("\n\xF0\x9F\x91\xA4 Клиент: ");                        /* 👤 */
+    ADD("\n\xF0\x9F\x91\xA4 Клиент: "); /* 👤 */
     if (empty(sale->client))
         ADD("Без имени");
     else
         ESC(sale->client);
-    ADD("\n\xF0\x9F\x92\xB0 Сумма: ");                         /* 💰 */
+    ADD("\n\xF0\x9F\x92\xB0 Сумма: "); /* 💰 */
     ESC(amount);
-    ADD("\n\xF0\x9F\x93\xA6 Продукт: ");                       /* 📦 */
+    ADD("\n\xF0\x9F\x93\xA6 Продукт: "); /* 📦 */
     ESC(sale->product);
-    ADD("\n\xF0\x9F\x8F\xB7\xEF\xB8\x8F Кампания: ");          /* 🏷️ */
+    ADD("\n\xF0\x9F\x8F\xB7\xEF\xB8\x8F Кампания: "); /* 🏷️ */
     if (empty(sale->campaign))
         ADD("N/A");
     else

@@ -19,17 +19,17 @@
 
 #include "err.h"
 
-#define TR_RENDER_FIELD_MAX 500     /* characters of one CRM string */
-#define TR_TELEGRAM_TEXT_MAX 4096   /* Telegram's limit, in characters */
+#define TR_RENDER_FIELD_MAX 500   /* characters of one CRM string */
+#define TR_TELEGRAM_TEXT_MAX 4096 /* Telegram's limit, in characters */
 
 struct tr_sale_view {
-    const char *emoji;          /* the targetologist's */
+    const char *emoji; /* the targetologist's */
     const char *targetologist;
-    const char *client;         /* NULL or "" renders "Без имени" */
-    const char *price;          /* normalised; NULL or "" is unknown */
-    const char *currency;       /* "KZT", "RUB", ... */
+    const char *client;   /* NULL or "" renders "Без имени" */
+    const char *price;    /* normalised; NULL or "" is unknown */
+    const char *currency; /* "KZT", "RUB", ... */
     const char *product;
-    const char *campaign;       /* NULL or "" renders "N/A" */
+    const char *campaign; /* NULL or "" renders "N/A" */
 };
 
 /*

@@ -13,29 +13,29 @@
 
 #include "buf.h"
 
-#define TR_RESPONSE_MAX (1024 * 1024)   /* admin answers are the largest */
+#define TR_RESPONSE_MAX (1024 * 1024) /* admin answers are the largest */
 
 struct tr_request {
     const char *method;
-    const char *path;           /* without the query string */
-    const char *query;          /* NULL or "" when none */
+    const char *path;  /* without the query string */
+    const char *query; /* NULL or "" when none */
     const char *content_type;
-    long long content_length;   /* -1 when missing or unparsable */
-    const char *request_id;     /* X-AmoCRM-RequestId, or NULL */
-    const char *authorization;  /* the Authorization header, or NULL */
-    const char *body;           /* set by the program before finish */
+    long long content_length;  /* -1 when missing or unparsable */
+    const char *request_id;    /* X-AmoCRM-RequestId, or NULL */
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *body;          /* set by the program before finish */
     size_t body_len;
-    int body_short;             /* the client sent less than announced */
-    long long received_sec;     /* CLOCK_REALTIME at arrival */
+    int body_short;         /* the client sent less than announced */
+    long long received_sec; /* CLOCK_REALTIME at arrival */
     long received_nsec;
 };
 
 struct tr_response {
     int status;
-    const char *allow;          /* the Allow header of a 405 */
-    const char *www_authenticate;   /* the WWW-Authenticate of a 401 */
-    struct tr_buf body;         /* JSON, or empty for HEAD */
-    char error[512];            /* the detail behind an error answer */
+    const char *allow;            /* the Allow header of a 405 */
+    const char *www_authenticate; /* the WWW-Authenticate of a 401 */
+    struct tr_buf body;           /* JSON, or empty for HEAD */
+    char error[512];              /* the detail behind an error answer */
 };
 
 void tr_response_init(struct tr_response *resp);
@@ -46,8 +46,7 @@ void tr_response_release(struct tr_response *resp);
  * detail for the request log stays in resp->error (error itself when none
  * was set).
  */
-void tr_response_error(struct tr_response *resp, int status,
-                       const char *error);
+void tr_response_error(struct tr_response *resp, int status, const char *error);
 
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char *tr_response_reason(int status);
@@ -57,7 +56,6 @@ const char *tr_response_reason(int status);
  * into buf.  Returns 1 when found, 0 when absent, -1 when it does not fit
  * or holds a NUL.
  */
-int tr_query_param(const char *query, const char *key, char *buf,
-                   size_t bufsz);
+int tr_query_param(const char *query, const char *key, char *buf, size_t bufsz);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "secret.h"
 #include "router.h"
 #include "rules.h"
 #include "spool.h"
@@ -83,16 +84,19 @@ answer_test(struct tr_router *r, struct tr_response *resp)
                               json_object_new_string(r->rules->v[i].name));
     tr_text_iso_now(now, sizeof(now));
     json_object_object_add(o, "success", json_object_new_boolean(1));
-    json_object_object_add(o, "message", json_object_new_string(
-        "Traffic Dashboard webhook endpoint is active"));
+    json_object_object_add(
+        o, "message",
+        json_object_new_string("Traffic Dashboard webhook endpoint is active"));
     json_object_object_add(o, "endpoint", json_object_new_string(path_traffic));
     json_object_object_add(o, "version", json_object_new_string(TR_VERSION));
     json_object_object_add(o, "pipeline",
                            json_object_new_int64(r->cfg->pipeline_id));
     json_object_object_add(o, "targetologists", list);
     json_object_object_add(o, "timestamp", json_object_new_string(now));
-    json_object_object_add(o, "database", json_object_new_string(
-        tr_store_alive(r->store) ? "connected" : "unavailable"));
+    json_object_object_add(o, "database",
+                           json_object_new_string(tr_store_alive(r->store)
+                                                      ? "connected"
+                                                      : "unavailable"));
     resp->status = 200;
     tr_buf_adds(&resp->body, json_object_to_json_string_ext(o, TR_JSON_FLAGS));
     json_object_put(o);
@@ -105,7 +109,7 @@ token_ok(const char *query, const char *secret)
     char given[256];
 
     return tr_query_param(query, "token", given, sizeof(given)) == 1 &&
-           tr_config_secret_equal(given, secret);
+           tr_secret_equal(given, secret);
 }
 
 /* The input of a request, its body not read yet; at holds the time. */
@@ -151,9 +155,11 @@ check_webhook(struct tr_router *r, enum tr_endpoint ep,
     if (in.type == TR_BODY_UNSUPPORTED) {
         snprintf(why, sizeof(why), "unsupported content type \"%.60s\"",
                  req->content_type ? req->content_type : "");
-        return refuse(r, &in, 415, why, "unsupported content type: send "
+        return refuse(r, &in, 415, why,
+                      "unsupported content type: send "
                       "application/x-www-form-urlencoded or "
-                      "application/json", resp);
+                      "application/json",
+                      resp);
     }
     if (req->content_length < 0) {
         tr_response_error(resp, 411, "content-length required");
@@ -277,8 +283,8 @@ answer_delivery(struct tr_router *r, const struct tr_request *req,
                     "{\"success\":true,\"results\":{\"total\":%zu,"
                     "\"processed\":%zu,\"duplicates\":%zu,\"skipped\":%zu,"
                     "\"ignored\":%zu,\"errors\":%zu}}",
-                    res->total, res->processed, res->duplicates,
-                    res->skipped, res->ignored, res->errors);
+                    res->total, res->processed, res->duplicates, res->skipped,
+                    res->ignored, res->errors);
         return;
     case TR_EINVAL:
     case TR_ETOOBIG:
@@ -301,7 +307,8 @@ tr_router_finish(struct tr_router *r, struct tr_request *req,
                  struct tr_claims *claims)
 {
     enum tr_endpoint ep = tr_router_route(req->path) == TR_ROUTE_UNIFIED
-                              ? TR_EP_UNIFIED : TR_EP_TRAFFIC;
+                              ? TR_EP_UNIFIED
+                              : TR_EP_TRAFFIC;
     struct tr_input in;
     char at[40], msg[256];
     enum tr_err err;

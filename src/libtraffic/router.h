@@ -27,12 +27,12 @@ struct tr_store;
 
 enum tr_route {
     TR_ROUTE_NONE,
-    TR_ROUTE_TRAFFIC,       /* POST, HEAD /webhook/amocrm/traffic */
-    TR_ROUTE_TEST,          /* GET, HEAD  /webhook/amocrm/traffic/test */
-    TR_ROUTE_UNIFIED,       /* POST, HEAD /webhook/amocrm */
-    TR_ROUTE_ADMIN_LOGS,    /* GET /api/admin/webhook-logs */
-    TR_ROUTE_ADMIN_STATS,   /* GET /api/admin/webhook-logs/stats */
-    TR_ROUTE_ADMIN_NOTIFICATIONS,   /* GET /api/admin/notifications */
+    TR_ROUTE_TRAFFIC,             /* POST, HEAD /webhook/amocrm/traffic */
+    TR_ROUTE_TEST,                /* GET, HEAD  /webhook/amocrm/traffic/test */
+    TR_ROUTE_UNIFIED,             /* POST, HEAD /webhook/amocrm */
+    TR_ROUTE_ADMIN_LOGS,          /* GET /api/admin/webhook-logs */
+    TR_ROUTE_ADMIN_STATS,         /* GET /api/admin/webhook-logs/stats */
+    TR_ROUTE_ADMIN_NOTIFICATIONS, /* GET /api/admin/notifications */
 };
 
 struct tr_router {

@@ -103,8 +103,8 @@ parse_patterns(struct tr_rule *r, const char *p, size_t n, const char *origin,
         p = comma ? comma + 1 : end;
         trim(&item, &itemlen);
         if (itemlen == 0)
-            return tr_fail(msg, msgsz, TR_ECONFIG,
-                           "%s:%zu: empty pattern", origin, lineno);
+            return tr_fail(msg, msgsz, TR_ECONFIG, "%s:%zu: empty pattern",
+                           origin, lineno);
         if (r->npatterns == TR_RULE_PATTERNS_MAX)
             return tr_fail(msg, msgsz, TR_ECONFIG,
                            "%s:%zu: more than %d patterns", origin, lineno,
@@ -158,7 +158,8 @@ parse_line(struct tr_rules *rules, const char *line, size_t n,
     if (rules->fallback.name != NULL)
         return tr_fail(msg, msgsz, TR_ECONFIG,
                        "%s:%zu: rule after the fallback (the rule without "
-                       "patterns must be last)", origin, lineno);
+                       "patterns must be last)",
+                       origin, lineno);
     if (rules->n == TR_RULES_MAX)
         return tr_fail(msg, msgsz, TR_ECONFIG, "%s:%zu: more than %d rules",
                        origin, lineno, TR_RULES_MAX);
@@ -211,8 +212,8 @@ tr_rules_parse(struct tr_rules *rules, const char *text, size_t len,
             goto out;
     }
     if (rules->n == 0) {
-        err = tr_fail(msg, msgsz, TR_ECONFIG,
-                      "%s: no rule with patterns", origin);
+        err = tr_fail(msg, msgsz, TR_ECONFIG, "%s: no rule with patterns",
+                      origin);
         goto out;
     }
     if (rules->fallback.name == NULL &&
@@ -229,13 +230,12 @@ enum tr_err
 tr_rules_init_default(struct tr_rules *rules, char *msg, size_t msgsz)
 {
     return tr_rules_parse(rules, tr_rules_default_text,
-                          strlen(tr_rules_default_text), "built-in rules",
-                          msg, msgsz);
+                          strlen(tr_rules_default_text), "built-in rules", msg,
+                          msgsz);
 }
 
 enum tr_err
-tr_rules_load(struct tr_rules *rules, const char *path, char *msg,
-              size_t msgsz)
+tr_rules_load(struct tr_rules *rules, const char *path, char *msg, size_t msgsz)
 {
     struct tr_buf b;
     enum tr_err err;

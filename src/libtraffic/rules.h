@@ -28,15 +28,15 @@
 struct tr_rule {
     char *name;
     char *emoji;
-    char **patterns;        /* case-folded, NUL-terminated */
+    char **patterns; /* case-folded, NUL-terminated */
     size_t *pattern_len;
     size_t npatterns;
 };
 
 struct tr_rules {
-    struct tr_rule *v;      /* rules with patterns, in order */
+    struct tr_rule *v; /* rules with patterns, in order */
     size_t n;
-    struct tr_rule fallback;/* no patterns */
+    struct tr_rule fallback; /* no patterns */
 };
 
 /* The built-in rules: the seed's table. */
@@ -50,9 +50,8 @@ enum tr_err tr_rules_init_default(struct tr_rules *rules, char *msg,
  * Parses rules text; origin names it in messages ("rules.conf:3: ...").  On
  * error rules is left empty.
  */
-enum tr_err tr_rules_parse(struct tr_rules *rules, const char *text,
-                           size_t len, const char *origin, char *msg,
-                           size_t msgsz);
+enum tr_err tr_rules_parse(struct tr_rules *rules, const char *text, size_t len,
+                           const char *origin, char *msg, size_t msgsz);
 
 /* Reads and parses a rules file. */
 enum tr_err tr_rules_load(struct tr_rules *rules, const char *path, char *msg,

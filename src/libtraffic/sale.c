@@ -24,7 +24,7 @@ enum {
     SP_PRODUCT,
     SP_TARGETOLOGIST,
     SP_EMOJI,
-    SP_UTM,                     /* TR_UTM_N of them */
+    SP_UTM, /* TR_UTM_N of them */
     SP_PIPELINE = SP_UTM + TR_UTM_N,
     SP_STATUS,
     SP_RESPONSIBLE,
@@ -41,7 +41,7 @@ enum {
     SP_ENRICH,
     SP_BASE,
     SP_LEASE,
-    SP_REFERRAL,                /* the conversion variants only */
+    SP_REFERRAL, /* the conversion variants only */
     SP_N
 };
 
@@ -74,8 +74,8 @@ tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
     s->cfg = cfg;
     tr_outbox_chat_lists(cfg, &s->chats);
     s->notify = cfg->nchats > 0 && cfg->telegram_bot_token != NULL;
-    s->paced = s->notify && (cfg->tg_chat_interval_ms > 0 ||
-                             cfg->tg_group_per_minute > 0);
+    s->paced = s->notify &&
+               (cfg->tg_chat_interval_ms > 0 || cfg->tg_group_per_minute > 0);
     s->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
     s->lease_ms = tr_outbox_lease_ms(cfg);
 }
@@ -97,8 +97,7 @@ id_text(char *buf, size_t bufsz, int64_t id)
 /* Binds a sale item's parameters of sale.sql into p (texts kept in t). */
 static void
 sale_params(const struct tr_sale *s, const struct tr_delivery *d,
-            const struct tr_item *it, int claim, char t[5][24],
-            const char **p)
+            const struct tr_item *it, int claim, char t[5][24], const char **p)
 {
     const struct tr_lead *l = it->lead;
     int k;
@@ -148,8 +147,8 @@ save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
     else
         sql = s->paced ? tr_sql_sale_paced : tr_sql_sale_free;
     if ((res = tr_store_query_prepared(s->store, sql,
-                                       it->conversion ? SP_N : SP_N - 1, p,
-                                       msg, msgsz)) == NULL)
+                                       it->conversion ? SP_N : SP_N - 1, p, msg,
+                                       msgsz)) == NULL)
         return TR_EDB;
     if (PQntuples(res) < 1) {
         PQclear(res);
@@ -195,8 +194,8 @@ save_referral(struct tr_sale *s, const struct tr_delivery *d,
     if (PQntuples(res) == 1 &&
         strcmp(PQgetvalue(res, 0, 0), "duplicate") == 0) {
         it->outcome = TR_OUT_DUPLICATE;
-        snprintf(it->reason, sizeof(it->reason), "a conversion for lead %"
-                 PRId64 " is already stored", l->id);
+        snprintf(it->reason, sizeof(it->reason),
+                 "a conversion for lead %" PRId64 " is already stored", l->id);
     }
     PQclear(res);
     return TR_OK;
@@ -254,13 +253,13 @@ save_once(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
     if (tx && err != TR_OK)
         tr_store_rollback(s->store);
     if (err != TR_OK && claims != NULL)
-        tr_claims_release(claims);  /* rolled back: nothing is claimed */
+        tr_claims_release(claims); /* rolled back: nothing is claimed */
     return err;
 }
 
 enum tr_err
-tr_sale_save(struct tr_sale *s, struct tr_delivery *d,
-             struct tr_claims *claims, char *msg, size_t msgsz)
+tr_sale_save(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
+             char *msg, size_t msgsz)
 {
     enum tr_err err = TR_OK;
     int attempt;

@@ -26,11 +26,11 @@ struct tr_rule;
 struct tr_store;
 
 enum tr_outcome {
-    TR_OUT_SUCCESS,     /* a new sale, stored */
-    TR_OUT_DUPLICATE,   /* a sale already stored for this lead */
-    TR_OUT_SKIPPED,     /* a lead that is not a sale (pipeline, status) */
-    TR_OUT_IGNORED,     /* an event that cannot be a sale */
-    TR_OUT_ERROR,       /* unusable input */
+    TR_OUT_SUCCESS,   /* a new sale, stored */
+    TR_OUT_DUPLICATE, /* a sale already stored for this lead */
+    TR_OUT_SKIPPED,   /* a lead that is not a sale (pipeline, status) */
+    TR_OUT_IGNORED,   /* an event that cannot be a sale */
+    TR_OUT_ERROR,     /* unusable input */
 };
 
 /* "success", "duplicate", ... as stored in webhook_logs.processing_status. */
@@ -51,11 +51,11 @@ struct tr_item {
 };
 
 struct tr_delivery {
-    const char *source;         /* "amocrm_traffic" or "amocrm" */
-    const char *request_id;     /* NULL when AmoCRM sent none */
-    const char *received_at;    /* "2026-11-25 10:00:00.123456+00" */
-    const char *log_body;       /* sanitised, bounded body for the log */
-    const char *amocrm_base;    /* the account's API from the body, or NULL */
+    const char *source;      /* "amocrm_traffic" or "amocrm" */
+    const char *request_id;  /* NULL when AmoCRM sent none */
+    const char *received_at; /* "2026-11-25 10:00:00.123456+00" */
+    const char *log_body;    /* sanitised, bounded body for the log */
+    const char *amocrm_base; /* the account's API from the body, or NULL */
     struct tr_item *items;
     size_t nitems;
 };
@@ -65,10 +65,10 @@ struct tr_sale {
     struct tr_store *store;
     const struct tr_config *cfg;
     struct tr_chat_lists chats;
-    int notify;                 /* a bot token and chats: messages queued */
-    int paced;                  /* chats are paced: a claim holds one */
-    int enrich;                 /* new sales wait for the AmoCRM API */
-    long lease_ms;              /* of the messages a caller claims */
+    int notify;    /* a bot token and chats: messages queued */
+    int paced;     /* chats are paced: a claim holds one */
+    int enrich;    /* new sales wait for the AmoCRM API */
+    long lease_ms; /* of the messages a caller claims */
 };
 
 /* Fills s for cfg and store (both kept, not owned). */

@@ -12,7 +12,7 @@
  *
  *     leads%5Bstatus%5D...
  */
-#define _GNU_SOURCE   /* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -66,7 +66,8 @@ enum tr_err
 tr_spool_write(const char *dir, const struct tr_spool_entry *e, long long sec,
                long nsec, char *msg, size_t msgsz)
 {
-    char name[96], tmp[4096], path[4096], ct[256], rid[96], hdr[TR_SPOOL_HEADER_MAX];
+    char name[96], tmp[4096], path[4096], ct[256], rid[96],
+        hdr[TR_SPOOL_HEADER_MAX];
     enum tr_err err = TR_OK;
     int fd = -1, dfd = -1, n;
 
@@ -81,9 +82,8 @@ tr_spool_write(const char *dir, const struct tr_spool_entry *e, long long sec,
     one_line(rid, sizeof(rid), e->request_id);
     n = snprintf(hdr, sizeof(hdr),
                  MAGIC "received_at: %s\ncontent_type: %s\nrequest_id: %s\n"
-                 "endpoint: %s\nlength: %zu\n\n", e->received_at, ct, rid,
-                 e->endpoint,
-                 e->body_len);
+                       "endpoint: %s\nlength: %zu\n\n",
+                 e->received_at, ct, rid, e->endpoint, e->body_len);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
         return io_fail(msg, msgsz, "create", tmp);
     if (write_all(fd, hdr, (size_t)n) != 0 ||
@@ -135,8 +135,8 @@ tr_spool_depth(const char *dir)
     struct tr_dir_list list;
     long n;
 
-    n = tr_dir_list(&list, dir, is_entry, 1, NULL, 0) == TR_OK
-        ? (long)list.n : -1;
+    n = tr_dir_list(&list, dir, is_entry, 1, NULL, 0) == TR_OK ? (long)list.n
+                                                               : -1;
     tr_dir_list_release(&list);
     return n;
 }
@@ -170,7 +170,8 @@ parse_entry(char *data, size_t len, struct tr_spool_entry *e)
     if (len < sizeof(MAGIC) - 1 || memcmp(data, MAGIC, sizeof(MAGIC) - 1) != 0)
         return -1;
     /* the header ends at the first blank line, before any NUL */
-    blank = memmem(data, len < TR_SPOOL_HEADER_MAX ? len : TR_SPOOL_HEADER_MAX, "\n\n", 2);
+    blank = memmem(data, len < TR_SPOOL_HEADER_MAX ? len : TR_SPOOL_HEADER_MAX,
+                   "\n\n", 2);
     if (blank == NULL || memchr(data, '\0', (size_t)(blank - data)) != NULL)
         return -1;
     p += sizeof(MAGIC) - 1;
@@ -227,8 +228,7 @@ tr_spool_remove(const char *dir, const char *name)
 }
 
 void
-tr_spool_set_aside(const char *dir, const char *name, char *msg,
-                   size_t msgsz)
+tr_spool_set_aside(const char *dir, const char *name, char *msg, size_t msgsz)
 {
     char sub[4096], from[4096], to[4352];
 

@@ -23,10 +23,10 @@
 
 /* What a spooled request holds. */
 struct tr_spool_entry {
-    const char *endpoint;       /* "traffic" or "unified" */
+    const char *endpoint; /* "traffic" or "unified" */
     const char *content_type;
-    const char *request_id;     /* or NULL */
-    const char *received_at;    /* timestamptz text of the arrival */
+    const char *request_id;  /* or NULL */
+    const char *received_at; /* timestamptz text of the arrival */
     const char *body;
     size_t body_len;
 };
@@ -46,17 +46,16 @@ long tr_spool_depth(const char *dir);
  * The names of dir's entries, oldest first (release with
  * tr_dir_list_release either way).  TR_EIO, TR_ENOMEM.
  */
-enum tr_err tr_spool_list(const char *dir, struct tr_dir_list *list,
-                          char *msg, size_t msgsz);
+enum tr_err tr_spool_list(const char *dir, struct tr_dir_list *list, char *msg,
+                          size_t msgsz);
 
 /*
  * Reads entry name of dir into e, its strings in b (initialised by the
  * caller with room for the largest body and TR_SPOOL_HEADER_MAX).
  * TR_EIO when it cannot be read, TR_EINVAL when it is not a whole entry.
  */
-enum tr_err tr_spool_read(const char *dir, const char *name,
-                          struct tr_buf *b, struct tr_spool_entry *e,
-                          char *msg, size_t msgsz);
+enum tr_err tr_spool_read(const char *dir, const char *name, struct tr_buf *b,
+                          struct tr_spool_entry *e, char *msg, size_t msgsz);
 
 /* Removes entry name (after its commit). */
 void tr_spool_remove(const char *dir, const char *name);

@@ -18,12 +18,12 @@
 #define PREPARED_MAX 32
 
 struct tr_store {
-    PGconn *conn;               /* NULL until connected */
-    char *url;                  /* owned */
+    PGconn *conn; /* NULL until connected */
+    char *url;    /* owned */
     char appname[64];
     long statement_timeout_ms;
-    long answer_ms;             /* with a deadline: one answer's wait */
-    const char *prepared[PREPARED_MAX];     /* this session's, by text */
+    long answer_ms;                     /* with a deadline: one answer's wait */
+    const char *prepared[PREPARED_MAX]; /* this session's, by text */
     size_t nprepared;
     int unprepared;             /* a pooler loses them: never prepare */
     int no_options;             /* a pooler refuses the "options" parameter */
@@ -187,8 +187,10 @@ answer(struct tr_store *store, int sent, PGresult **failed, char *msg,
         if (PQisBusy(store->conn)) {
             if (wait_fd(store, PQsocket(store->conn), POLLIN, bound) <= 0) {
                 PQclear(last);
-                gone(store, msg, msgsz, "the database did not answer within "
-                     "%ld ms", bound);
+                gone(store, msg, msgsz,
+                     "the database did not answer within "
+                     "%ld ms",
+                     bound);
                 return NULL;
             }
             if (!PQconsumeInput(store->conn))
@@ -213,11 +215,13 @@ answer(struct tr_store *store, int sent, PGresult **failed, char *msg,
 
 /* Runs a statement on the connection as it is; NULL when it failed. */
 static PGresult *
-exec(struct tr_store *store, const char *sql, int n,
-     const char *const *params, char *msg, size_t msgsz)
+exec(struct tr_store *store, const char *sql, int n, const char *const *params,
+     char *msg, size_t msgsz)
 {
-    return answer(store, PQsendQueryParams(store->conn, sql, n, NULL, params,
-                                           NULL, NULL, 0), NULL, msg, msgsz);
+    return answer(
+        store,
+        PQsendQueryParams(store->conn, sql, n, NULL, params, NULL, NULL, 0),
+        NULL, msg, msgsz);
 }
 
 /* Sets the statement timeout of a session that took no "options". */
@@ -245,18 +249,18 @@ connect_once(struct tr_store *store, char *msg, size_t msgsz)
 {
     char options[64];
     /* DATABASE_URL (dbname) may override what comes before it */
-    const char *kw[] = {"keepalives", "keepalives_idle",
-                        "keepalives_interval", "keepalives_count",
-                        "application_name", "client_encoding", "dbname",
-                        "options", NULL};
-    const char *val[] = {"1", "30", "10", "3", store->appname, "UTF8",
-                         store->url, options, NULL};
+    const char *kw[] = {
+        "keepalives",       "keepalives_idle",  "keepalives_interval",
+        "keepalives_count", "application_name", "client_encoding",
+        "dbname",           "options",          NULL};
+    const char *val[] = {"1",    "30",       "10",    "3", store->appname,
+                         "UTF8", store->url, options, NULL};
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
     snprintf(options, sizeof(options), "-c statement_timeout=%ld",
              store->statement_timeout_ms);
     if (store->no_options)
-        kw[7] = NULL;           /* stop the list before "options" */
+        kw[7] = NULL; /* stop the list before "options" */
     if ((store->conn = PQconnectStartParams(kw, val, 1)) == NULL)
         return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
     while (PQstatus(store->conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
@@ -264,7 +268,8 @@ connect_once(struct tr_store *store, char *msg, size_t msgsz)
         if (wait_fd(store, PQsocket(store->conn),
                     st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
                     TR_STORE_CONNECT_MS) == 0)
-            return gone(store, msg, msgsz, "connect to the database: no "
+            return gone(store, msg, msgsz,
+                        "connect to the database: no "
                         "answer in time");
         st = PQconnectPoll(store->conn);
     }
@@ -282,12 +287,14 @@ tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
     if (tr_store_connected(store))
         return TR_OK;
     if (store->down_until.tv_sec != 0 && ms_until(&store->down_until) > 0)
-        return tr_fail(msg, msgsz, TR_EDBDOWN, "%s (not retried for a "
-                       "second)", store->down_reason);
+        return tr_fail(msg, msgsz, TR_EDBDOWN,
+                       "%s (not retried for a "
+                       "second)",
+                       store->down_reason);
     if (store->conn != NULL)
         PQfinish(store->conn);
     store->conn = NULL;
-    store->nprepared = 0;       /* a new session has none */
+    store->nprepared = 0; /* a new session has none */
     if ((err = connect_once(store, msg, msgsz)) != TR_OK)
         return err;
     if (PQstatus(store->conn) != CONNECTION_OK) {
@@ -335,7 +342,8 @@ ready(struct tr_store *store, char *msg, size_t msgsz)
         return tr_store_connect(store, msg, msgsz);
     if (tr_store_connected(store))
         return TR_OK;
-    return tr_fail(msg, msgsz, TR_EDBDOWN, "the database connection broke "
+    return tr_fail(msg, msgsz, TR_EDBDOWN,
+                   "the database connection broke "
                    "in the middle of a transaction");
 }
 
@@ -350,16 +358,17 @@ unprepare(struct tr_store *store, PGresult *bad, const char *sql, int n,
           const char *const *params, char *msg, size_t msgsz)
 {
     const char *state = PQresultErrorField(bad, PG_DIAG_SQLSTATE);
-    int lost = state != NULL && (strcmp(state, "26000") == 0 ||
-                                 strcmp(state, "42P05") == 0);
+    int lost = state != NULL &&
+               (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0);
 
     PQclear(bad);
     if (!lost)
-        return NULL;            /* msg says why */
+        return NULL; /* msg says why */
     store->unprepared = 1;
     if (PQtransactionStatus(store->conn) == PQTRANS_IDLE)
         return exec(store, sql, n, params, msg, msgsz);
-    tr_fail(msg, msgsz, TR_EDB, "prepared statements are lost between "
+    tr_fail(msg, msgsz, TR_EDB,
+            "prepared statements are lost between "
             "transactions (a transaction pooler?): no longer preparing");
     return NULL;
 }
@@ -387,10 +396,11 @@ tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
         PQclear(res);
         store->prepared[store->nprepared++] = sql;
     }
-    res = answer(store, PQsendQueryPrepared(store->conn, name, n, params,
-                                            NULL, NULL, 0), &bad, msg, msgsz);
-    return res != NULL ? res : unprepare(store, bad, sql, n, params, msg,
-                                         msgsz);
+    res = answer(
+        store, PQsendQueryPrepared(store->conn, name, n, params, NULL, NULL, 0),
+        &bad, msg, msgsz);
+    return res != NULL ? res
+                       : unprepare(store, bad, sql, n, params, msg, msgsz);
 }
 
 PGresult *

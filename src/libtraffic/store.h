@@ -24,8 +24,8 @@
 struct pg_result;
 struct tr_store;
 
-#define TR_STORE_RETRY_MS 1000      /* after a failure, no new connect before */
-#define TR_STORE_CONNECT_MS 5000    /* a connect without a deadline */
+#define TR_STORE_RETRY_MS 1000   /* after a failure, no new connect before */
+#define TR_STORE_CONNECT_MS 5000 /* a connect without a deadline */
 
 /*
  * A store for url (copied; NULL: every call fails with "DATABASE_URL is not
@@ -70,8 +70,8 @@ int tr_store_alive(struct tr_store *store);
  * the connection must be the same).  Returns the result (PQclear() it), or
  * NULL with the reason in msg.
  */
-struct pg_result *tr_store_query(struct tr_store *store, const char *sql,
-                                 int n, const char *const *params, char *msg,
+struct pg_result *tr_store_query(struct tr_store *store, const char *sql, int n,
+                                 const char *const *params, char *msg,
                                  size_t msgsz);
 
 /*
@@ -80,8 +80,8 @@ struct pg_result *tr_store_query(struct tr_store *store, const char *sql,
  */
 struct pg_result *tr_store_query_prepared(struct tr_store *store,
                                           const char *sql, int n,
-                                          const char *const *params,
-                                          char *msg, size_t msgsz);
+                                          const char *const *params, char *msg,
+                                          size_t msgsz);
 
 /* tr_store_query for a statement whose result is not needed: TR_EDB. */
 enum tr_err tr_store_run(struct tr_store *store, const char *sql, int n,

@@ -78,8 +78,8 @@ tr_telegram_classify(long status, const char *body, size_t len,
     snprintf(r->description, sizeof(r->description), "%s",
              desc ? desc : "no description");
 
-    if (status == 200 && o != NULL &&
-        json_object_object_get_ex(o, "ok", &v) && json_object_get_boolean(v)) {
+    if (status == 200 && o != NULL && json_object_object_get_ex(o, "ok", &v) &&
+        json_object_get_boolean(v)) {
         /* sendMessage's result has the message_id; getMe's and getChat's
          * do not */
         r->outcome = TR_TG_SENT;
@@ -130,8 +130,8 @@ add_chat(struct json_object *o, const char *chat)
     int64_t id;
 
     if (tr_parse_id(chat + (chat[0] == '-'), &id) == 0)
-        json_object_object_add(o, "chat_id", json_object_new_int64(
-                                              chat[0] == '-' ? -id : id));
+        json_object_object_add(
+            o, "chat_id", json_object_new_int64(chat[0] == '-' ? -id : id));
     else
         json_object_object_add(o, "chat_id", json_object_new_string(chat));
 }
@@ -140,16 +140,15 @@ add_chat(struct json_object *o, const char *chat)
 static enum tr_err
 call(struct tr_telegram *tg, struct json_object *o, struct tr_tg_result *r)
 {
-    static const char *const headers[] = {
-        "Content-Type: application/json", "Expect:", NULL};
+    static const char *const headers[] = {"Content-Type: application/json",
+                                          "Expect:", NULL};
     enum tr_err err;
 
-    err = tr_http_request(&tg->http, tg->url, headers,
-                          json_object_to_json_string_ext(
-                              o, JSON_C_TO_STRING_PLAIN |
-                                     JSON_C_TO_STRING_NOSLASHESCAPE),
-                          tg->timeout_ms, tg->token, r->description,
-                          sizeof(r->description));
+    err = tr_http_request(
+        &tg->http, tg->url, headers,
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE),
+        tg->timeout_ms, tg->token, r->description, sizeof(r->description));
     if (err == TR_ENOMEM)
         return err;
     if (err != TR_OK) {

@@ -19,27 +19,27 @@
 #include "http.h"
 
 enum tr_tg_outcome {
-    TR_TG_SENT,         /* message_id is set */
-    TR_TG_RETRY,        /* transient; retry_after > 0 when Telegram said */
-    TR_TG_FAILED,       /* permanent: do not send again */
-    TR_TG_PLAIN,        /* "can't parse entities": resend as plain text */
-    TR_TG_MIGRATED,     /* the group became migrate_to: resend there */
+    TR_TG_SENT,     /* message_id is set */
+    TR_TG_RETRY,    /* transient; retry_after > 0 when Telegram said */
+    TR_TG_FAILED,   /* permanent: do not send again */
+    TR_TG_PLAIN,    /* "can't parse entities": resend as plain text */
+    TR_TG_MIGRATED, /* the group became migrate_to: resend there */
 };
 
 struct tr_tg_result {
     enum tr_tg_outcome outcome;
-    long http_status;           /* 0: no answer */
+    long http_status; /* 0: no answer */
     int64_t message_id;
-    long retry_after;           /* seconds */
-    char migrate_to[24];        /* the supergroup's chat id */
-    char description[256];      /* Telegram's, or why there was no answer */
+    long retry_after;      /* seconds */
+    char migrate_to[24];   /* the supergroup's chat id */
+    char description[256]; /* Telegram's, or why there was no answer */
 };
 
 struct tr_telegram {
     struct tr_http http;
-    char *url;                  /* {base}/bot{token}/, owned */
-    size_t urllen;              /* its length, before a method name */
-    char *token;                /* owned, only to scrub messages */
+    char *url;     /* {base}/bot{token}/, owned */
+    size_t urllen; /* its length, before a method name */
+    char *token;   /* owned, only to scrub messages */
     long timeout_ms;
 };
 

@@ -11,13 +11,13 @@
 #include "utm.h"
 
 static const char *const names[TR_UTM_N] = {
-    "utm_source", "utm_medium", "utm_campaign",
-    "utm_content", "utm_term", "utm_id",
+    "utm_source",  "utm_medium", "utm_campaign",
+    "utm_content", "utm_term",   "utm_id",
 };
 
 static const char *const codes[TR_UTM_N] = {
-    "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN",
-    "UTM_CONTENT", "UTM_TERM", "UTM_ID",
+    "UTM_SOURCE",  "UTM_MEDIUM", "UTM_CAMPAIGN",
+    "UTM_CONTENT", "UTM_TERM",   "UTM_ID",
 };
 
 const char *
@@ -144,7 +144,8 @@ first_value(struct json_object *field)
         struct json_object_iter it;
 
         v0 = NULL;
-        json_object_object_foreachC(values, it) {
+        json_object_object_foreachC(values, it)
+        {
             v0 = it.val;
             break;
         }
@@ -245,8 +246,7 @@ void
 tr_utm_extract_api(struct tr_utm *utm, struct json_object *fields,
                    const struct tr_utm_map *map)
 {
-    static const char *const keys[3] = {"field_code", "field_name",
-                                        "field_id"};
+    static const char *const keys[3] = {"field_code", "field_name", "field_id"};
 
     extract(utm, fields, map, keys);
 }

@@ -28,18 +28,19 @@ enum tr_utm_key {
 
 #define TR_UTM_MAP_MAX 32
 
-/* Operator-configured extra fields: "utm_campaign=700123,utm_source=Источник" */
+/* Operator-configured extra fields: "utm_campaign=700123,utm_source=Источник"
+ */
 struct tr_utm_map {
     struct {
         enum tr_utm_key key;
-        int64_t field_id;   /* 0 when matched by name */
-        char *field_name;   /* case-folded; NULL when matched by id */
+        int64_t field_id; /* 0 when matched by name */
+        char *field_name; /* case-folded; NULL when matched by id */
     } v[TR_UTM_MAP_MAX];
     size_t n;
 };
 
 struct tr_utm {
-    const char *v[TR_UTM_N];    /* NULL when absent; borrowed */
+    const char *v[TR_UTM_N]; /* NULL when absent; borrowed */
 };
 
 /* "utm_source" etc. for a key. */

@@ -44,8 +44,7 @@ is_str(const char *got, const char *want, const char *fmt, ...)
                got ? got : "(null)", want ? want : "(null)");
 }
 
-static void __attribute__((unused))
-diag(const char *s)
+static void __attribute__((unused)) diag(const char *s)
 {
     printf("# %s\n", s);
 }

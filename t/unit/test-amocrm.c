@@ -43,12 +43,15 @@ main(void)
              shared ? shared : "../shared");
     snprintf(fix, sizeof(fix), "%s/t/fixtures/amocrm", src ? src : ".");
 
-    s = read_json(api, "02-lead-by-id-with-contacts-is_main-official-doc-"
-                       "example.json", &len);
+    s = read_json(api,
+                  "02-lead-by-id-with-contacts-is_main-official-doc-"
+                  "example.json",
+                  &len);
     ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == 0,
        "the documented lead parses");
     ok(lead.status_id == 143 && lead.pipeline_id == 3104455 &&
-           lead.responsible_user_id == 504141, "status, pipeline, user");
+           lead.responsible_user_id == 504141,
+       "status, pipeline, user");
     is_str(lead.price, "12", "an integer price");
     is_str(lead.name, "Example", "the name");
     ok(lead.main_contact == 10971465, "the main contact");
@@ -56,22 +59,29 @@ main(void)
     tr_amo_lead_release(&lead);
     free(s);
 
-    s = read_json(api, "03-lead-by-id-official-doc-example-date-field-"
-                       "amocrm-com-ua.json", &len);
+    s = read_json(api,
+                  "03-lead-by-id-official-doc-example-date-field-"
+                  "amocrm-com-ua.json",
+                  &len);
     ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == 0 &&
-           lead.main_contact == 0, "no contacts in _embedded: none");
+           lead.main_contact == 0,
+       "no contacts in _embedded: none");
     tr_amo_lead_release(&lead);
     free(s);
 
-    s = read_json(api, "01-leads-list-real-capture-hexlet-tracking_data-"
-                       "fields.json", &len);
+    s = read_json(api,
+                  "01-leads-list-real-capture-hexlet-tracking_data-"
+                  "fields.json",
+                  &len);
     ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == -1,
        "a list is not a lead");
     tr_amo_lead_release(&lead);
     free(s);
 
-    s = read_json(api, "04-contact-by-id-official-kommo-example-phone-"
-                       "multitext.json", &len);
+    s = read_json(api,
+                  "04-contact-by-id-official-kommo-example-phone-"
+                  "multitext.json",
+                  &len);
     ok(s && tr_amocrm_parse_contact(s, len, &c) == 0, "a contact parses");
     is_str(c.name, "John Doe", "its name");
     is_str(c.phone, "+14155551234", "its phone");
@@ -90,7 +100,8 @@ main(void)
 
     s = read_json(fix, "leads/33000001.json", &len);
     ok(s && tr_amocrm_parse_lead(s, len, NULL, &lead) == 0 &&
-           lead.main_contact == 0, "no _embedded at all: no contact");
+           lead.main_contact == 0,
+       "no _embedded at all: no contact");
     tr_amo_lead_release(&lead);
     free(s);
 
@@ -102,8 +113,8 @@ main(void)
     s = "{\"id\":5,\"price\":\"many\",\"name\":[],\"status_id\":{},"
         "\"custom_fields_values\":{\"a\":1},\"_embedded\":{\"contacts\":7}}";
     ok(tr_amocrm_parse_lead(s, strlen(s), NULL, &lead) == 0 &&
-           lead.price[0] == '\0' && lead.name == NULL &&
-           lead.status_id == 0 && lead.main_contact == 0,
+           lead.price[0] == '\0' && lead.name == NULL && lead.status_id == 0 &&
+           lead.main_contact == 0,
        "every field of the wrong type is simply unknown");
     tr_amo_lead_release(&lead);
     return done_testing();

@@ -16,7 +16,7 @@
 struct want_ok {
     enum tr_body_type type;
     const char *body;
-    const char *json;       /* the expected tree, compact */
+    const char *json; /* the expected tree, compact */
     const char *name;
 };
 
@@ -59,7 +59,7 @@ static const struct want_ok good[] = {
 struct want_err {
     enum tr_body_type type;
     const char *body;
-    size_t len;             /* 0: strlen */
+    size_t len; /* 0: strlen */
     enum tr_err err;
     const char *msg_has;
     const char *name;
@@ -77,8 +77,7 @@ static const struct want_err bad[] = {
     {TR_BODY_FORM, "%C0%AF=1", 0, TR_EINVAL, "UTF-8", "invalid UTF-8 key"},
     {TR_BODY_FORM, "=1", 0, TR_EINVAL, "malformed key", "empty key"},
     {TR_BODY_FORM, "a[b=1", 0, TR_EINVAL, "malformed key", "unclosed ["},
-    {TR_BODY_FORM, "a[b]c=1", 0, TR_EINVAL, "malformed key",
-     "text after ]"},
+    {TR_BODY_FORM, "a[b]c=1", 0, TR_EINVAL, "malformed key", "text after ]"},
     {TR_BODY_FORM, "[a]=1", 0, TR_EINVAL, "malformed key", "no base name"},
     {TR_BODY_FORM, "", 0, TR_EINVAL, "empty", "empty body"},
     {TR_BODY_FORM, "&&&", 0, TR_EINVAL, "no key", "only separators"},
@@ -221,7 +220,9 @@ log_body(void)
          "a=\xd0\x9c\xd1\x83&b=1"},
         {"a bad byte replaced", "a=\xff&b", 0, 64, "a=\xef\xbf\xbd&b"},
         {"a cut sequence replaced", "a=\xd0", 0, 64, "a=\xef\xbf\xbd"},
-        {"NUL replaced", "a\0b", 3, 64, "a\xef\xbf\xbd" "b"},
+        {"NUL replaced", "a\0b", 3, 64,
+         "a\xef\xbf\xbd"
+         "b"},
         {"too long: cut and said", "abcdefghij", 0, 4,
          "abcd...[truncated, 10 bytes in all]"},
         {"exactly the bound: whole", "abcd", 0, 4, "abcd"},
@@ -231,9 +232,9 @@ log_body(void)
 
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         tr_buf_init(&b, 1024);
-        ok(tr_text_sanitize(&b, t[i].in, t[i].len ? t[i].len
-                                                   : strlen(t[i].in),
-                             t[i].max) == TR_OK, "%s: sanitised", t[i].name);
+        ok(tr_text_sanitize(&b, t[i].in, t[i].len ? t[i].len : strlen(t[i].in),
+                            t[i].max) == TR_OK,
+           "%s: sanitised", t[i].name);
         is_str(b.data ? b.data : "", t[i].want, "%s", t[i].name);
         tr_buf_release(&b);
     }
@@ -272,7 +273,8 @@ main(void)
         json_object_put(tree);
     }
     ok(tr_body_type_of("application/x-www-form-urlencoded; charset=UTF-8") ==
-           TR_BODY_FORM, "form content type with charset");
+           TR_BODY_FORM,
+       "form content type with charset");
     ok(tr_body_type_of("Application/JSON") == TR_BODY_JSON,
        "JSON content type, any case");
     ok(tr_body_type_of("text/plain") == TR_BODY_UNSUPPORTED &&

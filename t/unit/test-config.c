@@ -9,6 +9,7 @@
 
 #include "libtraffic/buf.h"
 #include "libtraffic/config.h"
+#include "libtraffic/secret.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test-config-XXXXXX";
@@ -84,8 +85,8 @@ main(void)
                  "TELEGRAM_BOT_TOKEN='123456:ABC-def_1'\n"
                  "TELEGRAM_CHAT_IDS=-1001234567890, 42:7,@sales_team\n"
                  "\n",
-                 msg, sizeof(msg)) == TR_OK, "the seed-style file loads: %s",
-       msg);
+                 msg, sizeof(msg)) == TR_OK,
+       "the seed-style file loads: %s", msg);
     is_str(cfg.database_url, "postgresql://u:s3cret@db/x",
            "quotes and export stripped");
     is_str(cfg.amocrm_domain, "onaiagencykz", "spaces around = trimmed");
@@ -101,24 +102,29 @@ main(void)
            cfg.tg_max_age_s == 86400 && cfg.tg_retry_base_ms == 5000,
        "Telegram delivery defaults");
     ok(cfg.nchats == 3 && strcmp(cfg.chats[0].id, "-1001234567890") == 0 &&
-           cfg.chats[1].thread_id == 7 && strcmp(cfg.chats[2].id,
-                                                 "@sales_team") == 0,
+           cfg.chats[1].thread_id == 7 &&
+           strcmp(cfg.chats[2].id, "@sales_team") == 0,
        "three chats, one a forum topic");
 
     tr_config_release(&cfg);
-    ok(load_text(&cfg, "TELEGRAM_CHAT_INTERVAL_MS=0\n"
-                       "TELEGRAM_GROUP_PER_MINUTE=0\n", msg, sizeof(msg)) ==
-               TR_OK && cfg.tg_chat_interval_ms == 0 &&
-           cfg.tg_group_per_minute == 0,
+    ok(load_text(&cfg,
+                 "TELEGRAM_CHAT_INTERVAL_MS=0\n"
+                 "TELEGRAM_GROUP_PER_MINUTE=0\n",
+                 msg, sizeof(msg)) == TR_OK &&
+           cfg.tg_chat_interval_ms == 0 && cfg.tg_group_per_minute == 0,
        "pacing can be turned off with 0: %s", msg);
     {
         static const struct {
             const char *self, *want;
         } links[] = {
-            {"https://onaiagencykz.amocrm.ru", "https://onaiagencykz.amocrm.ru"},
-            {"https://onaiagencykz.amocrm.ru/", "https://onaiagencykz.amocrm.ru"},
-            {"https://OnaiAgencyKZ.kommo.com", "https://OnaiAgencyKZ.kommo.com"},
-            {"https://onaiagencykz.amocrm.com", "https://onaiagencykz.amocrm.com"},
+            {"https://onaiagencykz.amocrm.ru",
+             "https://onaiagencykz.amocrm.ru"},
+            {"https://onaiagencykz.amocrm.ru/",
+             "https://onaiagencykz.amocrm.ru"},
+            {"https://OnaiAgencyKZ.kommo.com",
+             "https://OnaiAgencyKZ.kommo.com"},
+            {"https://onaiagencykz.amocrm.com",
+             "https://onaiagencykz.amocrm.com"},
             {"http://onaiagencykz.amocrm.ru", ""},
             {"https://evil.example", ""},
             {"https://onaiagencykz.amocrm.ru.evil.example", ""},
@@ -133,8 +139,8 @@ main(void)
         tr_config_release(&cfg);
         load_text(&cfg, "AMOCRM_DOMAIN=onaiagencykz\n", msg, sizeof(msg));
         for (k = 0; k < sizeof(links) / sizeof(links[0]); k++) {
-            int r = tr_config_account_base(&cfg, links[k].self, base,
-                                           sizeof(base));
+            int r =
+                tr_config_account_base(&cfg, links[k].self, base, sizeof(base));
 
             ok(r == (links[k].want[0] != '\0') &&
                    strcmp(base, links[k].want) == 0,
@@ -148,7 +154,8 @@ main(void)
     tr_config_release(&cfg);
     load_text(&cfg,
               "DATABASE_URL=postgresql://u:s3cret@db/x\n"
-              "TELEGRAM_BOT_TOKEN='123456:ABC-def_1'\n", msg, sizeof(msg));
+              "TELEGRAM_BOT_TOKEN='123456:ABC-def_1'\n",
+              msg, sizeof(msg));
     tr_buf_init(&b, 64 * 1024);
     tr_config_dump(&cfg, &b);
     ok(strstr(b.data, "s3cret") == NULL && strstr(b.data, "ABC-def") == NULL,
@@ -167,16 +174,19 @@ main(void)
                         msg, sizeof(msg));
     tr_config_load_env(&cfg, msg, sizeof(msg));
     ok(tr_config_finish(&cfg, msg, sizeof(msg)) == TR_OK &&
-           cfg.status_id == 143, "environment wins over the file");
+           cfg.status_id == 143,
+       "environment wins over the file");
     tr_config_release(&cfg);
     unsetenv("AMOCRM_STATUS_ID");
 
     /* a missing default file is fine, a named one is not */
     tr_config_init(&cfg);
     ok(tr_config_load_file(&cfg, "/nonexistent/x.env", 0, msg, sizeof(msg)) ==
-           TR_OK, "missing optional file: no error");
+           TR_OK,
+       "missing optional file: no error");
     ok(tr_config_load_file(&cfg, "/nonexistent/x.env", 1, msg, sizeof(msg)) ==
-           TR_ECONFIG && strstr(msg, "/nonexistent/x.env"),
+               TR_ECONFIG &&
+           strstr(msg, "/nonexistent/x.env"),
        "missing named file: %s", msg);
     setenv("TRAFFIC_ENV_FILE", "/nonexistent/named.env", 1);
     ok(tr_config_load(&cfg, msg, sizeof(msg)) == TR_ECONFIG,
@@ -186,7 +196,8 @@ main(void)
     tr_config_init(&cfg);
     ok(tr_config_finish(&cfg, msg, sizeof(msg)) == TR_OK &&
            tr_config_require(&cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) ==
-               TR_ECONFIG && strcmp(msg, "DATABASE_URL is not set") == 0,
+               TR_ECONFIG &&
+           strcmp(msg, "DATABASE_URL is not set") == 0,
        "environment alone is enough; a missing URL is named");
     tr_config_release(&cfg);
 
@@ -199,25 +210,26 @@ main(void)
         tr_config_release(&cfg);
     }
     ok(load_text(&cfg, "WEBHOOK_SECRET=shortsecret1\n", msg, sizeof(msg)) ==
-           TR_ECONFIG && strstr(msg, "shortsecret1") == NULL,
+               TR_ECONFIG &&
+           strstr(msg, "shortsecret1") == NULL,
        "a rejected secret is not echoed");
     tr_config_release(&cfg);
 
-    tr_config_mask_url("postgresql://user:pa%40ss@host:5432/db?sslmode=require",
+    tr_secret_mask_url("postgresql://user:pa%40ss@host:5432/db?sslmode=require",
                        masked, sizeof(masked));
     is_str(masked, "postgresql://user:***@host:5432/db?sslmode=require",
            "URI password masked");
-    tr_config_mask_url("postgres:///db?host=/tmp&password=xyz&user=u", masked,
+    tr_secret_mask_url("postgres:///db?host=/tmp&password=xyz&user=u", masked,
                        sizeof(masked));
     is_str(masked, "postgres:///db?host=/tmp&password=***&user=u",
            "query password masked");
-    tr_config_mask_url("host=/tmp dbname=x password='a b\\'c' user=u", masked,
+    tr_secret_mask_url("host=/tmp dbname=x password='a b\\'c' user=u", masked,
                        sizeof(masked));
     is_str(masked, "host=/tmp dbname=x password=*** user=u",
            "conninfo password masked, quoted");
-    tr_config_mask_url("host=db password = s3 user=u", masked, sizeof(masked));
+    tr_secret_mask_url("host=db password = s3 user=u", masked, sizeof(masked));
     is_str(masked, "host=db password=*** user=u", "spaced password masked");
-    tr_config_mask_url("postgresql://user@host/db", masked, sizeof(masked));
+    tr_secret_mask_url("postgresql://user@host/db", masked, sizeof(masked));
     is_str(masked, "postgresql://user@host/db", "no password, unchanged");
 
     unlink(write_file("t.env", ""));

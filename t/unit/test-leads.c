@@ -44,8 +44,8 @@ parse(const char *body, size_t len)
     char msg[256];
 
     tr_body_limits_init(&lim, TR_BODY_MAX_BYTES_DEFAULT);
-    if (tr_body_parse(TR_BODY_FORM, body, len, &lim, &tree, msg,
-                      sizeof(msg)) != TR_OK)
+    if (tr_body_parse(TR_BODY_FORM, body, len, &lim, &tree, msg, sizeof(msg)) !=
+        TR_OK)
         printf("# parse: %s\n", msg);
     return tree;
 }
@@ -65,9 +65,8 @@ load(const char *name, struct tr_leads *leads, struct json_object **tree)
     }
     *tree = parse(body, len);
     free(body);
-    if (*tree == NULL ||
-        tr_leads_extract(leads, *tree, NULL, TR_LEADS_MAX, msg, sizeof(msg)) !=
-            TR_OK) {
+    if (*tree == NULL || tr_leads_extract(leads, *tree, NULL, TR_LEADS_MAX, msg,
+                                          sizeof(msg)) != TR_OK) {
         ok(0, "%s extracts", name);
         return -1;
     }
@@ -108,7 +107,8 @@ examples(void)
     if (load("02-status-142-short.txt", &L, &t) == 0) {
         l = &L.v[0];
         ok(L.n == 1 && l->id == 25123457 && l->status_id == 142 &&
-               l->pipeline_id == 10418746, "02: short shape ids");
+               l->pipeline_id == 10418746,
+           "02: short shape ids");
         ok(l->name == NULL && l->price[0] == '\0' && l->price_error == NULL,
            "02: no name, price unknown (not 0)");
         ok(l->utm.v[TR_UTM_SOURCE] == NULL && l->utm.v[TR_UTM_CAMPAIGN] == NULL,
@@ -155,20 +155,36 @@ strictness(void)
         const char *s;
         long long want; /* -1: invalid */
     } ids[] = {
-        {"123", 123}, {"9223372036854775807", 9223372036854775807LL},
-        {"9223372036854775808", -1}, {"99999999999999999999", -1},
-        {"0", -1}, {"-1", -1}, {"12a", -1}, {"", -1}, {" 1", -1},
-        {"1.0", -1}, {"+5", -1},
+        {"123", 123},
+        {"9223372036854775807", 9223372036854775807LL},
+        {"9223372036854775808", -1},
+        {"99999999999999999999", -1},
+        {"0", -1},
+        {"-1", -1},
+        {"12a", -1},
+        {"", -1},
+        {" 1", -1},
+        {"1.0", -1},
+        {"+5", -1},
     };
     static const struct {
         const char *s;
-        const char *want;   /* NULL: invalid */
+        const char *want; /* NULL: invalid */
     } prices[] = {
-        {"100000", "100000"}, {"", ""}, {"0", "0"}, {"007", "7"},
-        {"99.50", "99.5"}, {"12.00", "12"}, {"1e3", NULL}, {"-5", NULL},
-        {"1000000000000000000000000000000", NULL}, {"1.234", NULL},
-        {"9999999999999.99", "9999999999999.99"}, {"abc", NULL},
-        {".5", NULL}, {"5.", NULL},
+        {"100000", "100000"},
+        {"", ""},
+        {"0", "0"},
+        {"007", "7"},
+        {"99.50", "99.5"},
+        {"12.00", "12"},
+        {"1e3", NULL},
+        {"-5", NULL},
+        {"1000000000000000000000000000000", NULL},
+        {"1.234", NULL},
+        {"9999999999999.99", "9999999999999.99"},
+        {"abc", NULL},
+        {".5", NULL},
+        {"5.", NULL},
     };
     char out[TR_PRICE_MAX];
     const char *why;
@@ -215,7 +231,8 @@ per_lead_errors(void)
     ok(L.v[2].kind == TR_LEAD_INVALID, "non-numeric status_id: error");
     ok(L.v[3].kind == TR_LEAD_CANDIDATE && L.v[3].id == 8,
        "the good lead is kept");
-    ok(L.v[4].kind == TR_LEAD_IGNORED && L.v[4].id == 9, "leads.delete ignored");
+    ok(L.v[4].kind == TR_LEAD_IGNORED && L.v[4].id == 9,
+       "leads.delete ignored");
     is_str(L.v[4].event, "leads.delete", "with its event name");
     ok(L.ignored == 2, "task and message entities ignored");
     tr_leads_release(&L);
@@ -238,9 +255,11 @@ event_shapes(void)
                   sizeof(msg));
     tr_leads_init(&L);
     ok(tr_leads_extract(&L, t, NULL, TR_LEADS_MAX, msg, sizeof(msg)) == TR_OK &&
-           L.n == 3, "items under names, and a lead without an index");
+           L.n == 3,
+       "items under names, and a lead without an index");
     ok(L.n == 3 && L.v[0].id == 1 && L.v[1].id == 2 && L.v[2].id == 3 &&
-           L.v[2].status_id == 142, "each read in order");
+           L.v[2].status_id == 142,
+       "each read in order");
     tr_leads_release(&L);
     json_object_put(t);
 }
@@ -259,7 +278,8 @@ too_many(void)
     t = parse(body, len);
     tr_leads_init(&L);
     ok(tr_leads_extract(&L, t, NULL, TR_LEADS_MAX, msg, sizeof(msg)) ==
-           TR_ETOOBIG, "5,000 leads in one body: refused (%s)", msg);
+           TR_ETOOBIG,
+       "5,000 leads in one body: refused (%s)", msg);
     tr_leads_release(&L);
     json_object_put(t);
     free(body);
@@ -286,7 +306,8 @@ utm_map(void)
 
     tr_utm_map_init(&map);
     ok(tr_utm_map_parse(&map, "utm_campaign=555, utm_source=источник", msg,
-                        sizeof(msg)) == TR_OK && map.n == 2,
+                        sizeof(msg)) == TR_OK &&
+           map.n == 2,
        "UTM_FIELDS parses ids and names");
     tr_leads_init(&L);
     tr_leads_extract(&L, t, &map, TR_LEADS_MAX, msg, sizeof(msg));

@@ -9,13 +9,12 @@
 #include "libtraffic/render.h"
 #include "tap.h"
 
-static const char seed_message[] =
-    "🎉 НОВАЯ ПРОДАЖА!\n"
-    "👑 Таргетолог: Kenesary\n"
-    "👤 Клиент: Тест Клиент\n"
-    "💰 Сумма: 100,000 ₸\n"
-    "📦 Продукт: Main Product (VAMUS RM)\n"
-    "🏷️ Кампания: tripwire_dec20";
+static const char seed_message[] = "🎉 НОВАЯ ПРОДАЖА!\n"
+                                   "👑 Таргетолог: Kenesary\n"
+                                   "👤 Клиент: Тест Клиент\n"
+                                   "💰 Сумма: 100,000 ₸\n"
+                                   "📦 Продукт: Main Product (VAMUS RM)\n"
+                                   "🏷️ Кампания: tripwire_dec20";
 
 int
 main(void)
@@ -34,8 +33,13 @@ main(void)
         {NULL, "KZT", "не указана"},
         {"5", "GBP", "5 GBP"},
     };
-    struct tr_sale_view v = {"👑", "Kenesary", "Тест Клиент", "100000", "KZT",
-                             "Main Product (VAMUS RM)", "tripwire_dec20"};
+    struct tr_sale_view v = {"👑",
+                             "Kenesary",
+                             "Тест Клиент",
+                             "100000",
+                             "KZT",
+                             "Main Product (VAMUS RM)",
+                             "tripwire_dec20"};
     struct tr_buf b;
     char buf[128], *msg = NULL, *big;
     size_t i;
@@ -55,8 +59,10 @@ main(void)
     v.client = "<b>Ivan & \"Co\"</b>_*";
     v.campaign = "a<b>c";
     tr_render_message(&v, 1, &msg);
-    ok(strstr(msg, "👤 Клиент: &lt;b&gt;Ivan &amp; &quot;Co&quot;&lt;/b&gt;_*\n")
-           != NULL, "client name escaped for HTML, _ and * kept");
+    ok(strstr(msg,
+              "👤 Клиент: &lt;b&gt;Ivan &amp; &quot;Co&quot;&lt;/b&gt;_*\n") !=
+           NULL,
+       "client name escaped for HTML, _ and * kept");
     ok(strstr(msg, "Кампания: a&lt;b&gt;c") != NULL, "campaign escaped");
     free(msg);
     tr_render_message(&v, 0, &msg);
@@ -69,7 +75,8 @@ main(void)
     v.price = "";
     tr_render_message(&v, 1, &msg);
     ok(strstr(msg, "👤 Клиент: Без имени\n") != NULL, "no client: Без имени");
-    ok(strstr(msg, "🏷️ Кампания: N/A") != NULL, "no campaign: N/A");
+    ok(strstr(msg, "🏷️ Кампания: N/A") != NULL,
+       "no campaign: N/A");
     ok(strstr(msg, "💰 Сумма: не указана\n") != NULL, "unknown amount");
     free(msg);
 
@@ -97,8 +104,14 @@ main(void)
     free(big);
 
     tr_buf_init(&b, 1024);
-    tr_render_escape(&b, "ok\xff\xc0" "end", 100);
-    is_str(b.data, "ok\xEF\xBF\xBD\xEF\xBF\xBD" "end", "invalid bytes replaced");
+    tr_render_escape(&b,
+                     "ok\xff\xc0"
+                     "end",
+                     100);
+    is_str(b.data,
+           "ok\xEF\xBF\xBD\xEF\xBF\xBD"
+           "end",
+           "invalid bytes replaced");
     tr_buf_release(&b);
     ok(tr_render_length("a😀б") == 4, "length in UTF-16 units");
     return done_testing();

@@ -24,12 +24,12 @@ static const struct {
     {"YourMarketolog", NULL, "Muha"},
     {"PB_Agency", NULL, "Traf4"},
     {"proftest", NULL, "Traf4"},
-    {"alex_tripwire", NULL, "Kenesary"},    /* Kenesary is first in file */
-    {"nothing", "muha_fb", "Muha"},         /* utm_source counts too */
+    {"alex_tripwire", NULL, "Kenesary"}, /* Kenesary is first in file */
+    {"nothing", "muha_fb", "Muha"},      /* utm_source counts too */
     {"random", "google", "Unknown"},
     {NULL, NULL, "Unknown"},
     {"", "", "Unknown"},
-    {"\xff\xfe", "kenji", "Kenesary"},      /* bad UTF-8 in one field */
+    {"\xff\xfe", "kenji", "Kenesary"}, /* bad UTF-8 in one field */
 };
 
 static const struct {
@@ -70,8 +70,9 @@ main(void)
     tr_rules_release(&rules);
 
     /* NFC: a decomposed Й (И + combining breve) matches the composed one */
-    ok(tr_rules_parse(&rules, "Yoga | Y | йога\n", strlen("Yoga | Y | йога\n"), "t.conf", msg,
-                      sizeof(msg)) == TR_OK, "custom rules parse");
+    ok(tr_rules_parse(&rules, "Yoga | Y | йога\n", strlen("Yoga | Y | йога\n"),
+                      "t.conf", msg, sizeof(msg)) == TR_OK,
+       "custom rules parse");
     r = tr_rules_match(&rules, "\xD0\x98\xCC\x86\xD0\x9E\xD0\x93\xD0\x90_x",
                        NULL);
     is_str(r->name, "Yoga", "decomposed ЙОГА matches йога");
@@ -97,7 +98,8 @@ main(void)
     is_str(r->name, "Muha", "the shipped file matches like the defaults");
     tr_rules_release(&rules);
     ok(tr_rules_load(&rules, "/nonexistent/rules.conf", msg, sizeof(msg)) ==
-           TR_ECONFIG && strstr(msg, "/nonexistent/rules.conf"),
+               TR_ECONFIG &&
+           strstr(msg, "/nonexistent/rules.conf"),
        "a missing file names itself: %s", msg);
     return done_testing();
 }

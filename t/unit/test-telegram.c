@@ -18,33 +18,49 @@ main(void)
         enum tr_tg_outcome want;
         const char *what;
     } answers[] = {
-        {200, "{\"ok\":true,\"result\":{\"message_id\":4711,\"chat\":"
-              "{\"id\":-1001}}}", TR_TG_SENT, "ok"},
-        {429, "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many "
-              "Requests: retry after 7\",\"parameters\":{\"retry_after\":7}}",
+        {200,
+         "{\"ok\":true,\"result\":{\"message_id\":4711,\"chat\":"
+         "{\"id\":-1001}}}",
+         TR_TG_SENT, "ok"},
+        {429,
+         "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many "
+         "Requests: retry after 7\",\"parameters\":{\"retry_after\":7}}",
          TR_TG_RETRY, "429 with retry_after"},
-        {500, "{\"ok\":false,\"error_code\":500,\"description\":"
-              "\"Internal Server Error\"}", TR_TG_RETRY, "500"},
+        {500,
+         "{\"ok\":false,\"error_code\":500,\"description\":"
+         "\"Internal Server Error\"}",
+         TR_TG_RETRY, "500"},
         {502, "<html>Bad Gateway</html>", TR_TG_RETRY, "a proxy's 502 page"},
         {200, "not json", TR_TG_RETRY, "200 that is not the Bot API"},
-        {400, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
-              "Request: chat not found\"}", TR_TG_FAILED, "chat not found"},
-        {400, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
-              "Request: message thread not found\"}", TR_TG_FAILED,
-         "thread not found"},
-        {401, "{\"ok\":false,\"error_code\":401,\"description\":"
-              "\"Unauthorized\"}", TR_TG_FAILED, "401 bad token"},
-        {403, "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: "
-              "bot was blocked by the user\"}", TR_TG_FAILED, "403 blocked"},
-        {403, "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: "
-              "bot was kicked from the supergroup chat\"}", TR_TG_FAILED,
-         "403 kicked"},
-        {400, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
-              "Request: can't parse entities: Unsupported start tag \\\"x\\\" "
-              "at byte offset 10\"}", TR_TG_PLAIN, "can't parse entities"},
-        {400, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
-              "Request: group chat was upgraded to a supergroup chat\","
-              "\"parameters\":{\"migrate_to_chat_id\":-1001234567890}}",
+        {400,
+         "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
+         "Request: chat not found\"}",
+         TR_TG_FAILED, "chat not found"},
+        {400,
+         "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
+         "Request: message thread not found\"}",
+         TR_TG_FAILED, "thread not found"},
+        {401,
+         "{\"ok\":false,\"error_code\":401,\"description\":"
+         "\"Unauthorized\"}",
+         TR_TG_FAILED, "401 bad token"},
+        {403,
+         "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: "
+         "bot was blocked by the user\"}",
+         TR_TG_FAILED, "403 blocked"},
+        {403,
+         "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: "
+         "bot was kicked from the supergroup chat\"}",
+         TR_TG_FAILED, "403 kicked"},
+        {400,
+         "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
+         "Request: can't parse entities: Unsupported start tag \\\"x\\\" "
+         "at byte offset 10\"}",
+         TR_TG_PLAIN, "can't parse entities"},
+        {400,
+         "{\"ok\":false,\"error_code\":400,\"description\":\"Bad "
+         "Request: group chat was upgraded to a supergroup chat\","
+         "\"parameters\":{\"migrate_to_chat_id\":-1001234567890}}",
          TR_TG_MIGRATED, "migrate_to_chat_id"},
     };
     struct tr_tg_result r;
@@ -69,7 +85,8 @@ main(void)
     tr_telegram_classify(0, NULL, 0, &r);
     ok(r.outcome == TR_TG_RETRY, "no answer at all: retry");
 
-    snprintf(msg, sizeof(msg), "GET /bot123:SECRET/sendMessage and "
+    snprintf(msg, sizeof(msg),
+             "GET /bot123:SECRET/sendMessage and "
              "123:SECRET again");
     tr_http_scrub(msg, "123:SECRET");
     is_str(msg, "GET /bot***/sendMessage and *** again", "token scrubbed");
