@@ -1,6 +1,6 @@
 -- 005: a worker sends its own new sale's message without a claim of its
--- own: the sale's statement holds the free chats (store.c, sale_sql); and
--- traffic_outbox_record in fewer statements.
+-- own: the sale's statement holds the free chats (src/libtraffic/sql/
+-- sale.sql); and traffic_outbox_record in fewer statements.
 --
 -- An unpaced chat (TELEGRAM_CHAT_INTERVAL_MS=0 and
 -- TELEGRAM_GROUP_PER_MINUTE=0) that nobody held is left alone when a message

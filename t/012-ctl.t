@@ -93,6 +93,31 @@ is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 25123458'),
 ($rc, $out) = ctl(['purge-lead', 'abc']);
 is($rc, 2, 'purge-lead with a bad id: usage error');
 
+# purge-lead knows every table that holds a lead: the tables the schema
+# gives a lead_id column.  A short-format sale on the unified endpoint with
+# Telegram configured fills each of them (a sale, its dashboard copy, its
+# conversion, its message, its log row).
+spew("$dir/short.txt", example('02-status-142-short.txt'));
+($rc, $out) = ctl(['replay', '--unified', "$dir/short.txt"],
+    TELEGRAM_BOT_TOKEN => '123456:purge-test', TELEGRAM_CHAT_IDS => '-100123');
+my ($short) = $out =~ /leads=(\d+):success/;
+ok($short, 'a unified sale without UTM: a sale and a conversion') or diag($out);
+my @tables = split /\n/, psql("SELECT table_name FROM information_schema.columns"
+    . " WHERE table_schema = 'public' AND column_name = 'lead_id' ORDER BY 1");
+cmp_ok(scalar @tables, '>=', 5, "the schema's lead tables: @tables");
+for my $t (@tables) {
+    cmp_ok(psql("SELECT count(*) FROM $t WHERE lead_id = $short"), '>', 0,
+        "$t holds the lead");
+}
+($rc, $out) = ctl(['purge-lead', $short]);
+is($rc, 0, 'purge-lead of that lead: exit 0');
+is_deeply([sort $out =~ /^(\w+): \d+ rows? removed$/mg], \@tables,
+    'purge-lead names every table with a lead_id column');
+for my $t (@tables) {
+    is(psql("SELECT count(*) FROM $t WHERE lead_id = $short"), 0,
+        "$t: the lead is gone");
+}
+
 for my $cmd (qw(check migrate logs purge-lead replay message)) {
     ($rc, $out) = ctl([$cmd, '--help']);
     ok($rc == 0 && $out =~ /^usage: traffic-ctl $cmd/, "$cmd --help");

@@ -71,7 +71,7 @@ static const struct ctl_command commands[] = {
      "[--dry-run] [--unified] FILE...",
      "process saved bodies as the webhook does",
      "Processes saved webhook bodies (urlencoded or JSON) through the\n"
-     "same code as the handler, printing the outcome per file: as sent\n"
+     "same code as the webhook, printing the outcome per file: as sent\n"
      "to /webhook/amocrm/traffic, or with --unified to /webhook/amocrm.\n"
      "With --dry-run it parses and matches without writing.\n",
      CTL_CONFIG | CTL_RULES,

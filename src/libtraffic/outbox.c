@@ -88,6 +88,14 @@ tr_claims_check(const PGresult *res, char *msg, size_t msgsz)
     return find_columns(res, COL_ID, col, msg, msgsz) == 0 ? TR_OK : TR_EDB;
 }
 
+enum tr_err
+tr_outbox_check_view(const PGresult *res, char *msg, size_t msgsz)
+{
+    int col[COL_N];
+
+    return find_columns(res, COL_CLIENT, col, msg, msgsz) == 0 ? TR_OK : TR_EDB;
+}
+
 static const char *
 field(const PGresult *res, int row, int col)
 {

@@ -80,6 +80,14 @@ enum tr_err tr_claims_check(const struct pg_result *res, char *msg,
                             size_t msgsz);
 
 /*
+ * TR_OK when a result (or a statement's description) has every column of
+ * a sale's view (tr_outbox_read_view), else TR_EDB naming the first one
+ * missing.
+ */
+enum tr_err tr_outbox_check_view(const struct pg_result *res, char *msg,
+                                 size_t msgsz);
+
+/*
  * Reads the sale's view of row of res (the claim columns from "client" on:
  * a claim's, or a stored sale's from sale_view.sql); the strings point into
  * res.  TR_EDB when a column is missing.

@@ -34,7 +34,7 @@ our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
-my ($DIR, %PG, @PIDS, %NGINX, %POOL);
+my ($DIR, %PG, @PIDS, %NGINX, %POOL, $POOL_LOG);
 
 sub srcdir   { $SRC }
 sub shared   { $ENV{TRAFFIC_SHARED} || abs_path("$SRC/../shared") }
@@ -266,6 +266,7 @@ sub start_pool {
     wait_for('the pool socket', sub { -S $sock });
     wait_for("the workers", sub { my @w = worker_pids($pid); @w >= $n });
     %POOL = (pid => $pid, sock => $sock, log => "$dir/pool.log");
+    $POOL_LOG = "$dir/pool.log";
     return $sock;
 }
 
@@ -517,6 +518,25 @@ sub stop_deliver {
 sub deliver_log {
     my $f = tmpdir() . '/deliver.log';
     return -f $f ? slurp($f) : '';
+}
+
+# Every test file that started nginx or the pool ends with their logs read:
+# nothing at [alert] or [emerg] in nginx's, no sanitizer report in the
+# pool's.  The check runs inside done_testing, as tests of the file.
+sub _check_server_logs {
+    unlike(nginx_error_log(), qr/\[(alert|emerg)\]/,
+        'nginx logged nothing at [alert] or [emerg]') if $NGINX{dir};
+    unlike(slurp($POOL_LOG), qr/AddressSanitizer|LeakSanitizer|runtime error:/,
+        'the pool logged no sanitizer report') if $POOL_LOG && -f $POOL_LOG;
+}
+
+{
+    no warnings 'redefine';
+    my $done_testing = \&Test::Builder::done_testing;
+    *Test::Builder::done_testing = sub {
+        _check_server_logs();
+        return $done_testing->(@_);
+    };
 }
 
 END {

@@ -27,7 +27,7 @@ ok(int cond, const char *fmt, ...)
     fflush(stdout);
 }
 
-static void __attribute__((format(printf, 3, 4)))
+static void __attribute__((format(printf, 3, 4), unused))
 is_str(const char *got, const char *want, const char *fmt, ...)
 {
     int cond = (got == NULL && want == NULL) ||

@@ -105,6 +105,19 @@ repeat(const char *unit, size_t n, const char *tail)
     return s;
 }
 
+/* "a" and levels more segments seg, "=1": a key of levels + 1 segments. */
+static char *
+deep_key(const char *seg, size_t levels)
+{
+    char *tail = repeat(seg, levels, "=1"), *s;
+    size_t n = strlen(tail) + 2;
+
+    if ((s = malloc(n)) != NULL)
+        snprintf(s, n, "a%s", tail);
+    free(tail);
+    return s;
+}
+
 static void
 limits(void)
 {
@@ -138,11 +151,7 @@ limits(void)
     tr_body_limits_init(&lim, 4 * 1024 * 1024);
 
     /* a 64-level key */
-    body = malloc(64 * 3 + 8);
-    strcpy(body, "a");
-    for (i = 0; i < 63; i++)
-        strcat(body, "[b]");
-    strcat(body, "=1");
+    body = deep_key("[b]", 63);
     err = tr_body_parse(TR_BODY_FORM, body, strlen(body), &lim, &tree, msg,
                         sizeof(msg));
     ok(err == TR_ETOOBIG && strstr(msg, "deeper") != NULL,
@@ -150,11 +159,7 @@ limits(void)
     free(body);
 
     /* 16 levels are fine */
-    body = malloc(64);
-    strcpy(body, "a");
-    for (i = 0; i < 15; i++)
-        strcat(body, "[0]");
-    strcat(body, "=1");
+    body = deep_key("[0]", 15);
     err = tr_body_parse(TR_BODY_FORM, body, strlen(body), &lim, &tree, msg,
                         sizeof(msg));
     ok(err == TR_OK, "16 levels accepted");
