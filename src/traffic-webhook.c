@@ -265,7 +265,8 @@ static void
 after_answer(struct service *s, const struct tr_results *res)
 {
     struct tr_notify_stats st = {0, 0, 0};
-    struct tr_due due = {res->new_leads, res->nnew, &s->claims};
+    struct tr_due due = {res->new_leads, res->nnew, &s->claims,
+                         res->changed > 0};
     char msg[512];
 
     tr_deliver_run(&s->deliver, &due, &st, msg, sizeof(msg));

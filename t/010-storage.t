@@ -147,10 +147,12 @@ my $huge = example('01-status-142-full.txt') =~ s/25123456/33000002/gr
     =~ s/price%5D=100000/price%5D=1000000000000000000000000000000/r;
 ($st, $res) = deliver($huge);
 is($st, 200, 'a 10^30 price: 200 (the body is fine)');
-is($res->{errors}, 1, 'but that lead is an error');
-is(psql("SELECT processing_status, error_message FROM webhook_logs WHERE"
-    . " lead_id = 33000002"), 'error|price out of range',
-    'logged with its reason, no sale');
+is($res->{processed}, 1, 'and the won lead is still a sale');
+is(psql("SELECT coalesce(sale_amount::text, 'NULL') FROM sales_notifications"
+    . " WHERE lead_id = 33000002"), 'NULL', 'with its amount unknown');
+is(psql("SELECT processing_status, detail FROM webhook_logs WHERE"
+    . " lead_id = 33000002"), 'success|price out of range: the amount is unknown',
+    'the log row says why');
 
 # A body that cannot be parsed: 400, one error row with the body.
 ($st, $res, my $ans) = deliver('leads[status][0][id]=%ZZ');

@@ -107,7 +107,7 @@ struct sidecar {
 static enum tr_err
 round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
 {
-    static const struct tr_due everything = {NULL, 0, NULL};
+    static const struct tr_due everything = {NULL, 0, NULL, 0};
     enum tr_err err;
 
     if ((err = drain(&s->p, c->cfg.spool_dir, msg, msgsz)) != TR_OK ||

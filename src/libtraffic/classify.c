@@ -91,6 +91,10 @@ tr_classify(const struct tr_config *cfg, const struct tr_rules *rules,
         it->outcome = TR_OUT_ERROR;
         snprintf(it->reason, sizeof(it->reason), "%s", l->error);
         return;
+    case TR_LEAD_DELETED:
+        /* not a sale, but one stored for it is reversed */
+        it->follow = it->deleted = 1;
+        /* fall through */
     case TR_LEAD_IGNORED:
         it->outcome = TR_OUT_IGNORED;
         snprintf(it->reason, sizeof(it->reason), "%s events are not sales",
@@ -101,17 +105,21 @@ tr_classify(const struct tr_config *cfg, const struct tr_rules *rules,
     }
     not_a_sale(cfg, l, it->reason, sizeof(it->reason));
     if (it->reason[0] != '\0') {
+        /* not a sale, but a stored one follows it (reversed) */
         it->outcome = TR_OUT_SKIPPED;
-    } else if (l->price_error != NULL) {
-        it->outcome = TR_OUT_ERROR;
-        snprintf(it->reason, sizeof(it->reason), "%s", l->price_error);
-    } else {
-        it->outcome = TR_OUT_SUCCESS;
-        it->is_sale = 1;
-        it->rule = tr_rules_match(rules, l->utm.v[TR_UTM_CAMPAIGN],
-                                  l->utm.v[TR_UTM_SOURCE]);
-        it->routing = "traffic";
-        if (ep == TR_EP_UNIFIED)
-            route_sale(rules, l, it);
+        it->follow = 1;
+        return;
     }
+    /* a sale whose price cannot be read is still a sale: its amount is
+     * unknown until the AmoCRM API says it */
+    if (l->price_error != NULL)
+        snprintf(it->detail, sizeof(it->detail), "%s: the amount is unknown",
+                 l->price_error);
+    it->outcome = TR_OUT_SUCCESS;
+    it->is_sale = 1;
+    it->rule = tr_rules_match(rules, l->utm.v[TR_UTM_CAMPAIGN],
+                              l->utm.v[TR_UTM_SOURCE]);
+    it->routing = "traffic";
+    if (ep == TR_EP_UNIFIED)
+        route_sale(rules, l, it);
 }

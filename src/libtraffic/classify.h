@@ -1,10 +1,13 @@
 /*
  * classify.h: what one lead of a delivery is, decided without I/O.
  *
- * A candidate lead (leads[status], leads[update], leads[add]) is a sale
- * when its pipeline_id and status_id are the configured ones; its
- * targetologist is the first rule matching its utm_campaign or utm_source.
- * Others are skipped with the reason; other events are ignored.  On the
+ * A candidate lead (leads[status], leads[update], leads[add],
+ * leads[restore]) is a sale when its pipeline_id and status_id are the
+ * configured ones, even when its price cannot be read (the amount is then
+ * unknown); its targetologist is the first rule matching its utm_campaign
+ * or utm_source.  Others are skipped with the reason, and deletions and
+ * other events ignored; a sale stored for a skipped or deleted lead
+ * follows it (sale.h).  On the
  * unified endpoint a sale is also routed: referral (utm_source "ref_...":
  * a conversion, no sale), traffic (a targetologist matched), unknown (UTM,
  * no match), both (no UTM at all: a sale and a conversion).

@@ -17,6 +17,7 @@
 #include "envfile.h"
 #include "leads.h"
 #include "secret.h"
+#include "text.h"
 
 enum kind { K_TEXT, K_SECRET, K_URL };
 
@@ -59,6 +60,10 @@ static const struct {
     [TR_CFG_AMOCRM_TIMEOUT_MS] = {"AMOCRM_TIMEOUT_MS", K_TEXT, "5000"},
     [TR_CFG_AMOCRM_MAX_WAIT_S] = {"AMOCRM_MAX_WAIT_S", K_TEXT, "120"},
     [TR_CFG_AMOCRM_RATE] = {"AMOCRM_RATE", K_TEXT, "7"},
+    [TR_CFG_TELEGRAM_CORRECTIONS] = {"TELEGRAM_CORRECTIONS", K_TEXT, "1"},
+    [TR_CFG_RECONCILE_INTERVAL_S] = {"RECONCILE_INTERVAL_S", K_TEXT, "900"},
+    [TR_CFG_RECONCILE_WINDOW] = {"RECONCILE_WINDOW", K_TEXT, "72h"},
+    [TR_CFG_WEBHOOK_PUBLIC_URL] = {"WEBHOOK_PUBLIC_URL", K_TEXT, NULL},
 };
 
 void
@@ -425,6 +430,10 @@ finish_numbers(struct tr_config *cfg, char *msg, size_t msgsz)
         {TR_CFG_AMOCRM_MAX_WAIT_S, 1, 86400,
          offsetof(struct tr_config, amo_max_wait_s)},
         {TR_CFG_AMOCRM_RATE, 1, 7, offsetof(struct tr_config, amo_rate)},
+        {TR_CFG_TELEGRAM_CORRECTIONS, 0, 1,
+         offsetof(struct tr_config, tg_corrections)},
+        {TR_CFG_RECONCILE_INTERVAL_S, 0, 86400,
+         offsetof(struct tr_config, reconcile_interval_s)},
     };
     enum tr_err err;
     int64_t n;
@@ -436,6 +445,26 @@ finish_numbers(struct tr_config *cfg, char *msg, size_t msgsz)
             return err;
         *(long *)((char *)cfg + nums[i].off) = (long)n;
     }
+    return TR_OK;
+}
+
+/* Reconciliation: how far back, and the URL AmoCRM's hook must post to. */
+static enum tr_err
+finish_reconcile(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    const char *v = cfg->raw[TR_CFG_WEBHOOK_PUBLIC_URL];
+
+    cfg->reconcile_window_s =
+        tr_text_parse_age(cfg->raw[TR_CFG_RECONCILE_WINDOW]);
+    if (cfg->reconcile_window_s < 60)
+        return bad(msg, msgsz, TR_CFG_RECONCILE_WINDOW,
+                   "must be an age of at least a minute: 72h, 7d, 3600s");
+    if (v != NULL && ((strncmp(v, "https://", 8) != 0 &&
+                       strncmp(v, "http://", 7) != 0) ||
+                      !is_token(v)))
+        return bad(msg, msgsz, TR_CFG_WEBHOOK_PUBLIC_URL,
+                   "must be the http(s) URL AmoCRM posts to");
+    cfg->webhook_public_url = v;
     return TR_OK;
 }
 
@@ -464,7 +493,8 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
         (err = finish_message(cfg, msg, msgsz)) != TR_OK ||
         (err = finish_telegram(cfg, msg, msgsz)) != TR_OK ||
         (err = finish_local(cfg, msg, msgsz)) != TR_OK ||
-        (err = finish_numbers(cfg, msg, msgsz)) != TR_OK)
+        (err = finish_numbers(cfg, msg, msgsz)) != TR_OK ||
+        (err = finish_reconcile(cfg, msg, msgsz)) != TR_OK)
         return err;
     return finish_utm(cfg, msg, msgsz);
 }

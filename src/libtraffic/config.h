@@ -53,6 +53,10 @@ enum tr_config_key {
     TR_CFG_AMOCRM_TIMEOUT_MS,
     TR_CFG_AMOCRM_MAX_WAIT_S,
     TR_CFG_AMOCRM_RATE,
+    TR_CFG_TELEGRAM_CORRECTIONS,
+    TR_CFG_RECONCILE_INTERVAL_S,
+    TR_CFG_RECONCILE_WINDOW,
+    TR_CFG_WEBHOOK_PUBLIC_URL,
     TR_CFG_NKEYS
 };
 
@@ -96,6 +100,11 @@ struct tr_config {
     long amo_timeout_ms; /* one request, in all */
     long amo_max_wait_s; /* then the message goes out anyway */
     long amo_rate;       /* requests a second, the whole pool */
+    long tg_corrections; /* 1: reversals and restorations are replied to */
+    /* reconciliation with the AmoCRM API: see tr_reconcile */
+    long reconcile_interval_s;  /* the sidecar's, 0: off */
+    long long reconcile_window_s;   /* how far back it looks */
+    const char *webhook_public_url; /* this service's URL in AmoCRM */
     char env_file[512];  /* the file read, or "" */
 };
 

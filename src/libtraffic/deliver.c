@@ -71,7 +71,7 @@ send_own(struct tr_deliver *d, const struct tr_due *due,
 
     if (due->claims != NULL)
         err = tr_notify_send(n, due->claims, st, msg, msgsz);
-    if (err == TR_OK && (d->enrich.enabled || !n->chats_known))
+    if (err == TR_OK && (d->enrich.enabled || !n->chats_known || due->changed))
         err = tr_notify_deliver(n, n->cfg->nchats * due->nleads, due->leads,
                                 due->nleads, st, msg, msgsz);
     return err;

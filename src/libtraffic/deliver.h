@@ -38,6 +38,8 @@ struct tr_due {
     const int64_t *leads; /* a worker's new sales */
     size_t nleads;
     struct tr_claims *claims; /* their messages their statement claimed */
+    int changed;              /* some are stored sales that changed: their
+                               * edits and replies are claimed too */
 };
 
 /* Fills d (cfg, rules and store kept, not owned).  TR_ENOMEM. */

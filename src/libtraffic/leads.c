@@ -8,7 +8,21 @@
 
 #include "leads.h"
 
-static const char *const sale_events[] = {"status", "update", "add"};
+/* The events whose leads may be sales, in the order they are taken. */
+static const char *const sale_events[] = {"status", "update", "add",
+                                          "restore"};
+#define NSALE_EVENTS (sizeof(sale_events) / sizeof(sale_events[0]))
+
+static int
+is_sale_event(const char *event)
+{
+    size_t i;
+
+    for (i = 0; i < NSALE_EVENTS; i++)
+        if (strcmp(event, sale_events[i]) == 0)
+            return 1;
+    return 0;
+}
 
 void
 tr_leads_init(struct tr_leads *leads)
@@ -173,6 +187,9 @@ fill_lead(struct tr_lead *l, struct json_object *o,
     }
     if (get_id(o, "responsible_user_id", &l->responsible_user_id) != 0)
         l->responsible_user_id = 0;
+    if (get_id(o, "updated_at", &l->updated_at) != 0 || l->updated_at == 0)
+        if (get_id(o, "last_modified", &l->updated_at) != 0)
+            l->updated_at = 0;
     l->name = get_str(o, "name");
     l->price_error = tr_parse_price(get_str(o, "price"), l->price);
     tr_utm_extract(&l->utm, get(o, "custom_fields"), map);
@@ -203,6 +220,10 @@ add_lead(struct tr_leads *leads, struct json_object *o, const char *event,
     l->kind = kind;
     if (kind == TR_LEAD_CANDIDATE) {
         fill_lead(l, o, map);
+    } else if (kind == TR_LEAD_DELETED) {
+        /* a deletion carries the id, sometimes where the lead was */
+        fill_lead(l, o, map);
+        l->kind = l->id != 0 ? TR_LEAD_DELETED : TR_LEAD_IGNORED;
     } else {
         l->raw = o;
         if (tr_parse_id(get_str(o, "id"), &l->id) != 0)
@@ -289,7 +310,7 @@ tr_leads_extract(struct tr_leads *leads, struct json_object *tree,
 
     lo = get(tree, "leads");
     if (lo != NULL && json_object_is_type(lo, json_type_object)) {
-        for (i = 0; i < 3; i++) {
+        for (i = 0; i < NSALE_EVENTS; i++) {
             if ((ev = get(lo, sale_events[i])) == NULL)
                 continue;
             err = add_event(leads, ev, event_name(sale_events[i]),
@@ -299,10 +320,11 @@ tr_leads_extract(struct tr_leads *leads, struct json_object *tree,
         }
         json_object_object_foreachC(lo, it)
         {
-            if (strcmp(it.key, "status") == 0 ||
-                strcmp(it.key, "update") == 0 || strcmp(it.key, "add") == 0)
+            if (is_sale_event(it.key))
                 continue;
-            err = add_event(leads, it.val, event_name(it.key), TR_LEAD_IGNORED,
+            err = add_event(leads, it.val, event_name(it.key),
+                            strcmp(it.key, "delete") == 0 ? TR_LEAD_DELETED
+                                                          : TR_LEAD_IGNORED,
                             map, max_leads, msg, msgsz);
             if (err != TR_OK)
                 return err;

@@ -1,11 +1,12 @@
 /*
  * leads.h: the leads of a parsed webhook body.
  *
- * Every lead under leads[status], leads[update] and leads[add] (in that
- * order), in the full shape or the short digital-pipeline one, is a
- * candidate sale.  Leads under other leads events (delete, note, ...) and
- * other entities (contacts, message, task, ...) cannot be sales and are
- * reported as ignored.  Ids are parsed strictly: a lead whose id is not a
+ * Every lead under leads[status], leads[update], leads[add] and
+ * leads[restore] (in that order), in the full shape or the short
+ * digital-pipeline one, is a candidate sale; a lead under leads[delete] is
+ * a deletion (a stored sale of it is reversed).  Leads under other leads
+ * events (note, responsible, ...) and other entities (contacts, message,
+ * task, ...) cannot be sales and are reported as ignored.  Ids are parsed strictly: a lead whose id is not a
  * positive 64-bit integer is kept with an error, and the rest of the body is
  * still processed.  All strings are borrowed from the tree.
  */
@@ -24,7 +25,8 @@ struct json_object;
 #define TR_PRICE_MAX 32   /* bytes of a normalised price */
 
 enum tr_lead_kind {
-    TR_LEAD_CANDIDATE, /* status/update/add: may be a sale */
+    TR_LEAD_CANDIDATE, /* status/update/add/restore: may be a sale */
+    TR_LEAD_DELETED,   /* delete: a stored sale of it is reversed */
     TR_LEAD_IGNORED,   /* another leads event: never a sale */
     TR_LEAD_INVALID,   /* unusable: see error */
 };
@@ -36,6 +38,9 @@ struct tr_lead {
     int64_t pipeline_id;         /* 0 when missing */
     int64_t status_id;           /* 0 when missing */
     int64_t responsible_user_id; /* 0 when missing */
+    int64_t updated_at;          /* the lead's own modification time, unix
+                                  * seconds (updated_at, else
+                                  * last_modified); 0 when missing */
     const char *name;            /* NULL when missing */
     /*
      * Exact decimal amount without leading zeros ("100000", "99.5"), or ""

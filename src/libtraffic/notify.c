@@ -3,6 +3,7 @@
  * send loop; the message of a stored sale.
  */
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,68 @@ backoff_ms(const struct tr_config *cfg, long attempts, long retry_after)
     return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
 }
 
+/* The correction a reply is about, from its event's detail. */
+static void
+correction_of(const struct tr_claim *c, struct tr_correction_view *v,
+              struct json_object **tree)
+{
+    struct json_object *o;
+
+    memset(v, 0, sizeof(*v));
+    v->restored = c->event_kind != NULL &&
+                  strcmp(c->event_kind, "restored") == 0;
+    v->deal = c->lead_name;
+    v->lead_id = (long long)c->lead;
+    *tree = c->event_detail ? json_tokener_parse(c->event_detail) : NULL;
+    if (*tree == NULL)
+        return;
+    if (json_object_object_get_ex(*tree, "reason", &o))
+        v->reason = json_object_get_string(o);
+    if (json_object_object_get_ex(*tree, "status_id", &o))
+        v->status_id = (long long)json_object_get_int64(o);
+    if (json_object_object_get_ex(*tree, "pipeline_id", &o))
+        v->pipeline_id = (long long)json_object_get_int64(o);
+}
+
+/* The text of a claimed message: the sale's (also for an edit: the same
+ * layout, what is stored now), or a reply's one line. */
+static enum tr_err
+render(const struct tr_claim *c, int html, char **out)
+{
+    struct tr_correction_view v;
+    struct json_object *tree;
+    enum tr_err err;
+
+    if (c->kind != TR_CLAIM_REPLY)
+        return tr_render_message(&c->view, html, out);
+    correction_of(c, &v, &tree);
+    err = tr_render_correction(&v, &c->view, html, out);
+    json_object_put(tree);
+    return err;
+}
+
+/* Sends (or edits) c's message as HTML or plain text to chat. */
+static enum tr_err
+send_as(struct tr_notify *n, const struct tr_claim *c, const char *chat,
+        int html, struct tr_tg_result *r)
+{
+    struct tr_tg_message m;
+    char *text = NULL;
+    enum tr_err err;
+
+    if (render(c, html, &text) != TR_OK)
+        return TR_ENOMEM;
+    m.chat = chat;
+    m.thread = c->thread;
+    m.text = text;
+    m.html = html;
+    m.reply_to = c->kind == TR_CLAIM_REPLY ? c->target : 0;
+    m.edit = c->kind == TR_CLAIM_EDIT ? c->target : 0;
+    err = tr_telegram_send(&n->tg, &m, r);
+    free(text);
+    return err;
+}
+
 /*
  * Sends c's text, and sends it again where Telegram asks for that: to the
  * supergroup the group became (*chat then points at moved), and once as
@@ -62,47 +125,36 @@ backoff_ms(const struct tr_config *cfg, long attempts, long retry_after)
  */
 static enum tr_err
 send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
-          char *moved, size_t movedsz, int *as_html, char *note, size_t notesz,
-          struct tr_tg_result *r)
+          char *moved, size_t movedsz, int *as_html, char *note,
+          size_t notesz, struct tr_tg_result *r)
 {
-    char *html = NULL, *plain = NULL;
     enum tr_err err;
 
     *chat = c->chat;
     *as_html = 1;
     note[0] = '\0';
-    if (tr_render_message(&c->view, 1, &html) != TR_OK)
-        return TR_ENOMEM;
-    err = tr_telegram_send(&n->tg, *chat, c->thread, html, 1, r);
+    err = send_as(n, c, *chat, 1, r);
     if (err == TR_OK && r->outcome == TR_TG_MIGRATED) {
         /* the group became a supergroup: the message was not sent */
         snprintf(moved, movedsz, "%s", r->migrate_to);
         *chat = moved;
-        snprintf(note, notesz,
-                 "chat %s migrated to %s: put %s in "
-                 "TELEGRAM_CHAT_IDS",
-                 c->chat, moved, moved);
+        snprintf(note, notesz, "chat %s migrated to %s: put %s in "
+                 "TELEGRAM_CHAT_IDS", c->chat, moved, moved);
         tr_log_say(&n->log, "telegram: %s", note);
-        err = tr_telegram_send(&n->tg, *chat, c->thread, html, 1, r);
+        err = send_as(n, c, *chat, 1, r);
     }
     if (err == TR_OK && r->outcome == TR_TG_PLAIN) {
         /* nothing was sent: once more without parse mode */
-        tr_log_say(&n->log,
-                   "telegram: lead %" PRId64 " chat %s: %s; "
-                   "resending as plain text",
-                   c->lead, *chat, r->description);
+        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: %s; "
+                   "resending as plain text", c->lead, *chat, r->description);
         *as_html = 0;
-        if (tr_render_message(&c->view, 0, &plain) != TR_OK)
-            err = TR_ENOMEM;
-        else
-            err = tr_telegram_send(&n->tg, *chat, c->thread, plain, 0, r);
+        err = send_as(n, c, *chat, 0, r);
         if (err == TR_OK && r->outcome == TR_TG_SENT)
-            snprintf(note, notesz,
-                     "sent as plain text: Telegram could not "
+            snprintf(note, notesz, "sent as plain text: Telegram could not "
                      "parse the HTML");
     }
-    free(html);
-    free(plain);
+    if (err == TR_OK && r->outcome == TR_TG_MOOT)
+        snprintf(note, notesz, "not edited: %s", r->description);
     return err;
 }
 
@@ -152,8 +204,10 @@ send_one(struct tr_notify *n, const struct tr_claim *c,
         return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
     switch (r.outcome) {
     case TR_TG_SENT:
+    case TR_TG_MOOT:
+        /* an edit Telegram did not need is done with, not an error */
         o.outcome = "sent";
-        o.message_id = r.message_id;
+        o.message_id = c->kind == TR_CLAIM_SALE ? r.message_id : 0;
         o.error = note[0] ? note : NULL;
         break;
     case TR_TG_RETRY:

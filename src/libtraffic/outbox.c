@@ -18,10 +18,15 @@
  */
 enum {
     COL_ID,
+    COL_KIND,
     COL_CHAT,
     COL_THREAD,
     COL_ATTEMPTS,
     COL_LEAD,
+    COL_TARGET,
+    COL_EVENT_KIND,
+    COL_EVENT_DETAIL,
+    COL_LEAD_NAME,
     COL_CLIENT,
     COL_PRICE,
     COL_CURRENCY,
@@ -32,11 +37,15 @@ enum {
     COL_N
 };
 
-static const char *const columns[COL_N] = {
-    "outbox_id", "chat_id",       "thread_id", "attempts",
-    "lead_id",   "client",        "price",     "currency",
-    "product",   "targetologist", "emoji",     "campaign",
+static const char *const columns[] = {
+    "outbox_id",  "kind",         "chat_id",   "thread_id",
+    "attempts",   "lead_id",      "target_message_id",
+    "event_kind", "event_detail", "lead_name", "client",
+    "price",      "currency",     "product",   "targetologist",
+    "emoji",      "campaign",
 };
+_Static_assert(sizeof(columns) / sizeof(columns[0]) == COL_N,
+               "a name for every claim column");
 
 void
 tr_claims_init(struct tr_claims *c)
@@ -126,6 +135,16 @@ tr_outbox_read_view(const PGresult *res, int row, struct tr_sale_view *v,
     return TR_OK;
 }
 
+static enum tr_claim_kind
+kind_of(const char *kind)
+{
+    if (strcmp(kind, "edit") == 0)
+        return TR_CLAIM_EDIT;
+    if (strcmp(kind, "reply") == 0)
+        return TR_CLAIM_REPLY;
+    return TR_CLAIM_SALE;
+}
+
 enum tr_err
 tr_claims_take(struct tr_claims *c, PGresult *res, char *msg, size_t msgsz)
 {
@@ -143,7 +162,15 @@ tr_claims_take(struct tr_claims *c, PGresult *res, char *msg, size_t msgsz)
         m = &c->v[c->n++];
         memset(m, 0, sizeof(*m));
         m->id = PQgetvalue(res, row, col[COL_ID]);
+        m->kind = kind_of(PQgetvalue(res, row, col[COL_KIND]));
         m->chat = PQgetvalue(res, row, col[COL_CHAT]);
+        m->target = field(res, row, col[COL_TARGET])
+                        ? strtoll(PQgetvalue(res, row, col[COL_TARGET]), NULL,
+                                  10)
+                        : 0;
+        m->event_kind = field(res, row, col[COL_EVENT_KIND]);
+        m->event_detail = field(res, row, col[COL_EVENT_DETAIL]);
+        m->lead_name = field(res, row, col[COL_LEAD_NAME]);
         m->thread = strtoll(PQgetvalue(res, row, col[COL_THREAD]), NULL, 10);
         m->attempts = strtol(PQgetvalue(res, row, col[COL_ATTEMPTS]), NULL, 10);
         m->lead = strtoll(PQgetvalue(res, row, col[COL_LEAD]), NULL, 10);

@@ -32,12 +32,24 @@ struct tr_store;
 #define TR_CLAIMS_MAX (TR_NEW_SALES_MAX * TR_CHATS_MAX)
 
 /* One claimed message: its row, its chat and its sale, as sent. */
+/* What a claimed message is. */
+enum tr_claim_kind {
+    TR_CLAIM_SALE,  /* the sale's own message */
+    TR_CLAIM_EDIT,  /* that message again, edited: a new price */
+    TR_CLAIM_REPLY, /* a reply to it: reversed, restored */
+};
+
 struct tr_claim {
     const char *id; /* notification_outbox.id */
+    enum tr_claim_kind kind;
     const char *chat;
     int64_t thread; /* 0: none */
     int64_t lead;
-    long attempts; /* this one included */
+    long attempts;            /* this one included */
+    int64_t target;           /* edit, reply: the sale message's id */
+    const char *event_kind;   /* reply: "reversed" or "restored" */
+    const char *event_detail; /* its JSON (sale_events.detail) */
+    const char *lead_name;    /* the deal's name, or NULL */
     struct tr_sale_view view;
 };
 

@@ -32,6 +32,7 @@ delivery(const struct tr_input *in, struct tr_buf *logbody,
 {
     memset(d, 0, sizeof(*d));
     d->source = tr_endpoint_source(in->endpoint);
+    d->said_by = "webhook";
     d->request_id = in->request_id;
     d->received_at = in->received_at;
     if (in->body != NULL)
@@ -80,7 +81,9 @@ count(struct tr_results *res, const struct tr_item *it)
     res->total++;
     switch (it->outcome) {
     case TR_OUT_SUCCESS:
+        /* a new sale, or a stored one changed: either has messages due */
         res->processed++;
+        res->changed += it->change != NULL;
         if (res->nnew < TR_NEW_SALES_MAX)
             res->new_leads[res->nnew++] = it->lead_id;
         break;

@@ -41,6 +41,7 @@ struct tr_results {
     char summary[256]; /* "25123456:success 25123459:skipped" */
     int64_t new_leads[TR_NEW_SALES_MAX]; /* the first new sales */
     size_t nnew;
+    size_t changed; /* of the processed: stored sales that changed */
 };
 
 struct tr_pipeline {

@@ -177,3 +177,54 @@ tr_render_message(const struct tr_sale_view *sale, int html, char **out)
     *out = tr_buf_detach(&b);
     return *out ? TR_OK : TR_ENOMEM;
 }
+
+/* Why a sale was reversed, as the team reads it. */
+static void
+reason_text(const struct tr_correction_view *c, char *buf, size_t bufsz)
+{
+    const char *r = c->reason ? c->reason : "";
+
+    if (strcmp(r, "deleted") == 0)
+        snprintf(buf, bufsz, "сделка удалена");
+    else if (strcmp(r, "pipeline") == 0)
+        snprintf(buf, bufsz, "сделка перенесена в воронку %lld",
+                 c->pipeline_id);
+    else if (c->status_id == 143)
+        snprintf(buf, bufsz, "закрыто и не реализовано");
+    else if (c->status_id != 0)
+        snprintf(buf, bufsz, "сделка перенесена в статус %lld", c->status_id);
+    else
+        snprintf(buf, bufsz, "сделка больше не в статусе продажи");
+}
+
+enum tr_err
+tr_render_correction(const struct tr_correction_view *c,
+                     const struct tr_sale_view *sale, int html, char **out)
+{
+    struct tr_buf b;
+    char amount[96], reason[128], deal[48];
+    enum tr_err err;
+
+    *out = NULL;
+    tr_buf_init(&b, 8 * 1024);
+    tr_render_amount(sale->price, sale->currency, amount, sizeof(amount));
+    snprintf(deal, sizeof(deal), "сделка #%lld", c->lead_id);
+    err = tr_buf_adds(&b, c->restored ? "\xE2\x9C\x85 Продажа восстановлена: "
+                                      : "\xE2\x86\xA9\xEF\xB8\x8F Продажа "
+                                        "отменена: ");
+    if (err == TR_OK)
+        err = put_text(&b, empty(c->deal) ? deal : c->deal,
+                       TR_RENDER_FIELD_MAX, html);
+    if (err == TR_OK)
+        err = tr_buf_addf(&b, " \xE2\x80\x94 %s", amount); /* — */
+    if (err == TR_OK && !c->restored) {
+        reason_text(c, reason, sizeof(reason));
+        err = tr_buf_addf(&b, " (%s)", reason);
+    }
+    if (err != TR_OK) {
+        tr_buf_release(&b);
+        return TR_ENOMEM;
+    }
+    *out = tr_buf_detach(&b);
+    return *out ? TR_OK : TR_ENOMEM;
+}

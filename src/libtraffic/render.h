@@ -32,6 +32,16 @@ struct tr_sale_view {
     const char *campaign; /* NULL or "" renders "N/A" */
 };
 
+/* What a reply about a sale says: reversed (with the reason) or restored. */
+struct tr_correction_view {
+    int restored;               /* 0: reversed */
+    const char *deal;           /* the deal's name; NULL: "сделка #ID" */
+    long long lead_id;
+    const char *reason;         /* reversed: "deleted", "pipeline",
+                                 * "status", or NULL */
+    long long status_id, pipeline_id;   /* where the deal went */
+};
+
 /*
  * Renders the message into a new string (free() it) in *out: for HTML parse
  * mode when html, else as plain text (the same words, nothing escaped).
@@ -39,6 +49,16 @@ struct tr_sale_view {
  */
 enum tr_err tr_render_message(const struct tr_sale_view *sale, int html,
                               char **out);
+
+/*
+ * Renders the one line of a reply about a sale into a new string (free()
+ * it): "↩️ Продажа отменена: <deal> — 100,000 ₸ (<reason>)" or
+ * "✅ Продажа восстановлена: <deal> — 100,000 ₸", the amount the sale's.
+ * TR_ENOMEM.
+ */
+enum tr_err tr_render_correction(const struct tr_correction_view *c,
+                                 const struct tr_sale_view *sale, int html,
+                                 char **out);
 
 /*
  * Writes "100,000 ₸" (thousands separated by commas, kopecks only when

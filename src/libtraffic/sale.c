@@ -41,9 +41,38 @@ enum {
     SP_ENRICH,
     SP_BASE,
     SP_LEASE,
+    SP_UPDATED,
+    SP_DETAIL,
     SP_REFERRAL, /* the conversion variants only */
     SP_N
 };
+
+/* The parameters of lead_event.sql. */
+enum {
+    EP_LEAD,
+    EP_WON,
+    EP_PRICE,
+    EP_STATUS,
+    EP_PIPELINE,
+    EP_DELETED,
+    EP_UPDATED,
+    EP_REPLIES,
+    EP_RECEIVED,
+    EP_SOURCE,
+    EP_EVENT,
+    EP_REQUEST,
+    EP_ROUTING,
+    EP_OUTCOME,
+    EP_REASON,
+    EP_LOG_BODY,
+    EP_SAID_BY,
+    EP_TARGETOLOGIST,
+    EP_N
+};
+
+/* What traffic_sale_apply answers for a change, as items keep it. */
+static const char *const changes[] = {"price_changed", "reversed",
+                                      "restored"};
 
 const char *
 tr_outcome_name(enum tr_outcome o)
@@ -77,6 +106,7 @@ tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
     s->paced = s->notify &&
                (cfg->tg_chat_interval_ms > 0 || cfg->tg_group_per_minute > 0);
     s->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
+    s->replies = cfg->tg_corrections != 0;
     s->lease_ms = tr_outbox_lease_ms(cfg);
 }
 
@@ -129,14 +159,19 @@ sale_params(const struct tr_sale *s, const struct tr_delivery *d,
     p[SP_BASE] = d->amocrm_base;
     snprintf(t[4], sizeof(t[4]), "%ld", s->lease_ms);
     p[SP_LEASE] = claim ? t[4] : NULL;
+    p[SP_UPDATED] = id_text(t[5], sizeof(t[5]), l->updated_at);
+    p[SP_DETAIL] = nonempty(it->detail);
     p[SP_REFERRAL] = it->referral_code;
 }
+
+static enum tr_err save_event(struct tr_sale *s, const struct tr_delivery *d,
+                              struct tr_item *it, char *msg, size_t msgsz);
 
 static enum tr_err
 save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
           struct tr_claims *claims, char *msg, size_t msgsz)
 {
-    char t[5][24];
+    char t[6][24];
     const char *p[SP_N], *sql;
     PGresult *res;
     int claim = s->notify && claims != NULL && tr_claims_room(claims);
@@ -155,17 +190,90 @@ save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
         return tr_fail(msg, msgsz, TR_EDB, "sale statement returned no row");
     }
     if (PQgetisnull(res, 0, 0)) {
+        /* stored already: a repeat, or news for the sale */
+        PQclear(res);
         it->outcome = TR_OUT_DUPLICATE;
         snprintf(it->reason, sizeof(it->reason),
                  "a sale for lead %" PRId64 " is already stored", it->lead_id);
-        PQclear(res);
-        return TR_OK;
+        return save_event(s, d, it, msg, msgsz);
     }
     it->outcome = TR_OUT_SUCCESS;
     if (claim)
         return tr_claims_take(claims, res, msg, msgsz);
     PQclear(res);
     return TR_OK;
+}
+
+/* The outcome of a processing_status the database wrote. */
+static enum tr_outcome
+outcome_of(const char *status)
+{
+    enum tr_outcome o;
+
+    for (o = TR_OUT_SUCCESS; o <= TR_OUT_ERROR; o++)
+        if (strcmp(tr_outcome_name(o), status) == 0)
+            return o;
+    return TR_OUT_ERROR;
+}
+
+/* The item's change from traffic_sale_apply's answer; "stale" too. */
+static void
+take_change(struct tr_item *it, const char *change, const char *status)
+{
+    size_t i;
+
+    it->outcome = outcome_of(status);
+    it->change = NULL;
+    for (i = 0; i < sizeof(changes) / sizeof(changes[0]); i++)
+        if (strcmp(change, changes[i]) == 0)
+            it->change = changes[i];
+    if (strcmp(change, "stale") == 0)
+        snprintf(it->reason, sizeof(it->reason), "stale");
+    else if (it->change != NULL)
+        it->reason[0] = '\0';
+}
+
+/*
+ * A lead whose stored sale may follow it: a repeat or a new price of a won
+ * lead, another status, a deletion (lead_event.sql).
+ */
+static enum tr_err
+save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
+           char *msg, size_t msgsz)
+{
+    const struct tr_lead *l = it->lead;
+    char t[4][24];
+    const char *p[EP_N];
+    PGresult *res;
+    enum tr_err err = TR_OK;
+
+    p[EP_LEAD] = id_text(t[0], sizeof(t[0]), it->lead_id);
+    p[EP_WON] = it->is_sale ? "true" : "false";
+    p[EP_PRICE] = l ? nonempty(l->price) : NULL;
+    p[EP_STATUS] = l ? id_text(t[1], sizeof(t[1]), l->status_id) : NULL;
+    p[EP_PIPELINE] = l ? id_text(t[2], sizeof(t[2]), l->pipeline_id) : NULL;
+    p[EP_DELETED] = it->deleted ? "true" : "false";
+    p[EP_UPDATED] = l ? id_text(t[3], sizeof(t[3]), l->updated_at) : NULL;
+    p[EP_REPLIES] = s->replies ? "true" : "false";
+    p[EP_RECEIVED] = d->received_at;
+    p[EP_SOURCE] = d->source;
+    p[EP_EVENT] = it->event;
+    p[EP_REQUEST] = d->request_id;
+    p[EP_ROUTING] = it->routing;
+    p[EP_OUTCOME] = tr_outcome_name(it->outcome);
+    p[EP_REASON] = nonempty(it->reason);
+    p[EP_LOG_BODY] = d->log_body;
+    p[EP_SAID_BY] = d->said_by ? d->said_by : "webhook";
+    p[EP_TARGETOLOGIST] = it->rule ? it->rule->name : NULL;
+    if ((res = tr_store_query_prepared(s->store, tr_sql_lead_event, EP_N, p,
+                                       msg, msgsz)) == NULL)
+        return TR_EDB;
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1))
+        take_change(it, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    else
+        err = tr_fail(msg, msgsz, TR_EDB, "lead_event returned no row");
+    PQclear(res);
+    return err;
 }
 
 static enum tr_err
@@ -245,6 +353,8 @@ save_once(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
             err = save_sale(s, d, it, claims, msg, msgsz);
         else if (it->conversion)
             err = save_referral(s, d, it, msg, msgsz);
+        else if (it->follow)
+            err = save_event(s, d, it, msg, msgsz);
         else
             err = save_log(s, d, it, msg, msgsz);
     }

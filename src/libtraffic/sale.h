@@ -3,13 +3,19 @@
  *
  * A delivery (one webhook request, or a replayed one) is a list of items: a
  * webhook_logs row per lead seen (or one for a body without leads), and for
- * a sale the sale itself, its dashboard copy, its outbox rows (one per
- * configured chat) and, on the unified endpoint, its referral conversion.
- * A UNIQUE lead_id decides duplicates (ON CONFLICT DO NOTHING), not a
- * prior SELECT.  Each sale is one prepared statement (sql/sale.sql), which
- * can also claim the sale's messages for the caller to send right after
- * answering (a worker): those come back in a struct tr_claims the caller
- * owns and hands to tr_notify_send.
+ * a sale the sale itself, its dashboard copy, its 'won' event, its outbox
+ * rows (one per configured chat) and, on the unified endpoint, its
+ * referral conversion.  A UNIQUE lead_id decides duplicates (ON CONFLICT
+ * DO NOTHING), not a prior SELECT.  Each sale is one prepared statement
+ * (sql/sale.sql), which can also claim the sale's messages for the caller
+ * to send right after answering (a worker): those come back in a struct
+ * tr_claims the caller owns and hands to tr_notify_send.
+ *
+ * A lead whose sale is stored already, and any other lead event of a lead
+ * that may have one (another status, a deletion), goes through
+ * lead_event.sql instead: its sale follows it (a new price, a reversal, a
+ * restoration; sql/007's traffic_sale_apply), unless the event is older
+ * than what the sale knows.
  */
 #ifndef TR_SALE_H
 #define TR_SALE_H
@@ -48,10 +54,17 @@ struct tr_item {
     const char *referral_code;  /* conversions: utm_source, or NULL */
     const struct tr_lead *lead; /* sales, conversions: the lead */
     const struct tr_rule *rule; /* sales: the targetologist */
+    int follow;                 /* not a sale: its stored sale may follow */
+    int deleted;                /* follow: the lead was deleted */
+    char detail[160];           /* a sale's log detail (its price unknown) */
+    const char *change;         /* set by tr_sale_save: what a stored sale
+                                 * did ("price_changed", "reversed",
+                                 * "restored"), or NULL */
 };
 
 struct tr_delivery {
     const char *source;      /* "amocrm_traffic" or "amocrm" */
+    const char *said_by;     /* "webhook" or "reconcile" (sale_events) */
     const char *request_id;  /* NULL when AmoCRM sent none */
     const char *received_at; /* "2026-11-25 10:00:00.123456+00" */
     const char *log_body;    /* sanitised, bounded body for the log */
@@ -68,6 +81,7 @@ struct tr_sale {
     int notify;    /* a bot token and chats: messages queued */
     int paced;     /* chats are paced: a claim holds one */
     int enrich;    /* new sales wait for the AmoCRM API */
+    int replies;   /* reversals and restorations are replied to */
     long lease_ms; /* of the messages a caller claims */
 };
 
@@ -79,7 +93,8 @@ void tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
  * Writes d in one transaction and sets each sale item's outcome to
  * TR_OUT_SUCCESS or TR_OUT_DUPLICATE.  With claims (emptied first) the new
  * sales' messages to free chats are claimed into it, for at most
- * TR_NEW_SALES_MAX sales; NULL claims none.  A connection that broke is
+ * TR_NEW_SALES_MAX sales; NULL claims none.  Items that follow a stored
+ * sale get their outcome and change from the database.  A connection that broke is
  * re-established and the delivery retried once.  TR_EDBDOWN / TR_EDB
  * (nothing is stored, nothing claimed).
  */

@@ -1,5 +1,6 @@
 /*
- * telegram.c: sendMessage over tr_http, and the reading of its answers.
+ * telegram.c: sendMessage and editMessageText over tr_http, and the reading
+ * of their answers.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include "buf.h"
 #include "leads.h"
 #include "telegram.h"
+
+#define LONGEST_METHOD "editMessageText"
 
 enum tr_err
 tr_telegram_init(struct tr_telegram *tg, const char *base, const char *token,
@@ -21,22 +24,23 @@ tr_telegram_init(struct tr_telegram *tg, const char *base, const char *token,
     tg->timeout_ms = timeout_ms;
     tr_buf_init(&url, 4096);
     /* room for the longest method name after the prefix */
-    if (tr_buf_addf(&url, "%s/bot%s/sendMessage", base, token) != TR_OK ||
+    if (tr_buf_addf(&url, "%s/bot%s/%s", base, token, LONGEST_METHOD) !=
+            TR_OK ||
         (tg->url = tr_buf_detach(&url)) == NULL ||
         (tg->token = strdup(token)) == NULL) {
         tr_buf_release(&url);
         tr_telegram_release(tg);
         return TR_ENOMEM;
     }
-    tg->urllen = strlen(tg->url) - strlen("sendMessage");
+    tg->urllen = strlen(tg->url) - strlen(LONGEST_METHOD);
     return TR_OK;
 }
 
-/* Points tg->url at method (no longer than "sendMessage"). */
+/* Points tg->url at method (no longer than LONGEST_METHOD). */
 static void
 method(struct tr_telegram *tg, const char *name)
 {
-    snprintf(tg->url + tg->urllen, strlen("sendMessage") + 1, "%s", name);
+    snprintf(tg->url + tg->urllen, strlen(LONGEST_METHOD) + 1, "%s", name);
 }
 
 void
@@ -116,6 +120,12 @@ tr_telegram_classify(long status, const char *body, size_t len,
         r->outcome = TR_TG_PLAIN;
         goto out;
     }
+    if (status == 400 && (contains(desc, "message is not modified") ||
+                          contains(desc, "message to edit not found") ||
+                          contains(desc, "message can't be edited"))) {
+        r->outcome = TR_TG_MOOT;
+        goto out;
+    }
     /* 400 chat not found / thread not found, 401, 403 blocked, kicked,
      * not a member: sending again cannot help */
     r->outcome = TR_TG_FAILED;
@@ -162,28 +172,41 @@ call(struct tr_telegram *tg, struct json_object *o, struct tr_tg_result *r)
 }
 
 enum tr_err
-tr_telegram_send(struct tr_telegram *tg, const char *chat, int64_t thread_id,
-                 const char *text, int html, struct tr_tg_result *r)
+tr_telegram_send(struct tr_telegram *tg, const struct tr_tg_message *m,
+                 struct tr_tg_result *r)
 {
-    struct json_object *o, *lp;
+    struct json_object *o, *lp = NULL, *rp = NULL;
     enum tr_err err;
 
     memset(r, 0, sizeof(*r));
     if ((o = json_object_new_object()) == NULL ||
-        (lp = json_object_new_object()) == NULL) {
+        (lp = json_object_new_object()) == NULL ||
+        (m->reply_to != 0 && (rp = json_object_new_object()) == NULL)) {
         json_object_put(o);
+        json_object_put(lp);
         return TR_ENOMEM;
     }
-    add_chat(o, chat);
-    if (thread_id != 0)
+    add_chat(o, m->chat);
+    if (m->edit != 0)
+        json_object_object_add(o, "message_id",
+                               json_object_new_int64(m->edit));
+    else if (m->thread != 0)
         json_object_object_add(o, "message_thread_id",
-                               json_object_new_int64(thread_id));
-    json_object_object_add(o, "text", json_object_new_string(text));
-    if (html)
+                               json_object_new_int64(m->thread));
+    if (rp != NULL) {
+        /* the reply still goes when the message it answers was deleted */
+        json_object_object_add(rp, "message_id",
+                               json_object_new_int64(m->reply_to));
+        json_object_object_add(rp, "allow_sending_without_reply",
+                               json_object_new_boolean(1));
+        json_object_object_add(o, "reply_parameters", rp);
+    }
+    json_object_object_add(o, "text", json_object_new_string(m->text));
+    if (m->html)
         json_object_object_add(o, "parse_mode", json_object_new_string("HTML"));
     json_object_object_add(lp, "is_disabled", json_object_new_boolean(1));
     json_object_object_add(o, "link_preview_options", lp);
-    method(tg, "sendMessage");
+    method(tg, m->edit != 0 ? "editMessageText" : "sendMessage");
     err = call(tg, o, r);
     json_object_put(o);
     return err;

@@ -1,12 +1,14 @@
 /*
- * telegram.h: the Telegram Bot API's sendMessage, and what its answers mean.
+ * telegram.h: the Telegram Bot API's sendMessage and editMessageText, and
+ * what their answers mean.
  *
  * A message goes to one chat (or forum topic) as HTML with link previews
- * off.  The answer is sorted into what the outbox must do next: sent (with
+ * off, possibly as a reply to an earlier one; or an earlier one is edited.
+ * The answer is sorted into what the outbox must do next: sent (with
  * Telegram's message_id), retry (429 with retry_after, 5xx, no answer),
- * failed for good (chat not found, blocked, bad token, ...), resend as plain
- * text (Telegram could not parse the HTML), or resend to the supergroup the
- * chat became.  The bot token is part of the URL; it never appears in a
+ * failed for good (chat not found, blocked, bad token, ...), resend as
+ * plain text (Telegram could not parse the HTML), resend to the supergroup
+ * the chat became, or for an edit, nothing to do.  The bot token is part of the URL; it never appears in a
  * description this module writes.
  */
 #ifndef TR_TELEGRAM_H
@@ -24,6 +26,19 @@ enum tr_tg_outcome {
     TR_TG_FAILED,   /* permanent: do not send again */
     TR_TG_PLAIN,    /* "can't parse entities": resend as plain text */
     TR_TG_MIGRATED, /* the group became migrate_to: resend there */
+    TR_TG_MOOT,     /* an edit not needed or no longer possible: the text
+                     * is unchanged, the message gone or too old (not an
+                     * error) */
+};
+
+/* What to send. */
+struct tr_tg_message {
+    const char *chat; /* "-100123" or "@channel" */
+    int64_t thread;   /* forum topic, 0: none */
+    const char *text;
+    int html;         /* HTML parse mode, else plain text */
+    int64_t reply_to; /* a reply to this message_id, 0: none */
+    int64_t edit;     /* edit this message_id instead, 0: send */
 };
 
 struct tr_tg_result {
@@ -54,12 +69,11 @@ enum tr_err tr_telegram_init(struct tr_telegram *tg, const char *base,
 void tr_telegram_release(struct tr_telegram *tg);
 
 /*
- * Sends text to chat ("-100123" or "@channel"), in forum topic thread_id
- * when not 0, as HTML (html) or plain text, and sorts the outcome into r.
- * TR_OK whenever r says what happened; TR_ENOMEM.
+ * Sends m (sendMessage, or editMessageText when m->edit is set) and sorts
+ * the outcome into r.  TR_OK whenever r says what happened; TR_ENOMEM.
  */
-enum tr_err tr_telegram_send(struct tr_telegram *tg, const char *chat,
-                             int64_t thread_id, const char *text, int html,
+enum tr_err tr_telegram_send(struct tr_telegram *tg,
+                             const struct tr_tg_message *m,
                              struct tr_tg_result *r);
 
 /*

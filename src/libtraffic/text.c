@@ -8,6 +8,7 @@
 #include <unistr.h>
 
 #include "buf.h"
+#include "leads.h"
 #include "text.h"
 
 enum tr_err
@@ -61,3 +62,36 @@ tr_text_iso_now(char *buf, size_t bufsz)
     strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, bufsz, "%.20s.%03dZ", date, (int)(ts.tv_nsec / 1000000));
 }
+
+long long
+tr_text_parse_age(const char *s)
+{
+    char num[24];
+    size_t n = strlen(s);
+    long long mult = 1;
+    int64_t v;
+
+    if (n == 0 || n >= sizeof(num))
+        return -1;
+    switch (s[n - 1]) {
+    case 'd':
+        mult = 86400;
+        break;
+    case 'h':
+        mult = 3600;
+        break;
+    case 'm':
+        mult = 60;
+        break;
+    case 's':
+        break;
+    default:
+        n++; /* no unit: seconds */
+    }
+    memcpy(num, s, n - 1);
+    num[n - 1] = '\0';
+    if (tr_parse_id(num, &v) != 0 || v > 100LL * 365 * 86400 / mult)
+        return -1;
+    return v * mult;
+}
+

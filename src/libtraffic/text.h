@@ -29,4 +29,10 @@ void tr_text_timestamp(char *buf, size_t bufsz, long long sec, long nsec);
 /* Writes the time now as ISO 8601 in UTC: "2026-11-25T10:00:00.123Z". */
 void tr_text_iso_now(char *buf, size_t bufsz);
 
+/*
+ * An age as "30d", "12h", "90m", "3600s" or "3600" (seconds), at most 100
+ * years: the seconds, or -1 when malformed.
+ */
+long long tr_text_parse_age(const char *s);
+
 #endif

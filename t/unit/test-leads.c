@@ -231,8 +231,8 @@ per_lead_errors(void)
     ok(L.v[2].kind == TR_LEAD_INVALID, "non-numeric status_id: error");
     ok(L.v[3].kind == TR_LEAD_CANDIDATE && L.v[3].id == 8,
        "the good lead is kept");
-    ok(L.v[4].kind == TR_LEAD_IGNORED && L.v[4].id == 9,
-       "leads.delete ignored");
+    ok(L.v[4].kind == TR_LEAD_DELETED && L.v[4].id == 9,
+       "leads.delete: a deletion of lead 9");
     is_str(L.v[4].event, "leads.delete", "with its event name");
     ok(L.ignored == 2, "task and message entities ignored");
     tr_leads_release(&L);

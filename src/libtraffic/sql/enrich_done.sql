@@ -18,7 +18,7 @@ WITH s AS (
   contact_name, contact_phone, contact_email, responsible_user_id
 ), o AS (
  UPDATE notification_outbox o SET next_attempt_at = now() FROM s
- WHERE o.lead_id = s.lead_id AND o.status = 'pending'
+ WHERE o.lead_id = s.lead_id AND o.status = 'pending' AND o.kind = 'sale'
 ), c AS (
  UPDATE referral_conversions r SET client_name = s.contact_name,
   amount = coalesce(r.amount, s.sale_amount)

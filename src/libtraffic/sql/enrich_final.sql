@@ -12,4 +12,4 @@ WITH s AS (
 UPDATE notification_outbox o SET next_attempt_at = now(),
  status = CASE WHEN $2 = 'unconfirmed' THEN 'disabled' ELSE status END,
  last_error = CASE WHEN $2 = 'unconfirmed' THEN $3 ELSE last_error END
-FROM s WHERE o.sale_id = s.id AND o.status = 'pending'
+FROM s WHERE o.sale_id = s.id AND o.status = 'pending' AND o.kind = 'sale'

@@ -10,7 +10,8 @@ INSERT INTO notification_outbox (sale_id, lead_id, chat_id,
  thread_id, last_error)
 SELECT s.id, s.lead_id, c.chat_id, c.thread_id, 'resent by the operator'
 FROM s, unnest($2::text[], $3::bigint[]) AS c(chat_id, thread_id)
-ON CONFLICT (sale_id, chat_id, coalesce(thread_id, 0)) DO UPDATE
+ON CONFLICT (sale_id, chat_id, coalesce(thread_id, 0)) WHERE kind = 'sale'
+DO UPDATE
 SET status = 'pending', attempts = 0, next_attempt_at = now(),
  lease_until = NULL, sent_at = NULL,
  last_error = 'resent by the operator'

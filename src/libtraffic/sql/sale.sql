@@ -1,7 +1,8 @@
 -- A new sale in one statement: the sale, its copy for the dashboard, the
 -- conversion of a unified sale (only in the variants that need one: a CTE
--- that inserts nothing still costs an executor), its messages, its log row.
--- A repeat of a stored lead inserts nothing and logs 'duplicate'.
+-- that inserts nothing still costs an executor), its 'won' event, its
+-- messages, its log row.  A lead already stored inserts nothing and logs
+-- nothing (sale.id is NULL): lead_event.sql then says what it changes.
 --
 -- The messages a worker sends itself once AmoCRM has its answer are claimed
 -- here too (a claim without a round trip of its own): with $29 set, an
@@ -15,8 +16,9 @@
 --   $19 the lead's JSON, $20 the chats (text[]), $21 their threads
 --   (bigint[]), $22 source, $23 event, $24 request_id, $25 the log body,
 --   $26 routing, $27 enrich_status, $28 the account's API base, $29 the
---   lease (ms) of claimed messages (NULL: claim none), $30 (conv) the
---   referral code.
+--   lease (ms) of claimed messages (NULL: claim none), $30 the lead's own
+--   modification time (unix seconds, NULL: unknown), $31 the log row's
+--   detail (why the price is unknown), $32 (conv) the referral code.
 --
 -- One row, or one per message claimed: the sale, then the message in the
 -- claim columns (outbox.c reads them by name, as it does claim_due's).
@@ -30,13 +32,15 @@ WITH raw AS (SELECT $19::jsonb AS j
   currency, product_name, targetologist, targetologist_emoji,
   utm_source, utm_medium, utm_campaign, utm_content, utm_term, utm_id,
   pipeline_id, status_id, responsible_user_id, sale_date,
-  notification_status, raw_webhook_data, enrich_status, amocrm_base)
+  notification_status, raw_webhook_data, enrich_status, amocrm_base,
+  lead_updated_at, source)
  SELECT $1, $2, $3::numeric, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-  $13, $14, $15, $16, $17::timestamptz, $18, raw.j, $27, $28 FROM raw
+  $13, $14, $15, $16, $17::timestamptz, $18, raw.j, $27, $28,
+  to_timestamp($30::bigint), $22 FROM raw
  ON CONFLICT (lead_id) DO NOTHING
- RETURNING id, contact_name, trim_scale(sale_amount)::text AS price,
-  currency, product_name, targetologist, targetologist_emoji,
-  utm_campaign
+ RETURNING id, lead_name, contact_name,
+  trim_scale(sale_amount)::text AS price, currency, product_name,
+  targetologist, targetologist_emoji, utm_campaign
 ), tracking AS (
  INSERT INTO all_sales_tracking (lead_id, lead_name, sale_amount,
   currency, product_name, targetologist, utm_source, utm_medium,
@@ -45,16 +49,22 @@ WITH raw AS (SELECT $19::jsonb AS j
   raw_webhook_data)
  SELECT $1, $2, $3::numeric, $4, $5, $6, $8, $9, $10, $11, $12, $13,
   $14, $15, $16, $17::timestamptz, $17::timestamptz, $22, raw.j
- FROM raw ON CONFLICT (lead_id) DO NOTHING
+ FROM raw, sale ON CONFLICT (lead_id) DO NOTHING
 )
 --@if conv
 , conv AS (
  INSERT INTO referral_conversions (lead_id, referral_code, amount,
   currency, lead_name, utm_campaign, routing_decision, converted_at)
- VALUES ($1, $30, $3::numeric, $4, $2, $10, $26, $17::timestamptz)
+ VALUES ($1, $32, $3::numeric, $4, $2, $10, $26, $17::timestamptz)
  ON CONFLICT (lead_id) DO NOTHING
 )
 --@endif
+, ev AS (
+ INSERT INTO sale_events (lead_id, kind, source, detail)
+ SELECT $1, 'won', CASE WHEN $23 = 'reconcile' THEN 'reconcile'
+  ELSE 'webhook' END, jsonb_build_object('amount', $3::numeric,
+  'targetologist', $6::text) FROM sale
+)
 --@if paced
 , chat AS (
  UPDATE telegram_chats c SET next_at = now() + $29::bigint
@@ -90,16 +100,18 @@ WITH raw AS (SELECT $19::jsonb AS j
 ), log AS (
  INSERT INTO webhook_logs (received_at, source, event_type, lead_id,
   request_id, routing_decision, processing_status, targetologist,
-  raw_body)
- SELECT $17::timestamptz, $22, $23, $1, $24, $26,
-  CASE WHEN EXISTS (SELECT 1 FROM sale) THEN 'success'
-  ELSE 'duplicate' END, $6, $25
+  raw_body, detail)
+ SELECT $17::timestamptz, $22, $23, $1, $24, $26, 'success', $6, $25,
+  $31::text FROM sale
  RETURNING processing_status
 )
 SELECT sale.id AS sale_id, (SELECT processing_status FROM log) AS status,
- o.id AS outbox_id, o.chat_id, coalesce(o.thread_id, 0) AS thread_id,
- o.attempts, o.lead_id, sale.contact_name AS client, sale.price,
- sale.currency, sale.product_name AS product, sale.targetologist,
- sale.targetologist_emoji AS emoji, sale.utm_campaign AS campaign
+ o.id AS outbox_id, 'sale'::text AS kind, o.chat_id,
+ coalesce(o.thread_id, 0) AS thread_id, o.attempts, o.lead_id,
+ NULL::bigint AS target_message_id, NULL::text AS event_kind,
+ NULL::text AS event_detail, sale.lead_name, sale.contact_name AS client,
+ sale.price, sale.currency, sale.product_name AS product,
+ sale.targetologist, sale.targetologist_emoji AS emoji,
+ sale.utm_campaign AS campaign
 FROM (SELECT 1) one LEFT JOIN sale ON true
 LEFT JOIN outbox o ON o.mine
