@@ -86,12 +86,14 @@ CREATE INDEX IF NOT EXISTS sale_events_created_at_idx
 --                    reply
 -- and the event's detail.  p_price NULL: the price is unknown (kept).
 -- p_updated_at NULL: the event has no time (applied).  p_replies: send the
--- replies (TELEGRAM_CORRECTIONS).  The sale's row is locked first, so two
--- events of one lead apply one after the other.
+-- replies (TELEGRAM_CORRECTIONS).  p_reason: why a reversal happens when
+-- it is not the lead's place (the AmoCRM API did not confirm the sale, it
+-- is a referral); NULL: deleted, pipeline or status.  The sale's row is
+-- locked first, so two events of one lead apply one after the other.
 CREATE OR REPLACE FUNCTION traffic_sale_apply(
     p_lead_id bigint, p_won boolean, p_price numeric, p_status_id bigint,
     p_pipeline_id bigint, p_deleted boolean, p_updated_at timestamptz,
-    p_source text, p_replies boolean)
+    p_source text, p_replies boolean, p_reason text DEFAULT NULL)
 RETURNS TABLE (change text, detail jsonb) LANGUAGE plpgsql AS $$
 DECLARE
     s record;
@@ -118,23 +120,24 @@ BEGIN
     IF s.sale_state = 'won' AND NOT p_won THEN
         v_kind := 'reversed';
         v_detail := jsonb_build_object(
-            'reason', CASE WHEN p_deleted THEN 'deleted'
+            'reason', CASE WHEN p_reason IS NOT NULL THEN p_reason
+                           WHEN p_deleted THEN 'deleted'
                            WHEN p_pipeline_id IS DISTINCT FROM s.pipeline_id
                            THEN 'pipeline' ELSE 'status' END,
             'old_status_id', s.status_id, 'old_pipeline_id', s.pipeline_id,
             'status_id', p_status_id, 'pipeline_id', p_pipeline_id,
-            'amount', s.sale_amount);
+            'amount', trim_scale(s.sale_amount));
     ELSIF s.sale_state = 'reversed' AND p_won THEN
         v_kind := 'restored';
         v_detail := jsonb_build_object(
             'status_id', p_status_id, 'pipeline_id', p_pipeline_id,
-            'old_amount', s.sale_amount,
-            'amount', coalesce(p_price, s.sale_amount));
+            'old_amount', trim_scale(s.sale_amount),
+            'amount', trim_scale(coalesce(p_price, s.sale_amount)));
     ELSIF s.sale_state = 'won' AND p_won AND p_price IS NOT NULL
           AND p_price IS DISTINCT FROM s.sale_amount THEN
         v_kind := 'price_changed';
-        v_detail := jsonb_build_object('old_amount', s.sale_amount,
-                                       'amount', p_price);
+        v_detail := jsonb_build_object('old_amount', trim_scale(s.sale_amount),
+                                       'amount', trim_scale(p_price));
     ELSE
         UPDATE sales_notifications SET lead_updated_at = p_updated_at
             WHERE id = s.id AND p_updated_at IS NOT NULL
@@ -408,5 +411,41 @@ BEGIN
     RETURN v_status;
 END
 $$;
+
+-- A request slot of the pool's AmoCRM rate (as traffic_amocrm_slot, sql/003)
+-- taken only when it comes within p_max_wait seconds: the seconds to wait
+-- for it, or no row when it is further away (then nothing is taken, so a
+-- worker that leaves its sale to the sidecar does not waste a slot).
+CREATE OR REPLACE FUNCTION traffic_amocrm_take(p_per_second integer,
+                                               p_max_wait double precision)
+RETURNS double precision LANGUAGE sql AS $$
+    UPDATE amocrm_rate
+    SET next_at = greatest(next_at, clock_timestamp())
+                  + interval '1.05 second' / p_per_second
+    WHERE id = 1 AND next_at <= clock_timestamp()
+                                + p_max_wait * interval '1 second'
+    RETURNING greatest(0, extract(epoch FROM next_at
+        - interval '1.05 second' / p_per_second - clock_timestamp()))
+        ::double precision
+$$;
+
+-- Every reconciliation with the AmoCRM API (traffic-ctl reconcile, the
+-- sidecar): what it found, and what it said about AmoCRM's webhook.
+CREATE TABLE IF NOT EXISTS reconcile_runs (
+    id           bigserial PRIMARY KEY,
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    finished_at  timestamptz,
+    since        timestamptz NOT NULL,
+    dry_run      boolean NOT NULL DEFAULT false,
+    checked      integer NOT NULL DEFAULT 0,
+    recovered    integer NOT NULL DEFAULT 0,
+    corrected    integer NOT NULL DEFAULT 0,
+    reversed     integer NOT NULL DEFAULT 0,
+    unchanged    integer NOT NULL DEFAULT 0,
+    hook         text,       -- 'ok', 'missing', 'disabled', or NULL: unknown
+    error        text
+);
+CREATE INDEX IF NOT EXISTS reconcile_runs_started_at_idx
+    ON reconcile_runs (started_at);
 
 INSERT INTO schema_migrations (version) VALUES ('007') ON CONFLICT DO NOTHING;

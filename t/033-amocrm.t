@@ -24,7 +24,8 @@ my $api = start_fake_api(fixtures => srcdir() . '/t/fixtures/amocrm');
 my %env = (AMOCRM_ACCESS_TOKEN => $token, AMOCRM_API_BASE => $api,
     AMOCRM_DOMAIN => 'onaiagencykz',
     TELEGRAM_BOT_TOKEN => '777:AMO-tg', TELEGRAM_CHAT_IDS => '-1001',
-    TELEGRAM_API_BASE => $api, TELEGRAM_CHAT_INTERVAL_MS => 0);
+    TELEGRAM_API_BASE => $api, TELEGRAM_CHAT_INTERVAL_MS => 0,
+    RECONCILE_INTERVAL_S => 0);     # enrichment alone (t/053 reconciles)
 my $env = write_env(%env);
 start_pool(workers => 2, env_file => $env);
 start_nginx();

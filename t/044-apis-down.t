@@ -17,7 +17,8 @@ my $env = write_env(AMOCRM_ACCESS_TOKEN => 'amo-down-0123456789abcdef',
     AMOCRM_API_BASE => $api, TELEGRAM_BOT_TOKEN => '888:DOWN-tg',
     TELEGRAM_CHAT_IDS => '-1001', TELEGRAM_API_BASE => $api,
     TELEGRAM_CHAT_INTERVAL_MS => 0, TELEGRAM_RETRY_BASE_MS => 500,
-    AMOCRM_MAX_WAIT_S => 120);
+    AMOCRM_MAX_WAIT_S => 120,
+    RECONCILE_INTERVAL_S => 0);     # enrichment alone (t/053 reconciles)
 start_pool(workers => 2, env_file => $env);
 start_nginx();
 start_deliver(env_file => $env);
@@ -40,12 +41,13 @@ is(psql("SELECT count(*) FROM sales_notifications WHERE enrich_status ="
 is(psql("SELECT count(*) FROM notification_outbox WHERE status = 'sent'"), 0,
     'nothing sent yet');
 
-# AmoCRM back (the leads it does not know are unconfirmed: serve them as
-# the seed's deal), then Telegram.
+# AmoCRM back (the leads it does not know are unconfirmed: serve each as
+# the seed's deal, under its own id), then Telegram.
 fake_default('/api/v4/', undef);
-fake_default('/api/v4/leads/4400', { status => 200,
-    body => JSON::PP::decode_json(slurp(srcdir()
-        . '/t/fixtures/amocrm/leads/25123456.json')) });
+my $seed = JSON::PP::decode_json(slurp(srcdir()
+    . '/t/fixtures/amocrm/leads/25123456.json'));
+fake_amocrm(leads => { map { (44000000 + $_ => { %$seed,
+    id => 44000000 + $_ }) } 1 .. 10 });
 wait_for('all enriched', sub { psql("SELECT count(*) FROM sales_notifications"
     . " WHERE enrich_status = 'done'") == 10 }, 60);
 sleep 1;

@@ -12,6 +12,7 @@
 #include "libtraffic/buf.h"
 #include "libtraffic/migrate.h"
 #include "libtraffic/outbox.h"
+#include "libtraffic/reconcile.h"
 #include "libtraffic/spool.h"
 #include "libtraffic/store.h"
 #include "libtraffic/telegram.h"
@@ -60,10 +61,37 @@ check_telegram(const struct tr_config *cfg)
     return problems;
 }
 
+/* AmoCRM's webhook: one subscription posts here and is enabled. */
+static int
+check_hook(struct ctl *c)
+{
+    struct tr_reconcile_stats st;
+    struct tr_reconcile r;
+    char msg[512];
+    int problems = 0;
+
+    if (tr_reconcile_init(&r, &c->cfg, &c->rules, c->store, NULL) != TR_OK) {
+        printf("problem: out of memory\n");
+        return 1;
+    }
+    if (tr_reconcile_hook(&r, &st, msg, sizeof(msg)) != TR_OK) {
+        printf("note: AmoCRM's webhooks could not be listed (%s)\n", msg);
+    } else if (st.hook_problem[0] != '\0') {
+        printf("problem: %s\n", st.hook_problem);
+        problems = 1;
+    } else {
+        printf("amocrm: a webhook posts here and is enabled\n");
+    }
+    tr_reconcile_release(&r);
+    return problems;
+}
+
 /* The AmoCRM API's part: the number of problems found. */
 static int
-check_amocrm(const struct tr_config *cfg)
+check_amocrm(struct ctl *c)
 {
+    const struct tr_config *cfg = &c->cfg;
+
     struct tr_amocrm a;
     char base[512], why[512];
     enum tr_amo_status st;
@@ -88,7 +116,7 @@ check_amocrm(const struct tr_config *cfg)
     switch (st) {
     case TR_AMO_OK:
         printf("amocrm: %s accepts the token\n", base);
-        return 0;
+        return check_hook(c);
     case TR_AMO_DENIED:
         printf("problem: %s refuses AMOCRM_ACCESS_TOKEN (%s): issue a new "
                "long-lived token in the integration's settings\n",
@@ -200,7 +228,7 @@ ctl_check(struct ctl *c)
 
     problems += check_database(c, ctl_sql_dir(c->opt[0]));
     problems += check_spool(&c->cfg);
-    problems += check_amocrm(&c->cfg);
+    problems += check_amocrm(c);
     problems += check_telegram(&c->cfg);
     printf("%s\n", problems ? "check failed" : "check passed");
     return problems ? 1 : 0;

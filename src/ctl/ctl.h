@@ -13,6 +13,7 @@
 #define CTL_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "libtraffic/config.h"
 #include "libtraffic/rules.h"
@@ -79,6 +80,11 @@ int ctl_deliver(struct ctl *c);
 int ctl_spool(struct ctl *c);
 int ctl_spool_args(const struct ctl *c);
 int ctl_message(struct ctl *c);
+int ctl_sale(struct ctl *c);
+int ctl_reconcile(struct ctl *c);
+int ctl_reconcile_args(const struct ctl *c);
+int ctl_reassign(struct ctl *c);
+int ctl_reassign_args(const struct ctl *c);
 int ctl_resend(struct ctl *c);
 
 /* Says the command was used wrongly, with its help: returns 2. */
@@ -97,6 +103,11 @@ int ctl_lead_args(const struct ctl *c);
 /* The directory of the migrations: --sql-dir, TRAFFIC_SQL_DIR, or the
  * installed one. */
 const char *ctl_sql_dir(const char *opt);
+
+/* Prints a result as a table: a header line of its column names, the rows
+ * tab separated, "(N rows)". */
+struct pg_result;
+void ctl_print_table(struct pg_result *res, FILE *out);
 
 /* A log sink printing each line on stdout at once. */
 void ctl_print_line(void *arg, const char *line);

@@ -13,6 +13,7 @@
 #include "libtraffic/drain.h"
 #include "libtraffic/outbox.h"
 #include "libtraffic/pipeline.h"
+#include "libtraffic/reconcile.h"
 #include "libtraffic/spool.h"
 
 #define ONCE_MAX_S 600 /* deliver without --loop waits out pacing so long */
@@ -98,10 +99,39 @@ ctl_spool(struct ctl *c)
 struct sidecar {
     struct tr_deliver d;
     struct tr_pipeline p;
+    struct tr_reconcile rec;
     struct tr_notify_stats st;
     long due, pending;
     double wait;
+    int loop;
+    int reconciled;       /* once since the start */
+    struct timespec last; /* the last reconciliation (monotonic) */
 };
+
+/* With --loop, every RECONCILE_INTERVAL_S: a reconciliation (its line on
+ * stdout); its failure is said and the round goes on. */
+static void
+reconcile_when_due(struct ctl *c, struct sidecar *s)
+{
+    struct tr_reconcile_stats st;
+    struct timespec now;
+    char msg[512], line[768];
+
+    if (!s->loop || !s->rec.enabled || c->cfg.reconcile_interval_s == 0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->reconciled &&
+        now.tv_sec - s->last.tv_sec < c->cfg.reconcile_interval_s)
+        return;
+    s->reconciled = 1;
+    s->last = now;
+    if (tr_reconcile_run(&s->rec, c->cfg.reconcile_window_s, 0, &st, msg,
+                         sizeof(msg)) != TR_OK)
+        printf("reconcile: %s\n", msg);
+    tr_reconcile_line(&st, line, sizeof(line));
+    printf("%s\n", line);
+    fflush(stdout);
+}
 
 /* One round: the spool, then what is due; the pending messages after. */
 static enum tr_err
@@ -113,6 +143,7 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
     if ((err = drain(&s->p, c->cfg.spool_dir, msg, msgsz)) != TR_OK ||
         (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) != TR_OK)
         return err;
+    reconcile_when_due(c, s);
     return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
                              msgsz);
 }
@@ -169,7 +200,10 @@ ctl_deliver(struct ctl *c)
 
     memset(&s, 0, sizeof(s));
     s.wait = -1;
-    if (tr_deliver_init(&s.d, &c->cfg, &c->rules, c->store, &log) != TR_OK) {
+    s.loop = loop;
+    if (tr_deliver_init(&s.d, &c->cfg, &c->rules, c->store, &log) != TR_OK ||
+        tr_reconcile_init(&s.rec, &c->cfg, &c->rules, c->store, &log) !=
+            TR_OK) {
         fprintf(stderr, "traffic-ctl deliver: out of memory\n");
         return 1;
     }
@@ -183,6 +217,7 @@ ctl_deliver(struct ctl *c)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     if (c->opt[1] != NULL && (rc = retry_now(c)) != 0) {
+        tr_reconcile_release(&s.rec);
         tr_deliver_release(&s.d);
         return rc;
     }
@@ -192,6 +227,7 @@ ctl_deliver(struct ctl *c)
     rc = rounds(c, &s, loop);
     printf("deliver: %zu sent, %zu to retry, %zu failed; %ld pending\n",
            s.st.sent, s.st.retried, s.st.failed, s.pending);
+    tr_reconcile_release(&s.rec);
     tr_deliver_release(&s.d);
     return rc != 0 ? rc : s.st.failed > 0 ? 1 : 0;
 }

@@ -14,8 +14,8 @@
 #define LOGS_DEFAULT 20
 #define LOGS_MAX 1000
 
-static void
-print_table(PGresult *res, FILE *out)
+void
+ctl_print_table(PGresult *res, FILE *out)
 {
     int i, j, nf = PQnfields(res);
 
@@ -73,7 +73,7 @@ ctl_logs(struct ctl *c)
         fprintf(stderr, "traffic-ctl logs: %s\n", msg);
         return 1;
     }
-    print_table(res, stdout);
+    ctl_print_table(res, stdout);
     PQclear(res);
     return 0;
 }

@@ -129,6 +129,47 @@ static const struct ctl_command commands[] = {
      1,
      1,
      {{NULL, NULL}}},
+    {"reconcile",
+     ctl_reconcile,
+     ctl_reconcile_args,
+     "[--since AGE] [--dry-run]",
+     "hold the stored sales against the AmoCRM API (lost webhooks)",
+     "Asks the AmoCRM API for the won leads changed in the last AGE\n"
+     "(default RECONCILE_WINDOW, 72h) and for every stored sale of that\n"
+     "time: a won lead not stored becomes a sale, a new price is\n"
+     "corrected, a lead no longer won (or deleted) is reversed.  Also\n"
+     "says whether AmoCRM's webhook posts here.  Ends with one line:\n"
+     "reconcile: checked N, recovered N, corrected N, reversed N,\n"
+     "unchanged N.  --dry-run writes nothing.\n",
+     CTL_CONFIG | CTL_DB | CTL_RULES,
+     0,
+     0,
+     {{"since", "AGE"}, {"dry-run", NULL}}},
+    {"sale",
+     ctl_sale,
+     ctl_lead_args,
+     "LEAD_ID",
+     "a sale's whole life: its rows, events, messages and logs",
+     "Prints the stored sale of LEAD_ID (won or reversed, its amount and\n"
+     "targetologist, whether the dashboard has it), its events (won,\n"
+     "price_changed, reversed, restored, reassigned), its messages and\n"
+     "its webhook_logs rows.\n",
+     CTL_CONFIG | CTL_DB,
+     1,
+     1,
+     {{NULL, NULL}}},
+    {"reassign",
+     ctl_reassign,
+     ctl_reassign_args,
+     "LEAD_ID NAME",
+     "move a sale to another targetologist on purpose",
+     "Moves the sale of LEAD_ID to the targetologist NAME of the rules\n"
+     "(a sale's attribution is otherwise frozen when it is won): both\n"
+     "sale tables, a 'reassigned' event, edits of its sent messages.\n",
+     CTL_CONFIG | CTL_DB | CTL_RULES,
+     2,
+     2,
+     {{NULL, NULL}}},
     {"prune",
      ctl_prune,
      ctl_prune_args,

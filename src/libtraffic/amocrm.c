@@ -110,33 +110,32 @@ id_of(struct json_object *o, const char *key)
     return s != NULL && tr_parse_id(s, &v) == 0 ? v : 0;
 }
 
-int
-tr_amocrm_parse_lead(const char *body, size_t len, const struct tr_utm_map *map,
-                     struct tr_amo_lead *lead)
+/* Reads lead object o into lead (o is not taken); -1 without an id. */
+static int
+read_lead(struct json_object *o, const struct tr_utm_map *map,
+          struct tr_amo_lead *lead)
 {
     struct json_object *contacts, *c, *price;
     size_t i, n;
 
-    memset(lead, 0, sizeof(*lead));
-    if ((lead->tree = parse_object(body, len)) == NULL ||
-        id_of(lead->tree, "id") == 0)
+    lead->obj = o;
+    if ((lead->id = id_of(o, "id")) == 0)
         return -1;
-    lead->status_id = id_of(lead->tree, "status_id");
-    lead->pipeline_id = id_of(lead->tree, "pipeline_id");
-    lead->responsible_user_id = id_of(lead->tree, "responsible_user_id");
-    lead->is_deleted =
-        json_object_get_boolean(member(lead->tree, "is_deleted"));
-    lead->name = text(lead->tree, "name");
-    price = member(lead->tree, "price");
+    lead->updated_at = id_of(o, "updated_at");
+    lead->status_id = id_of(o, "status_id");
+    lead->pipeline_id = id_of(o, "pipeline_id");
+    lead->responsible_user_id = id_of(o, "responsible_user_id");
+    lead->is_deleted = json_object_get_boolean(member(o, "is_deleted"));
+    lead->name = text(o, "name");
+    price = member(o, "price");
     if (price != NULL &&
         (json_object_is_type(price, json_type_int) ||
          json_object_is_type(price, json_type_double) ||
          json_object_is_type(price, json_type_string)) &&
         tr_parse_price(json_object_get_string(price), lead->price) != NULL)
         lead->price[0] = '\0';
-    tr_utm_extract_api(&lead->utm, member(lead->tree, "custom_fields_values"),
-                       map);
-    contacts = member(member(lead->tree, "_embedded"), "contacts");
+    tr_utm_extract_api(&lead->utm, member(o, "custom_fields_values"), map);
+    contacts = member(member(o, "_embedded"), "contacts");
     if (contacts != NULL && json_object_is_type(contacts, json_type_array)) {
         n = json_object_array_length(contacts);
         for (i = 0; i < n; i++) {
@@ -150,6 +149,87 @@ tr_amocrm_parse_lead(const char *body, size_t len, const struct tr_utm_map *map,
         }
     }
     return 0;
+}
+
+int
+tr_amocrm_parse_lead(const char *body, size_t len, const struct tr_utm_map *map,
+                     struct tr_amo_lead *lead)
+{
+    memset(lead, 0, sizeof(*lead));
+    if ((lead->tree = parse_object(body, len)) == NULL)
+        return -1;
+    return read_lead(lead->tree, map, lead);
+}
+
+/* The array o.key, or NULL. */
+static struct json_object *
+array(struct json_object *o, const char *key)
+{
+    struct json_object *v = member(o, key);
+
+    return v != NULL && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+int
+tr_amocrm_parse_leads(const char *body, size_t len,
+                      const struct tr_utm_map *map, struct tr_amo_leads *out)
+{
+    struct json_object *list;
+    size_t i, n;
+
+    memset(out, 0, sizeof(*out));
+    if ((out->tree = parse_object(body, len)) == NULL ||
+        (list = array(member(out->tree, "_embedded"), "leads")) == NULL)
+        return -1;
+    n = json_object_array_length(list);
+    if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (read_lead(json_object_array_get_idx(list, i), map,
+                      &out->v[out->n]) == 0)
+            out->n++; /* a lead without an id is not one */
+    out->more =
+        member(member(member(out->tree, "_links"), "next"), "href") != NULL;
+    return 0;
+}
+
+int
+tr_amocrm_parse_hooks(const char *body, size_t len, struct tr_amo_hooks *out)
+{
+    struct json_object *list, *h;
+    size_t i, n;
+
+    memset(out, 0, sizeof(*out));
+    if ((out->tree = parse_object(body, len)) == NULL ||
+        (list = array(member(out->tree, "_embedded"), "webhooks")) == NULL)
+        return -1;
+    n = json_object_array_length(list);
+    if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+        return -1;
+    for (i = 0; i < n; i++) {
+        h = json_object_array_get_idx(list, i);
+        if ((out->v[out->n].destination = text(h, "destination")) == NULL)
+            continue;
+        out->v[out->n++].disabled =
+            json_object_get_boolean(member(h, "disabled"));
+    }
+    return 0;
+}
+
+void
+tr_amo_leads_release(struct tr_amo_leads *l)
+{
+    json_object_put(l->tree);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+void
+tr_amo_hooks_release(struct tr_amo_hooks *h)
+{
+    json_object_put(h->tree);
+    free(h->v);
+    memset(h, 0, sizeof(*h));
 }
 
 /* The first value of the custom field with field_code code. */
@@ -197,7 +277,7 @@ get(struct tr_amocrm *a, const char *base, const char *path, char *why,
     size_t whysz)
 {
     const char *headers[3] = {a->auth, "Accept: application/hal+json", NULL};
-    char url[4096];
+    char url[16384];
     long st;
 
     snprintf(url, sizeof(url), "%s%s", base ? base : a->base, path);
@@ -231,6 +311,12 @@ tr_amocrm_get_lead(struct tr_amocrm *a, const char *base, int64_t id,
         snprintf(why, whysz, "GET %s: not a lead object", path);
         return TR_AMO_RETRY;
     }
+    if (lead->id != id) {
+        /* another lead's answer must not complete or confirm this one */
+        snprintf(why, whysz, "GET %s: the answer is lead %" PRId64, path,
+                 lead->id);
+        return TR_AMO_RETRY;
+    }
     return lead->is_deleted ? TR_AMO_GONE : TR_AMO_OK;
 }
 
@@ -248,6 +334,54 @@ tr_amocrm_get_contact(struct tr_amocrm *a, const char *base, int64_t id,
     if (tr_amocrm_parse_contact(a->http.answer.data, a->http.answer.len, c) !=
         0) {
         snprintf(why, whysz, "GET %s: not a contact object", path);
+        return TR_AMO_RETRY;
+    }
+    return TR_AMO_OK;
+}
+
+enum tr_amo_status
+tr_amocrm_list_leads(struct tr_amocrm *a, const char *query, int page,
+                     struct tr_amo_leads *out, char *why, size_t whysz)
+{
+    char path[16384];
+    enum tr_amo_status st;
+
+    memset(out, 0, sizeof(*out));
+    if ((size_t)snprintf(path, sizeof(path),
+                         "/api/v4/leads?%s&limit=250&page=%d", query,
+                         page) >= sizeof(path)) {
+        snprintf(why, whysz, "a leads query of %zu bytes is too long",
+                 strlen(query));
+        return TR_AMO_RETRY;
+    }
+    if ((st = get(a, NULL, path, why, whysz)) == TR_AMO_GONE &&
+        a->http.status == 204)
+        return TR_AMO_OK; /* nothing matches */
+    if (st != TR_AMO_OK)
+        return st;
+    if (tr_amocrm_parse_leads(a->http.answer.data, a->http.answer.len, a->map,
+                              out) != 0) {
+        snprintf(why, whysz, "GET /api/v4/leads: not a leads list");
+        return TR_AMO_RETRY;
+    }
+    return TR_AMO_OK;
+}
+
+enum tr_amo_status
+tr_amocrm_list_hooks(struct tr_amocrm *a, struct tr_amo_hooks *out, char *why,
+                     size_t whysz)
+{
+    enum tr_amo_status st;
+
+    memset(out, 0, sizeof(*out));
+    if ((st = get(a, NULL, "/api/v4/webhooks", why, whysz)) == TR_AMO_GONE &&
+        a->http.status == 204)
+        return TR_AMO_OK; /* no subscription at all */
+    if (st != TR_AMO_OK)
+        return st;
+    if (tr_amocrm_parse_hooks(a->http.answer.data, a->http.answer.len, out) !=
+        0) {
+        snprintf(why, whysz, "GET /api/v4/webhooks: not a webhooks list");
         return TR_AMO_RETRY;
     }
     return TR_AMO_OK;

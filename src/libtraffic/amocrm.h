@@ -30,13 +30,35 @@ enum tr_amo_status {
 
 /* A lead as the API tells it; strings point into tree. */
 struct tr_amo_lead {
-    struct json_object *tree; /* owned */
+    struct json_object *tree; /* owned (NULL in a list: the list's) */
+    struct json_object *obj;  /* the lead object itself */
+    int64_t id, updated_at;   /* updated_at: unix seconds, 0 unknown */
     int64_t status_id, pipeline_id, responsible_user_id;
     int64_t main_contact; /* 0: none */
     int is_deleted;
     const char *name;         /* NULL when none */
     char price[TR_PRICE_MAX]; /* "" when unknown */
     struct tr_utm utm;
+};
+
+/* One page of a leads list; the leads point into tree. */
+struct tr_amo_leads {
+    struct json_object *tree; /* owned */
+    struct tr_amo_lead *v;    /* owned */
+    size_t n;
+    int more; /* _links.next: there is another page */
+};
+
+/* One webhook subscription of the account. */
+struct tr_amo_hook {
+    const char *destination;
+    int disabled;
+};
+
+struct tr_amo_hooks {
+    struct json_object *tree; /* owned */
+    struct tr_amo_hook *v;    /* owned */
+    size_t n;
 };
 
 struct tr_amo_contact {
@@ -74,6 +96,32 @@ enum tr_amo_status tr_amocrm_get_lead(struct tr_amocrm *a, const char *base,
 enum tr_amo_status tr_amocrm_get_contact(struct tr_amocrm *a, const char *base,
                                          int64_t id, struct tr_amo_contact *c,
                                          char *why, size_t whysz);
+
+/*
+ * GET /api/v4/leads?QUERY&limit=250&page=PAGE (QUERY: the filters, already
+ * encoded, e.g. "filter[id][]=1&filter[id][]=2") into out (release it
+ * whatever the result).  204 is an empty list, not TR_AMO_GONE.
+ */
+enum tr_amo_status tr_amocrm_list_leads(struct tr_amocrm *a, const char *query,
+                                        int page, struct tr_amo_leads *out,
+                                        char *why, size_t whysz);
+
+/* GET /api/v4/webhooks: the account's subscriptions into out. */
+enum tr_amo_status tr_amocrm_list_hooks(struct tr_amocrm *a,
+                                        struct tr_amo_hooks *out, char *why,
+                                        size_t whysz);
+
+/* Parses a leads list answer; -1 when it is not one.  Pure. */
+int tr_amocrm_parse_leads(const char *body, size_t len,
+                          const struct tr_utm_map *map,
+                          struct tr_amo_leads *out);
+
+/* Parses a webhooks answer; -1 when it is not one.  Pure. */
+int tr_amocrm_parse_hooks(const char *body, size_t len,
+                          struct tr_amo_hooks *out);
+
+void tr_amo_leads_release(struct tr_amo_leads *l);
+void tr_amo_hooks_release(struct tr_amo_hooks *h);
 
 /* GET /api/v4/account: whether the token works (traffic-ctl check). */
 enum tr_amo_status tr_amocrm_check(struct tr_amocrm *a, char *why,

@@ -36,27 +36,33 @@ tr_endpoint_parse(const char *name, enum tr_endpoint *ep)
     return 0;
 }
 
+const char *
+tr_classify_route(const struct tr_rules *rules, const struct tr_utm *utm,
+                  const struct tr_rule *rule)
+{
+    const char *src = utm->v[TR_UTM_SOURCE];
+    int k, any = 0;
+
+    for (k = 0; k < TR_UTM_N; k++)
+        any |= utm->v[k] != NULL && utm->v[k][0] != '\0';
+    if (src != NULL && strncasecmp(src, "ref_", 4) == 0)
+        return "referral";
+    if (rule != &rules->fallback)
+        return "traffic";
+    return any ? "unknown" : "both";
+}
+
 /* The unified endpoint's routing of a sale. */
 static void
 route_sale(const struct tr_rules *rules, const struct tr_lead *l,
            struct tr_item *it)
 {
-    const char *src = l->utm.v[TR_UTM_SOURCE];
-    int k, any = 0;
-
-    for (k = 0; k < TR_UTM_N; k++)
-        any |= l->utm.v[k] != NULL && l->utm.v[k][0] != '\0';
-    if (src != NULL && strncasecmp(src, "ref_", 4) == 0) {
-        it->routing = "referral";
+    it->routing = tr_classify_route(rules, &l->utm, it->rule);
+    if (strcmp(it->routing, "referral") == 0) {
         it->is_sale = 0;
         it->conversion = 1;
-        it->referral_code = src;
-    } else if (it->rule != &rules->fallback) {
-        it->routing = "traffic";
-    } else if (any) {
-        it->routing = "unknown";
-    } else {
-        it->routing = "both";
+        it->referral_code = l->utm.v[TR_UTM_SOURCE];
+    } else if (strcmp(it->routing, "both") == 0) {
         it->conversion = 1;
     }
 }

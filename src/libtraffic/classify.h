@@ -38,6 +38,17 @@ const char *tr_endpoint_name(enum tr_endpoint ep);
 /* The endpoint of a name tr_endpoint_name gave: 0, or -1 when unknown. */
 int tr_endpoint_parse(const char *name, enum tr_endpoint *ep);
 
+struct tr_rule;
+struct tr_utm;
+
+/*
+ * The unified endpoint's routing of a sale with these UTM values, matched
+ * to rule: "referral", "traffic", "unknown" or "both" (static strings).
+ */
+const char *tr_classify_route(const struct tr_rules *rules,
+                              const struct tr_utm *utm,
+                              const struct tr_rule *rule);
+
 /*
  * Fills it (zeroed by the caller) with what lead l is on endpoint ep:
  * outcome, event, lead id and reason, and for a sale its rule and routing.

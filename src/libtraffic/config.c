@@ -459,9 +459,9 @@ finish_reconcile(struct tr_config *cfg, char *msg, size_t msgsz)
     if (cfg->reconcile_window_s < 60)
         return bad(msg, msgsz, TR_CFG_RECONCILE_WINDOW,
                    "must be an age of at least a minute: 72h, 7d, 3600s");
-    if (v != NULL && ((strncmp(v, "https://", 8) != 0 &&
-                       strncmp(v, "http://", 7) != 0) ||
-                      !is_token(v)))
+    if (v != NULL &&
+        ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+         !is_token(v)))
         return bad(msg, msgsz, TR_CFG_WEBHOOK_PUBLIC_URL,
                    "must be the http(s) URL AmoCRM posts to");
     cfg->webhook_public_url = v;

@@ -102,10 +102,10 @@ struct tr_config {
     long amo_rate;       /* requests a second, the whole pool */
     long tg_corrections; /* 1: reversals and restorations are replied to */
     /* reconciliation with the AmoCRM API: see tr_reconcile */
-    long reconcile_interval_s;  /* the sidecar's, 0: off */
+    long reconcile_interval_s;      /* the sidecar's, 0: off */
     long long reconcile_window_s;   /* how far back it looks */
     const char *webhook_public_url; /* this service's URL in AmoCRM */
-    char env_file[512];  /* the file read, or "" */
+    char env_file[512];             /* the file read, or "" */
 };
 
 /* Fills cfg with nothing set. */

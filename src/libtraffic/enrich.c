@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "amorate.h"
+#include "classify.h"
 #include "config.h"
 #include "enrich.h"
 #include "rules.h"
@@ -45,35 +47,19 @@ tr_enrich_release(struct tr_enrich *e)
 }
 
 /*
- * Takes a request slot: 1 when the request may go now (after sleeping what
- * the slot asked for), 0 when it is further away than max_wait.
+ * Takes a request slot (amorate.h): 1 when the request may go now, 0 when
+ * the next slot is further away than max_wait (nothing taken) or the
+ * database failed (*err).
  */
 static int
 slot(struct tr_enrich *e, double max_wait, char *msg, size_t msgsz,
      enum tr_err *err)
 {
-    char rate[24];
-    const char *p[1] = {rate};
-    struct timespec ts;
-    PGresult *res;
-    double wait;
+    int r = tr_amorate_take(e->store, e->cfg->amo_rate, max_wait, msg, msgsz);
 
-    snprintf(rate, sizeof(rate), "%ld", e->cfg->amo_rate);
-    res = tr_store_query(e->store, tr_sql_amocrm_slot, 1, p, msg, msgsz);
-    if (res == NULL) {
+    if (r < 0)
         *err = TR_EDB;
-        return 0;
-    }
-    wait = strtod(PQgetvalue(res, 0, 0), NULL);
-    PQclear(res);
-    if (wait > max_wait)
-        return 0;
-    if (wait > 0) {
-        ts.tv_sec = (time_t)wait;
-        ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
-        nanosleep(&ts, NULL);
-    }
-    return 1;
+    return r > 0;
 }
 
 /* One claimed sale. */
@@ -84,7 +70,20 @@ struct claimed {
     double age;                /* seconds since it was stored */
     const char *utm[TR_UTM_N]; /* what the webhook had */
     const char *base;          /* the account's API from the webhook */
+    int unified;               /* came to /webhook/amocrm: it is routed */
 };
+
+/* A sale the API says is none leaves the dashboard (enrich_reverse.sql). */
+static enum tr_err
+reverse(struct tr_enrich *e, const struct claimed *c, const char *reason,
+        char *msg, size_t msgsz)
+{
+    char lead[24];
+    const char *p[2] = {lead, reason};
+
+    snprintf(lead, sizeof(lead), "%" PRId64, c->lead);
+    return tr_store_run(e->store, tr_sql_enrich_reverse, 2, p, msg, msgsz);
+}
 
 /* Ends enrichment without data, or schedules another attempt. */
 static enum tr_err
@@ -103,7 +102,11 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why, int gone,
         p[0] = c->id;
         p[1] = "unconfirmed";
         p[2] = why;
-        return tr_store_run(e->store, tr_sql_enrich_final, 3, p, msg, msgsz);
+        if (tr_store_run(e->store, tr_sql_enrich_final, 3, p, msg, msgsz) !=
+            TR_OK)
+            return TR_EDB;
+        /* the API says it is no sale: out of the dashboard */
+        return reverse(e, c, "unconfirmed", msg, msgsz);
     }
     for (k = 1; k < c->attempts && ms < BACKOFF_MAX_MS; k++)
         ms *= 2;
@@ -130,6 +133,37 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why, int gone,
     p[1] = why;
     p[2] = delay;
     return tr_store_run(e->store, tr_sql_enrich_retry, 3, p, msg, msgsz);
+}
+
+/*
+ * A unified sale's routing again, with the UTM the API brought: a referral
+ * after all is no sale (enrich_route.sql, enrich_reverse.sql).
+ */
+static enum tr_err
+route(struct tr_enrich *e, const struct claimed *c, const char *const *utm,
+      const struct tr_rule *rule, char *msg, size_t msgsz)
+{
+    struct tr_utm u;
+    char lead[24];
+    const char *p[3], *routing;
+    int k;
+
+    for (k = 0; k < TR_UTM_N; k++)
+        u.v[k] = utm[k];
+    routing = tr_classify_route(e->rules, &u, rule);
+    snprintf(lead, sizeof(lead), "%" PRId64, c->lead);
+    p[0] = lead;
+    p[1] = routing;
+    p[2] = utm[TR_UTM_SOURCE];
+    if (tr_store_run(e->store, tr_sql_enrich_route, 3, p, msg, msgsz) != TR_OK)
+        return TR_EDB;
+    if (strcmp(routing, "referral") != 0)
+        return TR_OK;
+    tr_log_say(&e->log,
+               "amocrm: lead %" PRId64 " is a referral (%s): a "
+               "conversion, no sale",
+               c->lead, utm[TR_UTM_SOURCE]);
+    return reverse(e, c, "referral", msg, msgsz);
 }
 
 static const char *
@@ -172,7 +206,9 @@ done(struct tr_enrich *e, const struct claimed *c,
                " confirmed and completed: targetologist "
                "%s, client %s",
                c->lead, rule->name, ct->name ? "known" : "unknown");
-    return tr_store_run(e->store, tr_sql_enrich_done, 15, p, msg, msgsz);
+    if (tr_store_run(e->store, tr_sql_enrich_done, 15, p, msg, msgsz) != TR_OK)
+        return TR_EDB;
+    return c->unified ? route(e, c, utm, rule, msg, msgsz) : TR_OK;
 }
 
 static enum tr_err
@@ -273,6 +309,7 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait, char *msg,
         for (k = 0; k < TR_UTM_N; k++)
             c.utm[k] =
                 PQgetisnull(res, 0, 4 + k) ? NULL : PQgetvalue(res, 0, 4 + k);
+        c.unified = strcmp(PQgetvalue(res, 0, 5 + TR_UTM_N), "amocrm") == 0;
         /* AMOCRM_API_BASE wins; else the account's own host (.amocrm.com,
          * .kommo.com) when the webhook named it; else AMOCRM_DOMAIN's */
         c.base = e->cfg->amocrm_api_base == NULL &&

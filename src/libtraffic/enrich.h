@@ -12,7 +12,7 @@
  * (unless AMOCRM_CONFIRM=0).  401/403 and transient failures are retried
  * with backoff until AMOCRM_MAX_WAIT_S after the sale, then the message
  * goes out with the webhook's data ('failed', not enriched).  Every request
- * first takes a slot from traffic_amocrm_slot, so the whole pool and the
+ * first takes a slot (amorate.h), so the whole pool and the
  * sidecar together stay under AMOCRM_RATE requests a second.
  */
 #ifndef TR_ENRICH_H

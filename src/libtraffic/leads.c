@@ -9,8 +9,7 @@
 #include "leads.h"
 
 /* The events whose leads may be sales, in the order they are taken. */
-static const char *const sale_events[] = {"status", "update", "add",
-                                          "restore"};
+static const char *const sale_events[] = {"status", "update", "add", "restore"};
 #define NSALE_EVENTS (sizeof(sale_events) / sizeof(sale_events[0]))
 
 static int

@@ -6,9 +6,10 @@
  * digital-pipeline one, is a candidate sale; a lead under leads[delete] is
  * a deletion (a stored sale of it is reversed).  Leads under other leads
  * events (note, responsible, ...) and other entities (contacts, message,
- * task, ...) cannot be sales and are reported as ignored.  Ids are parsed strictly: a lead whose id is not a
- * positive 64-bit integer is kept with an error, and the rest of the body is
- * still processed.  All strings are borrowed from the tree.
+ * task, ...) cannot be sales and are reported as ignored.  Ids are parsed
+ * strictly: a lead whose id is not a positive 64-bit integer is kept with an
+ * error, and the rest of the body is still processed.  All strings are borrowed
+ * from the tree.
  */
 #ifndef TR_LEADS_H
 #define TR_LEADS_H

@@ -63,8 +63,8 @@ correction_of(const struct tr_claim *c, struct tr_correction_view *v,
     struct json_object *o;
 
     memset(v, 0, sizeof(*v));
-    v->restored = c->event_kind != NULL &&
-                  strcmp(c->event_kind, "restored") == 0;
+    v->restored =
+        c->event_kind != NULL && strcmp(c->event_kind, "restored") == 0;
     v->deal = c->lead_name;
     v->lead_id = (long long)c->lead;
     *tree = c->event_detail ? json_tokener_parse(c->event_detail) : NULL;
@@ -125,8 +125,8 @@ send_as(struct tr_notify *n, const struct tr_claim *c, const char *chat,
  */
 static enum tr_err
 send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
-          char *moved, size_t movedsz, int *as_html, char *note,
-          size_t notesz, struct tr_tg_result *r)
+          char *moved, size_t movedsz, int *as_html, char *note, size_t notesz,
+          struct tr_tg_result *r)
 {
     enum tr_err err;
 
@@ -138,19 +138,24 @@ send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
         /* the group became a supergroup: the message was not sent */
         snprintf(moved, movedsz, "%s", r->migrate_to);
         *chat = moved;
-        snprintf(note, notesz, "chat %s migrated to %s: put %s in "
-                 "TELEGRAM_CHAT_IDS", c->chat, moved, moved);
+        snprintf(note, notesz,
+                 "chat %s migrated to %s: put %s in "
+                 "TELEGRAM_CHAT_IDS",
+                 c->chat, moved, moved);
         tr_log_say(&n->log, "telegram: %s", note);
         err = send_as(n, c, *chat, 1, r);
     }
     if (err == TR_OK && r->outcome == TR_TG_PLAIN) {
         /* nothing was sent: once more without parse mode */
-        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: %s; "
-                   "resending as plain text", c->lead, *chat, r->description);
+        tr_log_say(&n->log,
+                   "telegram: lead %" PRId64 " chat %s: %s; "
+                   "resending as plain text",
+                   c->lead, *chat, r->description);
         *as_html = 0;
         err = send_as(n, c, *chat, 0, r);
         if (err == TR_OK && r->outcome == TR_TG_SENT)
-            snprintf(note, notesz, "sent as plain text: Telegram could not "
+            snprintf(note, notesz,
+                     "sent as plain text: Telegram could not "
                      "parse the HTML");
     }
     if (err == TR_OK && r->outcome == TR_TG_MOOT)
@@ -164,13 +169,20 @@ tell(struct tr_notify *n, const struct tr_claim *c, const char *chat,
      const struct tr_tg_result *r, const struct tr_send_outcome *o, int as_html,
      const char *status, struct tr_notify_stats *st)
 {
-    if (r->outcome == TR_TG_SENT) {
+    static const char *const what[] = {"", " edit", " reply"};
+
+    if (r->outcome == TR_TG_MOOT) {
+        st->sent++;
+        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: %s", c->lead,
+                   chat, o->error);
+    } else if (r->outcome == TR_TG_SENT) {
         st->sent++;
         tr_log_say(&n->log,
-                   "telegram: lead %" PRId64 " chat %s: sent%s, "
+                   "telegram: lead %" PRId64 " chat %s:%s sent%s, "
                    "message_id %" PRId64 " (%.0f ms)",
-                   c->lead, chat, as_html ? "" : " as plain text",
-                   r->message_id, n->tg.http.seconds * 1000);
+                   c->lead, chat, what[c->kind],
+                   as_html ? "" : " as plain text", r->message_id,
+                   n->tg.http.seconds * 1000);
     } else if (strcmp(status, "pending") == 0) {
         st->retried++;
         tr_log_say(&n->log,

@@ -38,11 +38,23 @@ enum {
 };
 
 static const char *const columns[] = {
-    "outbox_id",  "kind",         "chat_id",   "thread_id",
-    "attempts",   "lead_id",      "target_message_id",
-    "event_kind", "event_detail", "lead_name", "client",
-    "price",      "currency",     "product",   "targetologist",
-    "emoji",      "campaign",
+    "outbox_id",
+    "kind",
+    "chat_id",
+    "thread_id",
+    "attempts",
+    "lead_id",
+    "target_message_id",
+    "event_kind",
+    "event_detail",
+    "lead_name",
+    "client",
+    "price",
+    "currency",
+    "product",
+    "targetologist",
+    "emoji",
+    "campaign",
 };
 _Static_assert(sizeof(columns) / sizeof(columns[0]) == COL_N,
                "a name for every claim column");
@@ -164,10 +176,10 @@ tr_claims_take(struct tr_claims *c, PGresult *res, char *msg, size_t msgsz)
         m->id = PQgetvalue(res, row, col[COL_ID]);
         m->kind = kind_of(PQgetvalue(res, row, col[COL_KIND]));
         m->chat = PQgetvalue(res, row, col[COL_CHAT]);
-        m->target = field(res, row, col[COL_TARGET])
-                        ? strtoll(PQgetvalue(res, row, col[COL_TARGET]), NULL,
-                                  10)
-                        : 0;
+        m->target =
+            field(res, row, col[COL_TARGET])
+                ? strtoll(PQgetvalue(res, row, col[COL_TARGET]), NULL, 10)
+                : 0;
         m->event_kind = field(res, row, col[COL_EVENT_KIND]);
         m->event_detail = field(res, row, col[COL_EVENT_DETAIL]);
         m->lead_name = field(res, row, col[COL_LEAD_NAME]);

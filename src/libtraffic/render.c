@@ -213,8 +213,8 @@ tr_render_correction(const struct tr_correction_view *c,
                                       : "\xE2\x86\xA9\xEF\xB8\x8F Продажа "
                                         "отменена: ");
     if (err == TR_OK)
-        err = put_text(&b, empty(c->deal) ? deal : c->deal,
-                       TR_RENDER_FIELD_MAX, html);
+        err = put_text(&b, empty(c->deal) ? deal : c->deal, TR_RENDER_FIELD_MAX,
+                       html);
     if (err == TR_OK)
         err = tr_buf_addf(&b, " \xE2\x80\x94 %s", amount); /* — */
     if (err == TR_OK && !c->restored) {

@@ -34,12 +34,12 @@ struct tr_sale_view {
 
 /* What a reply about a sale says: reversed (with the reason) or restored. */
 struct tr_correction_view {
-    int restored;               /* 0: reversed */
-    const char *deal;           /* the deal's name; NULL: "сделка #ID" */
+    int restored;     /* 0: reversed */
+    const char *deal; /* the deal's name; NULL: "сделка #ID" */
     long long lead_id;
-    const char *reason;         /* reversed: "deleted", "pipeline",
-                                 * "status", or NULL */
-    long long status_id, pipeline_id;   /* where the deal went */
+    const char *reason;               /* reversed: "deleted", "pipeline",
+                                       * "status", or NULL */
+    long long status_id, pipeline_id; /* where the deal went */
 };
 
 /*
@@ -51,10 +51,10 @@ enum tr_err tr_render_message(const struct tr_sale_view *sale, int html,
                               char **out);
 
 /*
- * Renders the one line of a reply about a sale into a new string (free()
- * it): "↩️ Продажа отменена: <deal> — 100,000 ₸ (<reason>)" or
- * "✅ Продажа восстановлена: <deal> — 100,000 ₸", the amount the sale's.
- * TR_ENOMEM.
+ * Renders the one-line reply about a sale into a new string (free() it):
+ * "sale cancelled" with the deal's name, the sale's amount and the reason,
+ * or "sale restored" with the name and amount, in Russian as the seed's
+ * message (the words are in render.c).  TR_ENOMEM.
  */
 enum tr_err tr_render_correction(const struct tr_correction_view *c,
                                  const struct tr_sale_view *sale, int html,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unicase.h>
 #include <uninorm.h>
 #include <unistr.h>
@@ -302,4 +303,18 @@ tr_rules_match(const struct tr_rules *rules, const char *campaign,
     if (s != NULL && s != b2)
         free(s);
     return hit;
+}
+
+const struct tr_rule *
+tr_rules_find(const struct tr_rules *rules, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < rules->n; i++)
+        if (strcasecmp(rules->v[i].name, name) == 0)
+            return &rules->v[i];
+    if (rules->fallback.name != NULL &&
+        strcasecmp(rules->fallback.name, name) == 0)
+        return &rules->fallback;
+    return NULL;
 }

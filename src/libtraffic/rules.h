@@ -67,6 +67,11 @@ void tr_rules_release(struct tr_rules *rules);
 const struct tr_rule *tr_rules_match(const struct tr_rules *rules,
                                      const char *campaign, const char *source);
 
+/* The rule named name (case-insensitive), the fallback included; NULL
+ * when there is none. */
+const struct tr_rule *tr_rules_find(const struct tr_rules *rules,
+                                    const char *name);
+
 /*
  * Case-folds (NFC) n bytes of UTF-8 into a new NUL-terminated string (free()
  * it); *outlen gets its length.  NULL on invalid UTF-8 or without memory.

@@ -67,12 +67,12 @@ enum {
     EP_LOG_BODY,
     EP_SAID_BY,
     EP_TARGETOLOGIST,
+    EP_LOG_ALWAYS,
     EP_N
 };
 
 /* What traffic_sale_apply answers for a change, as items keep it. */
-static const char *const changes[] = {"price_changed", "reversed",
-                                      "restored"};
+static const char *const changes[] = {"price_changed", "reversed", "restored"};
 
 const char *
 tr_outcome_name(enum tr_outcome o)
@@ -106,7 +106,7 @@ tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
     s->paced = s->notify &&
                (cfg->tg_chat_interval_ms > 0 || cfg->tg_group_per_minute > 0);
     s->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
-    s->replies = cfg->tg_corrections != 0;
+    s->replies = s->notify && cfg->tg_corrections != 0;
     s->lease_ms = tr_outbox_lease_ms(cfg);
 }
 
@@ -265,6 +265,7 @@ save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
     p[EP_LOG_BODY] = d->log_body;
     p[EP_SAID_BY] = d->said_by ? d->said_by : "webhook";
     p[EP_TARGETOLOGIST] = it->rule ? it->rule->name : NULL;
+    p[EP_LOG_ALWAYS] = d->quiet ? "false" : "true";
     if ((res = tr_store_query_prepared(s->store, tr_sql_lead_event, EP_N, p,
                                        msg, msgsz)) == NULL)
         return TR_EDB;

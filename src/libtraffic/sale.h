@@ -65,6 +65,7 @@ struct tr_item {
 struct tr_delivery {
     const char *source;      /* "amocrm_traffic" or "amocrm" */
     const char *said_by;     /* "webhook" or "reconcile" (sale_events) */
+    int quiet;               /* log only what changes a stored sale */
     const char *request_id;  /* NULL when AmoCRM sent none */
     const char *received_at; /* "2026-11-25 10:00:00.123456+00" */
     const char *log_body;    /* sanitised, bounded body for the log */
@@ -94,8 +95,8 @@ void tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
  * TR_OUT_SUCCESS or TR_OUT_DUPLICATE.  With claims (emptied first) the new
  * sales' messages to free chats are claimed into it, for at most
  * TR_NEW_SALES_MAX sales; NULL claims none.  Items that follow a stored
- * sale get their outcome and change from the database.  A connection that broke is
- * re-established and the delivery retried once.  TR_EDBDOWN / TR_EDB
+ * sale get their outcome and change from the database.  A connection that broke
+ * is re-established and the delivery retried once.  TR_EDBDOWN / TR_EDB
  * (nothing is stored, nothing claimed).
  */
 enum tr_err tr_sale_save(struct tr_sale *s, struct tr_delivery *d,

@@ -188,8 +188,7 @@ tr_telegram_send(struct tr_telegram *tg, const struct tr_tg_message *m,
     }
     add_chat(o, m->chat);
     if (m->edit != 0)
-        json_object_object_add(o, "message_id",
-                               json_object_new_int64(m->edit));
+        json_object_object_add(o, "message_id", json_object_new_int64(m->edit));
     else if (m->thread != 0)
         json_object_object_add(o, "message_thread_id",
                                json_object_new_int64(m->thread));

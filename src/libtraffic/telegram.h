@@ -8,8 +8,8 @@
  * Telegram's message_id), retry (429 with retry_after, 5xx, no answer),
  * failed for good (chat not found, blocked, bad token, ...), resend as
  * plain text (Telegram could not parse the HTML), resend to the supergroup
- * the chat became, or for an edit, nothing to do.  The bot token is part of the URL; it never appears in a
- * description this module writes.
+ * the chat became, or for an edit, nothing to do.  The bot token is part of the
+ * URL; it never appears in a description this module writes.
  */
 #ifndef TR_TELEGRAM_H
 #define TR_TELEGRAM_H

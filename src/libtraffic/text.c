@@ -94,4 +94,3 @@ tr_text_parse_age(const char *s)
         return -1;
     return v * mult;
 }
-

@@ -30,7 +30,7 @@ our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     nginx_error_log pool_log stop_pid worker_pids pool_pid unit
     start_fake_api fake_queue fake_default fake_requests fake_reset
     sent_messages start_deliver stop_deliver deliver_log which post_sale
-    in_parallel);
+    in_parallel lead_form post_form fake_amocrm api_lead telegram_calls);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
@@ -419,6 +419,61 @@ sub post_sale {
         'Content-Type' => 'application/x-www-form-urlencoded', %headers);
 }
 
+sub _uri {
+    my ($s) = @_;
+    utf8::encode($s) if utf8::is_utf8($s);
+    $s =~ s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord $1)/ge;
+    return $s;
+}
+
+# A webhook body of one lead event, urlencoded as AmoCRM sends it: event
+# (status, update, add, delete, restore; default status), id, and any of
+# status_id, pipeline_id, price, name, updated_at, last_modified,
+# utm_source, utm_campaign.
+sub lead_form {
+    my (%f) = @_;
+    my $p = 'leads%5B' . ($f{event} // 'status') . '%5D%5B0%5D%5B';
+    my @kv = ("${p}id%5D=$f{id}");
+    for my $k (qw(name status_id pipeline_id price updated_at last_modified)) {
+        push @kv, "$p$k%5D=" . _uri($f{$k}) if defined $f{$k};
+    }
+    my $i = 0;
+    for my $k (qw(utm_source utm_campaign)) {
+        next unless defined $f{$k};
+        my $cf = "${p}custom_fields%5D%5B$i%5D%5B";
+        push @kv, "${cf}name%5D=$k",
+            "${cf}values%5D%5B0%5D%5Bvalue%5D=" . _uri($f{$k}),
+            "${cf}code%5D=" . uc($k);
+        $i++;
+    }
+    push @kv, 'account%5Bsubdomain%5D=onaiagencykz', 'account%5Bid%5D=31234567';
+    return join '&', @kv;
+}
+
+# POSTs a urlencoded body to $path through nginx.
+sub post_form {
+    my ($path, $body) = @_;
+    return http('POST', $path, $body,
+        'Content-Type' => 'application/x-www-form-urlencoded');
+}
+
+# A lead as the AmoCRM API v4 answers it: id, and any of name, price,
+# status_id, pipeline_id, updated_at, utm_source, utm_campaign.
+sub api_lead {
+    my (%f) = @_;
+    my @cf = map { { field_id => 0, field_name => $_, field_code => uc $_,
+        field_type => 'tracking_data', values => [{ value => $f{$_} }] } }
+        grep { defined $f{$_} } qw(utm_source utm_campaign);
+    return { id => $f{id} + 0, name => $f{name} // "Lead $f{id}",
+        price => defined $f{price} ? $f{price} + 0 : 0,
+        status_id => ($f{status_id} // 142) + 0,
+        pipeline_id => ($f{pipeline_id} // 10418746) + 0,
+        responsible_user_id => 8812345, updated_at => ($f{updated_at} // 0) + 0,
+        is_deleted => JSON::PP::false,
+        custom_fields_values => @cf ? \@cf : undef,
+        _embedded => { tags => [], contacts => [] } };
+}
+
 # Runs $code->($k) for k = 0 .. $n-1 in $n children at once; returns the sum
 # of what they returned (their failures).
 sub in_parallel {
@@ -486,6 +541,18 @@ sub fake_default {
 }
 
 sub fake_reset { _fake('POST', '/_control/reset') }
+
+# Sets the fake AmoCRM account's state (see t/lib/fake-api.py).
+sub fake_amocrm { _fake('POST', '/_control/amocrm', {@_}) }
+
+# The Bot API calls of a method (sendMessage, editMessageText), as
+# sent_messages gives them.
+sub telegram_calls {
+    my ($method) = @_;
+    return map { { %{ $_->{json} || {} }, time => $_->{time},
+        path => $_->{path} } }
+        grep { $_->{path} =~ m{/\Q$method\E$} } fake_requests();
+}
 
 # Every request the fake has seen, oldest first.
 sub fake_requests { @{ _fake('GET', '/_control/requests') } }

@@ -6,14 +6,23 @@
 Listens on 127.0.0.1 (a free port, written to PORTFILE), records every
 request, and answers:
   POST .../bot<TOKEN>/sendMessage   {"ok":true,"result":{"message_id":N}}
+  POST .../bot<TOKEN>/editMessageText {"ok":true,"result":{"message_id":N}}
   GET  /api/v4/leads/<id>, /api/v4/contacts/<id>
                                     FIXTURES_DIR/leads/<id>.json, or 204
+  and, once a test set an account with POST /_control/amocrm, that
+  account's state: GET /api/v4/leads?filter[...] (ids, statuses, updated_at
+  from; pages of "page_size", _links.next while more), /api/v4/leads/<id>
+  and /api/v4/webhooks,
 unless the test scripted something else through the control endpoints:
   POST /_control/queue    {"match": "sendMessage", "responses": [R, ...]}
                           answers for the next matching requests, in order
   POST /_control/default  {"match": "...", "response": R}  (null: clear)
   GET  /_control/requests the requests so far, as a JSON list
   POST /_control/reset
+  POST /_control/amocrm   {"leads": {id: lead}, "hooks": [...], "page_size": N}
+                          replaces the account's state (each key given);
+                          {"lead": lead} adds or replaces one lead,
+                          {"delete": id} removes one
 where R is {"status": 429, "body": {...} or "text", "delay": seconds,
 "chat_id": only for this chat, "close": true to drop the connection}.
 "match" is a substring of the request path.  Every delay is bounded.
@@ -24,9 +33,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 LOCK = threading.Lock()
-STATE = {"requests": [], "queues": [], "defaults": {}, "message_id": 0}
+STATE = {"requests": [], "queues": [], "defaults": {}, "message_id": 0,
+         "amo": None}
 FIXTURES = sys.argv[2] if len(sys.argv) > 2 else None
 MAX_DELAY = 30
 
@@ -77,6 +88,20 @@ class Handler(BaseHTTPRequestHandler):
                     STATE["defaults"][req["match"]] = req["response"]
             elif path == "/_control/reset":
                 STATE.update(requests=[], queues=[], defaults={})
+            elif path == "/_control/amocrm":
+                amo = STATE["amo"] or {"leads": {}, "hooks": [],
+                                       "page_size": 250}
+                if "leads" in req:
+                    amo["leads"] = {str(k): v for k, v in req["leads"].items()}
+                if "hooks" in req:
+                    amo["hooks"] = req["hooks"]
+                if "page_size" in req:
+                    amo["page_size"] = int(req["page_size"])
+                if "lead" in req:
+                    amo["leads"][str(req["lead"]["id"])] = req["lead"]
+                if "delete" in req:
+                    amo["leads"].pop(str(req["delete"]), None)
+                STATE["amo"] = amo
             else:
                 return self.answer(404, {"error": "no such control"})
         return self.answer(200, {"ok": True})
@@ -110,6 +135,20 @@ class Handler(BaseHTTPRequestHandler):
                 mid = STATE["message_id"]
             return self.answer(200, {"ok": True, "result": {
                 "message_id": mid, "chat": {"id": chat_id}, "text": "..."}})
+        if self.path.endswith("/editMessageText"):
+            return self.answer(200, {"ok": True, "result": {
+                "message_id": doc.get("message_id") if doc else None,
+                "chat": {"id": chat_id}, "text": "..."}})
+        if self.path.startswith("/api/v4/") and STATE["amo"] is not None:
+            r = self.account()
+            if r is not None:
+                status, body = r
+                if status == 204:
+                    self.send_response(204)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                return self.answer(status, body)
         if self.path.endswith("/getChat"):
             return self.answer(200, {"ok": True, "result": {
                 "id": chat_id, "type": "supergroup", "title": "fake"}})
@@ -128,6 +167,43 @@ class Handler(BaseHTTPRequestHandler):
             return
         return self.answer(404, {"ok": False, "error_code": 404,
                                  "description": "Not Found"})
+
+    def account(self):
+        """The account's answer to an API request, or None (fixtures)."""
+        url = urlsplit(self.path)
+        q = parse_qs(url.query)
+        with LOCK:
+            amo = json.loads(json.dumps(STATE["amo"]))
+        if url.path == "/api/v4/webhooks":
+            return 200, {"_embedded": {"webhooks": amo["hooks"]}}
+        if url.path.startswith("/api/v4/leads/"):
+            lead = amo["leads"].get(url.path.rsplit("/", 1)[1])
+            return (200, lead) if lead else (204, None)
+        if url.path != "/api/v4/leads":
+            return None
+        leads = sorted(amo["leads"].values(), key=lambda l: int(l["id"]))
+        ids = q.get("filter[id][]")
+        if ids:
+            leads = [l for l in leads if str(l["id"]) in ids]
+        pipe = q.get("filter[statuses][0][pipeline_id]")
+        stat = q.get("filter[statuses][0][status_id]")
+        if pipe and stat:
+            leads = [l for l in leads if str(l.get("pipeline_id")) == pipe[0]
+                     and str(l.get("status_id")) == stat[0]]
+        since = q.get("filter[updated_at][from]")
+        if since:
+            leads = [l for l in leads if int(l.get("updated_at", 0))
+                     >= int(since[0])]
+        size = min(int(q.get("limit", ["250"])[0]), amo["page_size"])
+        page = int(q.get("page", ["1"])[0])
+        chunk = leads[(page - 1) * size:page * size]
+        if not chunk:
+            return 204, None
+        links = {"self": {"href": self.path}}
+        if page * size < len(leads):
+            links["next"] = {"href": "/api/v4/leads?page=%d" % (page + 1)}
+        return 200, {"_page": page, "_links": links,
+                     "_embedded": {"leads": chunk}}
 
     do_GET = do_POST = do_PATCH = do_HEAD = handle_any
 

@@ -11,4 +11,4 @@ WHERE s.id = (SELECT id FROM sales_notifications
 RETURNING s.id, s.lead_id, s.enrich_attempts,
  extract(epoch FROM now() - s.created_at)::double precision AS age,
  s.utm_source, s.utm_medium, s.utm_campaign, s.utm_content,
- s.utm_term, s.utm_id, s.amocrm_base
+ s.utm_term, s.utm_id, s.amocrm_base, s.source

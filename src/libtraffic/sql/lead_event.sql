@@ -4,30 +4,34 @@
 -- changed the sale, 'skipped' with reason 'stale' when it is older than
 -- what the sale knows, else $14 with the reason $15 (a repeat of a stored
 -- sale is 'duplicate', a lead in another status 'skipped', a deletion of a
--- lead without a sale 'ignored').
+-- lead without a sale 'ignored').  With $19 false only a change is logged
+-- (reconciliation, which looks at every sale of its window).
 --   $1 lead_id, $2 won (the lead is in the sale's pipeline and status),
 --   $3 price (NULL: unknown), $4 status_id, $5 pipeline_id, $6 deleted,
 --   $7 the lead's modification time (unix seconds, NULL: unknown),
 --   $8 TELEGRAM_CORRECTIONS, $9 received_at, $10 source, $11 event,
 --   $12 request_id, $13 routing, $14 the status when nothing changed,
 --   $15 its reason, $16 the log body, $17 who says so ('webhook',
---   'reconcile'), $18 the targetologist
+--   'reconcile'), $18 the targetologist, $19 log what did not change
 WITH a AS (
  SELECT * FROM traffic_sale_apply($1, $2::boolean, $3::numeric, $4::bigint,
   $5::bigint, $6::boolean, to_timestamp($7::bigint), $17::text,
   $8::boolean)
+), v AS (
+ SELECT a.change, a.detail,
+  CASE a.change WHEN 'stale' THEN 'skipped' WHEN 'none' THEN $14
+   WHEN 'unchanged' THEN $14 ELSE 'success' END AS status,
+  CASE a.change WHEN 'stale' THEN 'stale' WHEN 'none' THEN $15
+   WHEN 'unchanged' THEN $15 END AS reason
+ FROM a
 ), log AS (
  INSERT INTO webhook_logs (received_at, source, event_type, lead_id,
   request_id, routing_decision, processing_status, targetologist,
   skip_reason, raw_body, detail)
- SELECT $9::timestamptz, $10, $11, $1, $12, $13,
-  CASE a.change WHEN 'stale' THEN 'skipped' WHEN 'none' THEN $14
-   WHEN 'unchanged' THEN $14 ELSE 'success' END, $18,
-  CASE a.change WHEN 'stale' THEN 'stale' WHEN 'none' THEN $15
-   WHEN 'unchanged' THEN $15 END, $16,
-  CASE WHEN a.change NOT IN ('none', 'unchanged', 'stale')
-   THEN a.change || ' ' || a.detail::text END
- FROM a
- RETURNING processing_status
+ SELECT $9::timestamptz, $10, $11, $1, $12, $13, v.status, $18, v.reason,
+  $16, CASE WHEN v.change NOT IN ('none', 'unchanged', 'stale')
+   THEN v.change || ' ' || v.detail::text END
+ FROM v WHERE $19::boolean OR v.change NOT IN ('none', 'unchanged', 'stale')
+ RETURNING 1
 )
-SELECT a.change, (SELECT processing_status FROM log) AS status FROM a
+SELECT v.change, v.status, (SELECT count(*) FROM log) AS logged FROM v
