@@ -159,7 +159,13 @@ is($back->{text}, "\x{2705} Продажа восстановлена: Курс 
     . " 130,000 \x{20B8}", 'the restoration\'s line');
 outbox_done($A);
 
-# Deleted (only the id, as AmoCRM sends it), then restored.
+# Deleted (only the id, as AmoCRM sends it), then restored; the reply in
+# one chat meets a 429 first.
+fake_queue('sendMessage', { status => 429, chat_id => $chats[1] + 0,
+    body => { ok => JSON::PP::false, error_code => 429,
+        description => 'Too Many Requests: retry after 1',
+        parameters => { retry_after => 1 } } });
+my $t429 = time;
 $j = send_event($TRAFFIC, event => 'delete', id => $A);
 is(sale($A, 'sale_state') . '|' . tracked($A), 'reversed|none',
     'deleted: reversed, out of the dashboard');
@@ -167,8 +173,14 @@ is(q1("SELECT detail->>'reason' FROM sale_events WHERE lead_id = $A AND"
     . " kind = 'reversed' ORDER BY id DESC LIMIT 1"), 'deleted',
     'deleted: the reason');
 wait_for('the deletion replies', sub { (grep { ($_->{text} // '') =~
-    /сделка удалена/ } telegram_calls('sendMessage')) >= 2 });
+    /сделка удалена/ } telegram_calls('sendMessage')) >= 3 }, 20);
 outbox_done($A);
+my @del = grep { $_->{chat_id} == $chats[1] && $_->{time} >= $t429 &&
+    ($_->{text} // '') =~ /сделка удалена/ } telegram_calls('sendMessage');
+is(scalar @del, 2, 'a reply that met a 429 is sent again');
+cmp_ok($del[1]{time} - $del[0]{time}, '>=', 0.9, 'after retry_after');
+is(psql("SELECT count(*) FROM notification_outbox WHERE lead_id = $A AND"
+    . " kind = 'reply' AND status = 'sent'"), 6, 'every reply sent once');
 $j = send_event($TRAFFIC, event => 'restore', id => $A, status_id => 142,
     price => 130000, updated_at => $T + 40);
 is(sale($A, 'sale_state') . '|' . tracked($A), 'won|130000',
