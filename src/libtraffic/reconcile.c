@@ -221,7 +221,8 @@ won_leads(struct tr_reconcile *r, long long since, int dry, struct ids *seen,
         more = list.more;
         tr_amo_leads_release(&list);
     }
-    qsort(seen->v, seen->n, sizeof(seen->v[0]), cmp_id);
+    if (seen->n > 0)
+        qsort(seen->v, seen->n, sizeof(seen->v[0]), cmp_id);
     return err;
 }
 
