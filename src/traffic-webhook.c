@@ -27,6 +27,7 @@
 
 #include "libtraffic/config.h"
 #include "libtraffic/deliver.h"
+#include "libtraffic/metrics.h"
 #include "libtraffic/router.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
@@ -184,23 +185,31 @@ fill_request(struct io *io, struct tr_request *req, char *pathbuf,
     req->content_length = parse_length(param(io, "CONTENT_LENGTH"));
     req->request_id = request_id(param(io, "HTTP_X_AMOCRM_REQUESTID"));
     req->authorization = param(io, "HTTP_AUTHORIZATION");
+    /* only nginx sets it (an allow-listed location): no header can */
+    req->trusted = (uri = param(io, "TRAFFIC_ADMIN_TRUSTED")) != NULL &&
+                   strcmp(uri, "1") == 0;
 }
 
 static void
 respond(struct io *io, const struct tr_response *resp, int head)
 {
-    char hdr[256];
+    char hdr[1024];
     int n;
 
     n = snprintf(hdr, sizeof(hdr),
-                 "Status: %d %s\r\nContent-Type: application/json\r\n"
+                 "Status: %d %s\r\nContent-Type: %s\r\n"
                  "Cache-Control: no-store\r\n%s%s%s%s%s%s",
                  resp->status, tr_response_reason(resp->status),
+                 resp->content_type ? resp->content_type : "application/json",
                  resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",
                  resp->allow ? "\r\n" : "",
                  resp->www_authenticate ? "WWW-Authenticate: " : "",
                  resp->www_authenticate ? resp->www_authenticate : "",
                  resp->www_authenticate ? "\r\n" : "");
+    /* every part above is short and ours: 1 KiB holds them */
+    if (n < 0 || n > (int)sizeof(hdr) - 64)
+        n = snprintf(hdr, sizeof(hdr), "Status: 500 %s\r\n",
+                     tr_response_reason(500));
     if (!head)
         n += snprintf(hdr + n, sizeof(hdr) - (size_t)n,
                       "Content-Length: %zu\r\n", resp->body.len);
@@ -227,6 +236,32 @@ finish(struct service *s, struct io *io, struct tr_request *req,
     tr_router_finish(&s->router, req, resp, res, &s->claims);
 }
 
+/* The endpoint a path counts under in the metrics. */
+static enum tr_metrics_endpoint
+endpoint_of(const char *path)
+{
+    switch (tr_router_route(path)) {
+    case TR_ROUTE_TRAFFIC:
+        return TR_M_EP_TRAFFIC;
+    case TR_ROUTE_UNIFIED:
+        return TR_M_EP_UNIFIED;
+    case TR_ROUTE_TEST:
+        return TR_M_EP_TEST;
+    case TR_ROUTE_HEALTH:
+        return TR_M_EP_HEALTH;
+    case TR_ROUTE_ADMIN_LOGS:
+    case TR_ROUTE_ADMIN_STATS:
+    case TR_ROUTE_ADMIN_NOTIFICATIONS:
+    case TR_ROUTE_STATUS:
+        return TR_M_EP_ADMIN;
+    case TR_ROUTE_METRICS:
+        return TR_M_EP_METRICS;
+    case TR_ROUTE_NONE:
+        break;
+    }
+    return TR_M_EP_OTHER;
+}
+
 /* Serves one request; *res gets what it did to the leads. */
 static void
 serve(struct service *s, struct io *io, struct tr_results *res)
@@ -247,6 +282,7 @@ serve(struct service *s, struct io *io, struct tr_results *res)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
          (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    tr_metrics_request(endpoint_of(req.path), resp.status, ms / 1e3);
     logline("req=%s %s %s %d %s%s%s%s %.3fms",
             req.request_id ? req.request_id : "-",
             req.method ? req.method : "-", req.path ? req.path : "-",
@@ -331,12 +367,16 @@ load(struct service *s)
         return 1;
     }
     tr_router_init(&s->router, &s->cfg, &s->rules, s->store);
+    if (tr_metrics_open(s->cfg.metrics_file, &s->rules, msg, sizeof(msg)) !=
+        TR_OK)
+        logline("warning: metrics: %s (not counted)", msg);
     return 0;
 }
 
 static void
 unload(struct service *s)
 {
+    tr_metrics_close();
     tr_claims_release(&s->claims);
     if (s->store != NULL)
         tr_deliver_release(&s->deliver);

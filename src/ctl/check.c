@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "ctl/ctl.h"
+#include "libtraffic/alerts.h"
 #include "libtraffic/amocrm.h"
 #include "libtraffic/buf.h"
 #include "libtraffic/migrate.h"
@@ -195,6 +196,34 @@ check_spool(const struct tr_config *cfg)
     return 0;
 }
 
+/* What the sidecar's alerts would say that the lines above do not: the
+ * spool stuck, a silence. */
+static int
+check_alerts(struct ctl *c)
+{
+    static const enum tr_alert more[] = {TR_ALERT_SPOOL, TR_ALERT_SILENCE};
+    struct tr_alert_found found[TR_ALERT_N];
+    struct tr_alerts a;
+    char msg[512];
+    int problems = 0;
+    size_t i;
+
+    if (c->cfg.database_url == NULL ||
+        tr_alerts_init(&a, &c->cfg, c->store, NULL) != TR_OK)
+        return 0;
+    /* the APIs were asked above: only what the database and spool say */
+    if (tr_alerts_detect(&a, 0, found, msg, sizeof(msg)) == TR_OK) {
+        for (i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+            if (found[more[i]].active) {
+                printf("problem: %s\n", found[more[i]].en);
+                problems++;
+            }
+        }
+    }
+    tr_alerts_release(&a);
+    return problems;
+}
+
 /* The configuration itself, and its file's mode. */
 static int
 check_config(const struct ctl *c)
@@ -230,6 +259,7 @@ ctl_check(struct ctl *c)
     problems += check_spool(&c->cfg);
     problems += check_amocrm(c);
     problems += check_telegram(&c->cfg);
+    problems += check_alerts(c);
     printf("%s\n", problems ? "check failed" : "check passed");
     return problems ? 1 : 0;
 }

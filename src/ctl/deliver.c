@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
+#include "libtraffic/alerts.h"
 #include "libtraffic/deliver.h"
+#include "libtraffic/metrics.h"
 #include "libtraffic/drain.h"
 #include "libtraffic/outbox.h"
 #include "libtraffic/pipeline.h"
@@ -100,12 +102,15 @@ struct sidecar {
     struct tr_deliver d;
     struct tr_pipeline p;
     struct tr_reconcile rec;
+    struct tr_alerts alerts;
     struct tr_notify_stats st;
     long due, pending;
     double wait;
     int loop;
     int reconciled;       /* once since the start */
     struct timespec last; /* the last reconciliation (monotonic) */
+    int watched;          /* the alerts, likewise */
+    struct timespec last_watch;
 };
 
 /* With --loop, every RECONCILE_INTERVAL_S: a reconciliation (its line on
@@ -133,6 +138,25 @@ reconcile_when_due(struct ctl *c, struct sidecar *s)
     fflush(stdout);
 }
 
+/* With --loop, every ALERT_CHECK_S: the alerts' watch. */
+static void
+watch_when_due(struct ctl *c, struct sidecar *s)
+{
+    struct timespec now;
+    char msg[512];
+
+    if (!s->loop)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->watched && now.tv_sec - s->last_watch.tv_sec < c->cfg.alert_check_s)
+        return;
+    s->watched = 1;
+    s->last_watch = now;
+    if (tr_alerts_watch(&s->alerts, msg, sizeof(msg)) != TR_OK)
+        printf("alert: the watch failed: %s\n", msg);
+    fflush(stdout);
+}
+
 /* One round: the spool, then what is due; the pending messages after. */
 static enum tr_err
 round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
@@ -144,6 +168,7 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
         (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) != TR_OK)
         return err;
     reconcile_when_due(c, s);
+    watch_when_due(c, s);
     return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
                              msgsz);
 }
@@ -197,13 +222,15 @@ ctl_deliver(struct ctl *c)
     int loop = c->opt[0] != NULL, rc = 0;
     struct sigaction sa;
     struct sidecar s;
+    char msg[512];
 
     memset(&s, 0, sizeof(s));
     s.wait = -1;
     s.loop = loop;
     if (tr_deliver_init(&s.d, &c->cfg, &c->rules, c->store, &log) != TR_OK ||
         tr_reconcile_init(&s.rec, &c->cfg, &c->rules, c->store, &log) !=
-            TR_OK) {
+            TR_OK ||
+        tr_alerts_init(&s.alerts, &c->cfg, c->store, &log) != TR_OK) {
         fprintf(stderr, "traffic-ctl deliver: out of memory\n");
         return 1;
     }
@@ -221,12 +248,17 @@ ctl_deliver(struct ctl *c)
         tr_deliver_release(&s.d);
         return rc;
     }
+    if (loop && tr_metrics_open(c->cfg.metrics_file, &c->rules, msg,
+                                sizeof(msg)) != TR_OK)
+        printf("deliver: metrics: %s (not counted)\n", msg);
     if (loop)
         printf("deliver: running; SIGTERM stops\n");
     fflush(stdout);
     rc = rounds(c, &s, loop);
+    tr_metrics_close();
     printf("deliver: %zu sent, %zu to retry, %zu failed; %ld pending\n",
            s.st.sent, s.st.retried, s.st.failed, s.pending);
+    tr_alerts_release(&s.alerts);
     tr_reconcile_release(&s.rec);
     tr_deliver_release(&s.d);
     return rc != 0 ? rc : s.st.failed > 0 ? 1 : 0;

@@ -13,6 +13,7 @@
 #include "request.h"
 #include "sql.h"
 #include "store.h"
+#include "text.h"
 
 /* The filters of a request, checked; NULL where absent. */
 struct filters {
@@ -47,23 +48,35 @@ one_of(const char *v, const char *const *set)
     return v == NULL;
 }
 
-/* Whether the request carries the admin token; answers 401/403 if not. */
-static int
-authorised(const struct tr_config *cfg, const struct tr_request *req,
-           struct tr_response *resp)
+int
+tr_admin_allowed(const struct tr_config *cfg, const struct tr_request *req,
+                 int basic, struct tr_response *resp)
 {
-    const char *a = req->authorization;
+    const char *a = req->authorization, *colon;
+    char plain[512];
 
-    if (a == NULL || strncmp(a, "Bearer ", 7) != 0) {
-        resp->www_authenticate = "Bearer";
-        tr_response_error(resp, 401, "authorization required");
+    if (req->trusted)
+        return 1;
+    if (cfg->admin_token == NULL) {
+        tr_response_error(resp, 404, "not found");
         return 0;
     }
-    if (!tr_secret_equal(a + 7, cfg->admin_token)) {
+    if (a != NULL && strncmp(a, "Bearer ", 7) == 0) {
+        if (tr_secret_equal(a + 7, cfg->admin_token))
+            return 1;
         tr_response_error(resp, 403, "forbidden");
         return 0;
     }
-    return 1;
+    /* a browser: any user name, the token as the password */
+    if (basic && a != NULL && strncmp(a, "Basic ", 6) == 0 &&
+        tr_text_base64_decode(a + 6, plain, sizeof(plain)) >= 0 &&
+        (colon = strchr(plain, ':')) != NULL &&
+        tr_secret_equal(colon + 1, cfg->admin_token))
+        return 1;
+    resp->www_authenticate =
+        basic ? "Basic realm=\"traffic-webhook\", charset=\"UTF-8\"" : "Bearer";
+    tr_response_error(resp, 401, "authorization required");
+    return 0;
 }
 
 /* Reads and checks the filters of query into f; answers 400 if bad. */
@@ -117,7 +130,7 @@ tr_admin_answer(const struct tr_config *cfg, struct tr_store *store,
     PGresult *res;
     int np;
 
-    if (cfg->admin_token == NULL) {
+    if (cfg->admin_token == NULL && !req->trusted) {
         tr_response_error(resp, 404, "not found");
         return;
     }
@@ -126,7 +139,8 @@ tr_admin_answer(const struct tr_config *cfg, struct tr_store *store,
         tr_response_error(resp, 405, "method not allowed");
         return;
     }
-    if (!authorised(cfg, req, resp) || !filters(what, req->query, &f, resp))
+    if (!tr_admin_allowed(cfg, req, 0, resp) ||
+        !filters(what, req->query, &f, resp))
         return;
     switch (what) {
     case TR_ADMIN_LOGS:

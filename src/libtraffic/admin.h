@@ -28,6 +28,17 @@ enum tr_admin_what {
     TR_ADMIN_NOTIFICATIONS,
 };
 
+/*
+ * Whether req may see the admin pages: ADMIN_TOKEN as a Bearer token, or
+ * with basic as the password of HTTP Basic auth (a browser; any user
+ * name); or nginx marked the client trusted (TRAFFIC_ADMIN_TRUSTED 1 in an
+ * allow-listed location).  Else resp holds the answer: 404 without
+ * ADMIN_TOKEN, 401 (with WWW-Authenticate) without credentials or with
+ * wrong Basic ones, 403 with a wrong Bearer token.
+ */
+int tr_admin_allowed(const struct tr_config *cfg, const struct tr_request *req,
+                     int basic, struct tr_response *resp);
+
 /* Answers one admin request (any method: only GET and HEAD are served). */
 void tr_admin_answer(const struct tr_config *cfg, struct tr_store *store,
                      enum tr_admin_what what, const struct tr_request *req,

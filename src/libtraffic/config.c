@@ -13,6 +13,7 @@
 
 #include "body.h"
 #include "buf.h"
+#include "chats.h"
 #include "config.h"
 #include "envfile.h"
 #include "leads.h"
@@ -64,6 +65,12 @@ static const struct {
     [TR_CFG_RECONCILE_INTERVAL_S] = {"RECONCILE_INTERVAL_S", K_TEXT, "900"},
     [TR_CFG_RECONCILE_WINDOW] = {"RECONCILE_WINDOW", K_TEXT, "72h"},
     [TR_CFG_WEBHOOK_PUBLIC_URL] = {"WEBHOOK_PUBLIC_URL", K_TEXT, NULL},
+    [TR_CFG_ALERT_CHAT_IDS] = {"ALERT_CHAT_IDS", K_TEXT, NULL},
+    [TR_CFG_ALERT_SILENCE_H] = {"ALERT_SILENCE_H", K_TEXT, "24"},
+    [TR_CFG_ALERT_CHECK_S] = {"ALERT_CHECK_S", K_TEXT, "60"},
+    [TR_CFG_ALERT_SPOOL_S] = {"ALERT_SPOOL_S", K_TEXT, "300"},
+    [TR_CFG_DIGEST_TZ] = {"DIGEST_TZ", K_TEXT, "Asia/Almaty"},
+    [TR_CFG_METRICS_FILE] = {"METRICS_FILE", K_TEXT, NULL},
 };
 
 void
@@ -184,76 +191,15 @@ check_base_url(struct tr_config *cfg, enum tr_config_key key, const char **out,
     return TR_OK;
 }
 
-static int
-is_chat_id(const char *s, size_t n)
-{
-    size_t i = 0;
-
-    if (n == 0 || n >= sizeof(((struct tr_chat *)0)->id))
-        return 0;
-    if (s[0] == '@') {
-        if (n < 2)
-            return 0;
-        for (i = 1; i < n; i++)
-            if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-                return 0;
-        return 1;
-    }
-    if (s[0] == '-')
-        i = 1;
-    if (i == n || n - i > 19)
-        return 0;
-    for (; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
+/* A list of chats (TELEGRAM_CHAT_IDS, ALERT_CHAT_IDS) into chats[*n]. */
 static enum tr_err
-parse_chats(struct tr_config *cfg, char *msg, size_t msgsz)
+parse_chats(struct tr_config *cfg, enum tr_config_key key,
+            struct tr_chat *chats, size_t *nchats, char *msg, size_t msgsz)
 {
-    const char *p = cfg->raw[TR_CFG_TELEGRAM_CHAT_IDS], *end, *colon;
-    char thread[24];
-    size_t n;
+    char why[160];
 
-    cfg->nchats = 0;
-    if (p == NULL)
-        return TR_OK;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        end = p + strcspn(p, ", ");
-        colon = memchr(p, ':', (size_t)(end - p));
-        n = (size_t)((colon ? colon : end) - p);
-        if (cfg->nchats == TR_CHATS_MAX)
-            return bad(msg, msgsz, TR_CFG_TELEGRAM_CHAT_IDS,
-                       "more than 16 chats");
-        if (!is_chat_id(p, n))
-            return tr_fail(msg, msgsz, TR_ECONFIG,
-                           "TELEGRAM_CHAT_IDS: \"%.*s\" is not a chat id "
-                           "(-100123..., 12345 or @channel)",
-                           (int)n, p);
-        memcpy(cfg->chats[cfg->nchats].id, p, n);
-        cfg->chats[cfg->nchats].id[n] = '\0';
-        cfg->chats[cfg->nchats].thread_id = 0;
-        if (colon != NULL) {
-            n = (size_t)(end - colon - 1);
-            if (n == 0 || n >= sizeof(thread))
-                return bad(msg, msgsz, TR_CFG_TELEGRAM_CHAT_IDS,
-                           "bad thread id after \":\"");
-            memcpy(thread, colon + 1, n);
-            thread[n] = '\0';
-            if (tr_parse_id(thread, &cfg->chats[cfg->nchats].thread_id) != 0)
-                return tr_fail(msg, msgsz, TR_ECONFIG,
-                               "TELEGRAM_CHAT_IDS: thread \"%s\" is not a "
-                               "positive integer",
-                               thread);
-        }
-        cfg->nchats++;
-        p = end;
-    }
+    if (tr_chats_parse(cfg->raw[key], chats, nchats, why, sizeof(why)) != TR_OK)
+        return bad(msg, msgsz, key, why);
     return TR_OK;
 }
 
@@ -366,7 +312,11 @@ finish_telegram(struct tr_config *cfg, char *msg, size_t msgsz)
                        "does not look like a bot token (123456:ABC-...)");
     }
     cfg->telegram_bot_token = v;
-    return parse_chats(cfg, msg, msgsz);
+    if ((err = parse_chats(cfg, TR_CFG_TELEGRAM_CHAT_IDS, cfg->chats,
+                           &cfg->nchats, msg, msgsz)) != TR_OK)
+        return err;
+    return parse_chats(cfg, TR_CFG_ALERT_CHAT_IDS, cfg->alert_chats,
+                       &cfg->nalert_chats, msg, msgsz);
 }
 
 /* The secrets, the files and directories, the body limit. */
@@ -434,6 +384,12 @@ finish_numbers(struct tr_config *cfg, char *msg, size_t msgsz)
          offsetof(struct tr_config, tg_corrections)},
         {TR_CFG_RECONCILE_INTERVAL_S, 0, 86400,
          offsetof(struct tr_config, reconcile_interval_s)},
+        {TR_CFG_ALERT_SILENCE_H, 0, 24 * 90,
+         offsetof(struct tr_config, alert_silence_h)},
+        {TR_CFG_ALERT_CHECK_S, 1, 86400,
+         offsetof(struct tr_config, alert_check_s)},
+        {TR_CFG_ALERT_SPOOL_S, 1, 86400,
+         offsetof(struct tr_config, alert_spool_s)},
     };
     enum tr_err err;
     int64_t n;
@@ -468,6 +424,36 @@ finish_reconcile(struct tr_config *cfg, char *msg, size_t msgsz)
     return TR_OK;
 }
 
+/* The team's time zone (an IANA name: the day of the status page and the
+ * daily summary), and where the metrics live. */
+static enum tr_err
+finish_reports(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    const char *v = cfg->raw[TR_CFG_DIGEST_TZ];
+    char path[600];
+
+    if (strlen(v) > 63 ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789/_+-") != strlen(v) ||
+        strstr(v, "..") != NULL || v[0] == '/')
+        return bad(msg, msgsz, TR_CFG_DIGEST_TZ,
+                   "must be a time zone name such as Asia/Almaty");
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", v);
+    if (access("/usr/share/zoneinfo", F_OK) == 0 && access(path, R_OK) != 0)
+        return bad(msg, msgsz, TR_CFG_DIGEST_TZ,
+                   "no such time zone (see /usr/share/zoneinfo)");
+    cfg->tz = v;
+    v = cfg->raw[TR_CFG_METRICS_FILE];
+    if (v != NULL && v[0] != '/')
+        return bad(msg, msgsz, TR_CFG_METRICS_FILE, "must be an absolute path");
+    if ((size_t)snprintf(cfg->metrics_file, sizeof(cfg->metrics_file), "%s%s",
+                         v ? v : cfg->spool_dir,
+                         v ? "" : "/.metrics") >= sizeof(cfg->metrics_file))
+        return bad(msg, msgsz, v ? TR_CFG_METRICS_FILE : TR_CFG_SPOOL_DIR,
+                   "path too long");
+    return TR_OK;
+}
+
 static enum tr_err
 finish_utm(struct tr_config *cfg, char *msg, size_t msgsz)
 {
@@ -494,7 +480,8 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
         (err = finish_telegram(cfg, msg, msgsz)) != TR_OK ||
         (err = finish_local(cfg, msg, msgsz)) != TR_OK ||
         (err = finish_numbers(cfg, msg, msgsz)) != TR_OK ||
-        (err = finish_reconcile(cfg, msg, msgsz)) != TR_OK)
+        (err = finish_reconcile(cfg, msg, msgsz)) != TR_OK ||
+        (err = finish_reports(cfg, msg, msgsz)) != TR_OK)
         return err;
     return finish_utm(cfg, msg, msgsz);
 }

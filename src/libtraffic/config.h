@@ -16,11 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chats.h"
 #include "err.h"
 #include "utm.h"
 
 #define TR_CONFIG_DEFAULT_FILE "/etc/traffic-webhook/traffic-webhook.env"
-#define TR_CHATS_MAX 16
 #define TR_SECRET_MIN 16 /* characters of WEBHOOK_SECRET, ADMIN_TOKEN */
 
 enum tr_config_key {
@@ -57,12 +57,13 @@ enum tr_config_key {
     TR_CFG_RECONCILE_INTERVAL_S,
     TR_CFG_RECONCILE_WINDOW,
     TR_CFG_WEBHOOK_PUBLIC_URL,
+    TR_CFG_ALERT_CHAT_IDS,
+    TR_CFG_ALERT_SILENCE_H,
+    TR_CFG_ALERT_CHECK_S,
+    TR_CFG_ALERT_SPOOL_S,
+    TR_CFG_DIGEST_TZ,
+    TR_CFG_METRICS_FILE,
     TR_CFG_NKEYS
-};
-
-struct tr_chat {
-    char id[48];       /* "-1001234567890" or "@channel" */
-    int64_t thread_id; /* forum topic, 0 for none */
 };
 
 struct tr_config {
@@ -79,6 +80,8 @@ struct tr_config {
     const char *telegram_bot_token;
     struct tr_chat chats[TR_CHATS_MAX];
     size_t nchats;
+    struct tr_chat alert_chats[TR_CHATS_MAX]; /* ALERT_CHAT_IDS */
+    size_t nalert_chats;
     const char *telegram_api_base; /* no trailing "/" */
     const char *webhook_secret;
     const char *admin_token;
@@ -105,7 +108,12 @@ struct tr_config {
     long reconcile_interval_s;      /* the sidecar's, 0: off */
     long long reconcile_window_s;   /* how far back it looks */
     const char *webhook_public_url; /* this service's URL in AmoCRM */
-    char env_file[512];             /* the file read, or "" */
+    long alert_silence_h;           /* no webhook that long: an alert; 0 off */
+    long alert_check_s;     /* the sidecar looks for problems so often */
+    long alert_spool_s;     /* requests spooled longer: an alert */
+    const char *tz;         /* DIGEST_TZ: the team's day */
+    char metrics_file[512]; /* METRICS_FILE, else SPOOL_DIR/.metrics */
+    char env_file[512];     /* the file read, or "" */
 };
 
 /* Fills cfg with nothing set. */

@@ -11,6 +11,7 @@
 #include "amorate.h"
 #include "classify.h"
 #include "config.h"
+#include "metrics.h"
 #include "enrich.h"
 #include "rules.h"
 #include "sql.h"
@@ -105,6 +106,7 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why, int gone,
         if (tr_store_run(e->store, tr_sql_enrich_final, 3, p, msg, msgsz) !=
             TR_OK)
             return TR_EDB;
+        tr_metrics_enrich("unconfirmed");
         /* the API says it is no sale: out of the dashboard */
         return reverse(e, c, "unconfirmed", msg, msgsz);
     }
@@ -121,6 +123,7 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why, int gone,
         p[0] = c->id;
         p[1] = "failed";
         p[2] = why;
+        tr_metrics_enrich("failed");
         return tr_store_run(e->store, tr_sql_enrich_final, 3, p, msg, msgsz);
     }
     /* the last attempt comes when the wait is over */
@@ -132,6 +135,7 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why, int gone,
     p[0] = c->id;
     p[1] = why;
     p[2] = delay;
+    tr_metrics_enrich("retry");
     return tr_store_run(e->store, tr_sql_enrich_retry, 3, p, msg, msgsz);
 }
 
@@ -208,6 +212,7 @@ done(struct tr_enrich *e, const struct claimed *c,
                c->lead, rule->name, ct->name ? "known" : "unknown");
     if (tr_store_run(e->store, tr_sql_enrich_done, 15, p, msg, msgsz) != TR_OK)
         return TR_EDB;
+    tr_metrics_enrich("done");
     return c->unified ? route(e, c, utm, rule, msg, msgsz) : TR_OK;
 }
 
@@ -233,6 +238,7 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
                                            msg, msgsz);
     }
     st = tr_amocrm_get_lead(&e->amo, c->base, c->lead, &lead, why, sizeof(why));
+    tr_metrics_amocrm((int)st);
     if (st == TR_AMO_OK && (lead.pipeline_id != e->cfg->pipeline_id ||
                             lead.status_id != e->cfg->status_id)) {
         snprintf(why, sizeof(why),
@@ -250,6 +256,7 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
             goto out;
         st = tr_amocrm_get_contact(&e->amo, c->base, lead.main_contact, &ct,
                                    why, sizeof(why));
+        tr_metrics_amocrm((int)st);
         if (st == TR_AMO_GONE) {
             st = TR_AMO_OK; /* a deleted contact: a sale without one */
             tr_amo_contact_release(&ct);

@@ -12,6 +12,10 @@
 
 struct tr_store;
 
+/* The newest migration of sql/ this build's statements need (t/014 keeps
+ * it in step with sql/). */
+#define TR_SCHEMA_VERSION "008"
+
 /*
  * Applies the pending migrations of sqldir under an advisory lock (two
  * operators at once wait for each other), each in its own transaction.

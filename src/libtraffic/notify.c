@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "notify.h"
 #include "render.h"
 #include "sql.h"
@@ -113,6 +114,8 @@ send_as(struct tr_notify *n, const struct tr_claim *c, const char *chat,
     m.reply_to = c->kind == TR_CLAIM_REPLY ? c->target : 0;
     m.edit = c->kind == TR_CLAIM_EDIT ? c->target : 0;
     err = tr_telegram_send(&n->tg, &m, r);
+    if (err == TR_OK)
+        tr_metrics_telegram((int)r->outcome);
     free(text);
     return err;
 }

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "config.h"
 #include "leads.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "rules.h"
 #include "text.h"
@@ -101,6 +102,17 @@ count(struct tr_results *res, const struct tr_item *it)
         break;
     }
     summarize(res, it);
+}
+
+/* The host's counters (metrics.h): the lead's outcome, a new sale. */
+static void
+measure(struct tr_pipeline *p, enum tr_endpoint ep, const struct tr_item *it)
+{
+    tr_metrics_lead(ep == TR_EP_UNIFIED, (int)it->outcome);
+    if (it->change != NULL)
+        tr_metrics_change(it->change);
+    else if (it->is_sale && it->outcome == TR_OUT_SUCCESS)
+        tr_metrics_sale(p->rules, it->rule, it->lead ? it->lead->price : "");
 }
 
 /* With AMOCRM_DOMAIN set, a body from another account is refused. */
@@ -195,8 +207,11 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
     if (!dry_run &&
         (err = tr_sale_save(&p->sale, &d, claims, msg, msgsz)) != TR_OK)
         goto out;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         count(res, &items[i]);
+        if (!dry_run)
+            measure(p, in->endpoint, &items[i]);
+    }
     if (leads.n > 0)
         res->ignored += leads.ignored, res->total += leads.ignored;
 out:

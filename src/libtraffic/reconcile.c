@@ -14,6 +14,7 @@
 #include "classify.h"
 #include "config.h"
 #include "leads.h"
+#include "metrics.h"
 #include "reconcile.h"
 #include "sql.h"
 #include "store.h"
@@ -104,8 +105,9 @@ ask(struct tr_reconcile *r, const char *query, int page,
         if (tr_amorate_take(r->store, r->cfg->amo_rate, SLOT_WAIT, msg, msgsz) <
             0)
             return TR_EDB;
-        if ((st = tr_amocrm_list_leads(&r->amo, query, page, out, why,
-                                       sizeof(why))) != TR_AMO_RETRY)
+        st = tr_amocrm_list_leads(&r->amo, query, page, out, why, sizeof(why));
+        tr_metrics_amocrm((int)st);
+        if (st != TR_AMO_RETRY)
             break;
         tr_amo_leads_release(out);
         tr_log_say(&r->log, "reconcile: %s; again in %ld ms", why, backoff);
@@ -325,35 +327,27 @@ ours(const struct tr_config *cfg, const char *dest)
            (n >= 15 && strcmp(path + n - 15, "/webhook/amocrm") == 0);
 }
 
-enum tr_err
-tr_reconcile_hook(struct tr_reconcile *r, struct tr_reconcile_stats *st,
-                  char *msg, size_t msgsz)
+void
+tr_reconcile_judge_hooks(const struct tr_config *cfg,
+                         const struct tr_amo_hooks *hooks,
+                         struct tr_reconcile_stats *st)
 {
-    const char *where = r->cfg->webhook_public_url
-                            ? r->cfg->webhook_public_url
-                            : ".../webhook/amocrm/traffic";
-    struct tr_amo_hooks hooks;
-    enum tr_amo_status s;
+    const char *where = cfg->webhook_public_url ? cfg->webhook_public_url
+                                                : ".../webhook/amocrm/traffic";
     size_t i, enabled = 0, disabled = 0;
     const char *off = NULL;
-    char why[512];
 
-    st->hook[0] = st->hook_problem[0] = '\0';
-    if ((s = tr_amocrm_list_hooks(&r->amo, &hooks, why, sizeof(why))) !=
-        TR_AMO_OK) {
-        tr_amo_hooks_release(&hooks);
-        return tr_fail(msg, msgsz, TR_ENET, "the AmoCRM API: %s", why);
-    }
-    for (i = 0; i < hooks.n; i++) {
-        if (!ours(r->cfg, hooks.v[i].destination))
+    for (i = 0; i < hooks->n; i++) {
+        if (!ours(cfg, hooks->v[i].destination))
             continue;
-        if (hooks.v[i].disabled) {
+        if (hooks->v[i].disabled) {
             disabled++;
-            off = hooks.v[i].destination;
+            off = hooks->v[i].destination;
         } else {
             enabled++;
         }
     }
+    st->hook_problem[0] = '\0';
     snprintf(st->hook, sizeof(st->hook), "%s",
              enabled    ? "ok"
              : disabled ? "disabled"
@@ -371,6 +365,21 @@ tr_reconcile_hook(struct tr_reconcile *r, struct tr_reconcile_stats *st,
                  "Settings, API, Webhooks (events \"deal changed\" and "
                  "\"deal status changed\")",
                  where);
+}
+
+enum tr_err
+tr_reconcile_hook(struct tr_reconcile *r, struct tr_reconcile_stats *st,
+                  char *msg, size_t msgsz)
+{
+    struct tr_amo_hooks hooks;
+    char why[512];
+
+    st->hook[0] = st->hook_problem[0] = '\0';
+    if (tr_amocrm_list_hooks(&r->amo, &hooks, why, sizeof(why)) != TR_AMO_OK) {
+        tr_amo_hooks_release(&hooks);
+        return tr_fail(msg, msgsz, TR_ENET, "the AmoCRM API: %s", why);
+    }
+    tr_reconcile_judge_hooks(r->cfg, &hooks, st);
     tr_amo_hooks_release(&hooks);
     return TR_OK;
 }
@@ -455,6 +464,9 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
         snprintf(run, sizeof(run), "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
         err = passes(r, since, dry_run, st, msg, msgsz);
+        if (!dry_run)
+            tr_metrics_reconcile(st->recovered, st->corrected, st->reversed,
+                                 st->unchanged, err != TR_OK);
         if (tr_store_connected(r->store))
             finish(r, run, st, err != TR_OK ? msg : NULL);
     }

@@ -76,6 +76,15 @@ enum tr_err tr_reconcile_hook(struct tr_reconcile *r,
                               struct tr_reconcile_stats *st, char *msg,
                               size_t msgsz);
 
+/*
+ * Whether one of hooks posts to this service (WEBHOOK_PUBLIC_URL, else a
+ * destination ending in /webhook/amocrm/traffic or /webhook/amocrm) and is
+ * enabled, into st->hook and st->hook_problem.
+ */
+void tr_reconcile_judge_hooks(const struct tr_config *cfg,
+                              const struct tr_amo_hooks *hooks,
+                              struct tr_reconcile_stats *st);
+
 /* The summary line: "reconcile: checked N, recovered N, ...". */
 void tr_reconcile_line(const struct tr_reconcile_stats *st, char *buf,
                        size_t bufsz);

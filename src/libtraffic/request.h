@@ -23,6 +23,8 @@ struct tr_request {
     long long content_length;  /* -1 when missing or unparsable */
     const char *request_id;    /* X-AmoCRM-RequestId, or NULL */
     const char *authorization; /* the Authorization header, or NULL */
+    int trusted;               /* nginx lets this client see the admin
+                                * pages (TRAFFIC_ADMIN_TRUSTED) */
     const char *body;          /* set by the program before finish */
     size_t body_len;
     int body_short;         /* the client sent less than announced */
@@ -34,6 +36,7 @@ struct tr_response {
     int status;
     const char *allow;            /* the Allow header of a 405 */
     const char *www_authenticate; /* the WWW-Authenticate of a 401 */
+    const char *content_type;     /* NULL: application/json */
     struct tr_buf body;           /* JSON, or empty for HEAD */
     char error[512];              /* the detail behind an error answer */
 };

@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "admin.h"
+#include "metrics.h"
+#include "prometheus.h"
+#include "status.h"
 #include "config.h"
+#include "health.h"
 #include "secret.h"
 #include "router.h"
 #include "rules.h"
@@ -25,11 +29,14 @@ static const struct {
     enum tr_route route;
 } routes[] = {
     {"/webhook/amocrm/traffic/test", TR_ROUTE_TEST},
+    {"/webhook/amocrm/traffic/health", TR_ROUTE_HEALTH},
     {"/webhook/amocrm/traffic", TR_ROUTE_TRAFFIC},
     {"/webhook/amocrm", TR_ROUTE_UNIFIED},
     {"/api/admin/webhook-logs/stats", TR_ROUTE_ADMIN_STATS},
     {"/api/admin/webhook-logs", TR_ROUTE_ADMIN_LOGS},
     {"/api/admin/notifications", TR_ROUTE_ADMIN_NOTIFICATIONS},
+    {"/metrics", TR_ROUTE_METRICS},
+    {"/admin", TR_ROUTE_STATUS},
 };
 
 void
@@ -67,11 +74,13 @@ tr_router_route(const char *path)
 }
 
 static void
-answer_test(struct tr_router *r, struct tr_response *resp)
+answer_test(struct tr_router *r, int health, struct tr_response *resp)
 {
     struct json_object *o, *list;
+    struct tr_health h;
     char now[40];
     size_t i;
+    int ok;
 
     if ((o = json_object_new_object()) == NULL ||
         (list = json_object_new_array()) == NULL) {
@@ -83,7 +92,11 @@ answer_test(struct tr_router *r, struct tr_response *resp)
         json_object_array_add(list,
                               json_object_new_string(r->rules->v[i].name));
     tr_text_iso_now(now, sizeof(now));
-    json_object_object_add(o, "success", json_object_new_boolean(1));
+    tr_health_check(r->store, r->cfg, &h);
+    /* the seed's test endpoint is active whatever; health says whether a
+     * sale can be stored */
+    ok = !health || tr_health_can_store(&h);
+    json_object_object_add(o, "success", json_object_new_boolean(ok));
     json_object_object_add(
         o, "message",
         json_object_new_string("Traffic Dashboard webhook endpoint is active"));
@@ -93,11 +106,11 @@ answer_test(struct tr_router *r, struct tr_response *resp)
                            json_object_new_int64(r->cfg->pipeline_id));
     json_object_object_add(o, "targetologists", list);
     json_object_object_add(o, "timestamp", json_object_new_string(now));
-    json_object_object_add(o, "database",
-                           json_object_new_string(tr_store_alive(r->store)
-                                                      ? "connected"
-                                                      : "unavailable"));
-    resp->status = 200;
+    json_object_object_add(o, "database", json_object_new_string(h.database));
+    json_object_object_add(o, "migrations",
+                           json_object_new_string(h.migrations));
+    json_object_object_add(o, "spool", json_object_new_string(h.spool));
+    resp->status = ok ? 200 : 503;
     tr_buf_adds(&resp->body, json_object_to_json_string_ext(o, TR_JSON_FLAGS));
     json_object_put(o);
 }
@@ -196,7 +209,7 @@ begin_webhook(struct tr_router *r, enum tr_endpoint ep,
 }
 
 static void
-begin_test(struct tr_router *r, const struct tr_request *req,
+begin_test(struct tr_router *r, int health, const struct tr_request *req,
            struct tr_response *resp)
 {
     const char *m = req->method ? req->method : "";
@@ -207,7 +220,7 @@ begin_test(struct tr_router *r, const struct tr_request *req,
         resp->allow = "GET, HEAD";
         tr_response_error(resp, 405, "method not allowed");
     } else {
-        answer_test(r, resp);
+        answer_test(r, health, resp);
     }
 }
 
@@ -220,7 +233,8 @@ tr_router_begin(struct tr_router *r, struct tr_request *req,
         tr_response_error(resp, 404, "not found");
         return 0;
     case TR_ROUTE_TEST:
-        begin_test(r, req, resp);
+    case TR_ROUTE_HEALTH:
+        begin_test(r, tr_router_route(req->path) == TR_ROUTE_HEALTH, req, resp);
         return 0;
     case TR_ROUTE_ADMIN_LOGS:
         tr_admin_answer(r->cfg, r->store, TR_ADMIN_LOGS, req, resp);
@@ -230,6 +244,12 @@ tr_router_begin(struct tr_router *r, struct tr_request *req,
         return 0;
     case TR_ROUTE_ADMIN_NOTIFICATIONS:
         tr_admin_answer(r->cfg, r->store, TR_ADMIN_NOTIFICATIONS, req, resp);
+        return 0;
+    case TR_ROUTE_METRICS:
+        tr_prometheus_answer(r->cfg, r->store, req, resp);
+        return 0;
+    case TR_ROUTE_STATUS:
+        tr_status_answer(r->cfg, r->rules, r->store, req, resp);
         return 0;
     case TR_ROUTE_TRAFFIC:
         return begin_webhook(r, TR_EP_TRAFFIC, req, resp);
@@ -257,14 +277,17 @@ spool(struct tr_router *r, const struct tr_request *req,
     e.received_at = in->received_at;
     e.body = req->body;
     e.body_len = req->body_len;
+    tr_metrics_event(TR_M_DB_ERROR);
     if (tr_spool_write(r->cfg->spool_dir, &e, req->received_sec,
                        req->received_nsec, why, sizeof(why)) != TR_OK) {
+        tr_metrics_event(TR_M_SPOOL_FAILED);
         snprintf(resp->error, sizeof(resp->error), "%.200s; spool: %.200s",
                  dberr, why);
         tr_response_error(resp, 503,
                           "could not store the delivery; retry later");
         return;
     }
+    tr_metrics_event(TR_M_SPOOLED);
     snprintf(resp->error, sizeof(resp->error), "%.200s; spooled", dberr);
     resp->status = 200;
     tr_buf_adds(&resp->body, "{\"success\":true,\"queued\":true}");

@@ -29,10 +29,13 @@ enum tr_route {
     TR_ROUTE_NONE,
     TR_ROUTE_TRAFFIC,             /* POST, HEAD /webhook/amocrm/traffic */
     TR_ROUTE_TEST,                /* GET, HEAD  /webhook/amocrm/traffic/test */
+    TR_ROUTE_HEALTH,              /* GET, HEAD  .../traffic/health */
     TR_ROUTE_UNIFIED,             /* POST, HEAD /webhook/amocrm */
     TR_ROUTE_ADMIN_LOGS,          /* GET /api/admin/webhook-logs */
     TR_ROUTE_ADMIN_STATS,         /* GET /api/admin/webhook-logs/stats */
     TR_ROUTE_ADMIN_NOTIFICATIONS, /* GET /api/admin/notifications */
+    TR_ROUTE_METRICS,             /* GET /metrics */
+    TR_ROUTE_STATUS,              /* GET /admin/ */
 };
 
 struct tr_router {

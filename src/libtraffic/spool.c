@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -121,6 +122,28 @@ out:
     return err;
 }
 
+enum tr_err
+tr_spool_probe(const char *dir, char *msg, size_t msgsz)
+{
+    char path[4096];
+    int fd;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return io_fail(msg, msgsz, "mkdir", dir);
+    snprintf(path, sizeof(path), "%s/.probe-%ld", dir, (long)getpid());
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return io_fail(msg, msgsz, "create", path);
+    if (write_all(fd, "probe\n", 6) != 0) {
+        close(fd);
+        unlink(path);
+        return io_fail(msg, msgsz, "write", path);
+    }
+    close(fd);
+    if (unlink(path) != 0)
+        return io_fail(msg, msgsz, "remove", path);
+    return TR_OK;
+}
+
 static int
 is_entry(const char *name)
 {
@@ -139,6 +162,27 @@ tr_spool_depth(const char *dir)
                                                                : -1;
     tr_dir_list_release(&list);
     return n;
+}
+
+long
+tr_spool_oldest_age(const char *dir)
+{
+    struct tr_dir_list list;
+    long long sec = 0;
+    long age = -1;
+    char *end;
+
+    if (tr_dir_list(&list, dir, is_entry, 1, NULL, 0) == TR_OK) {
+        age = 0;
+        /* named by arrival: the first is the oldest */
+        if (list.n > 0) {
+            sec = strtoll(list.names[0], &end, 10);
+            if (end != list.names[0] && sec > 0 && time(NULL) > sec)
+                age = (long)(time(NULL) - sec);
+        }
+    }
+    tr_dir_list_release(&list);
+    return age;
 }
 
 /* The value of "key: value\n" at *p, NUL-terminated in place. */

@@ -39,6 +39,15 @@ struct tr_spool_entry {
 enum tr_err tr_spool_write(const char *dir, const struct tr_spool_entry *e,
                            long long sec, long nsec, char *msg, size_t msgsz);
 
+/*
+ * Whether dir takes a file now: creates it if missing, writes and removes
+ * a probe file.  TR_EIO with the reason.
+ */
+enum tr_err tr_spool_probe(const char *dir, char *msg, size_t msgsz);
+
+/* The seconds the oldest entry of dir has waited (0: none); -1 on error. */
+long tr_spool_oldest_age(const char *dir);
+
 /* Counts the entries waiting in dir (0 when it does not exist); -1 on error. */
 long tr_spool_depth(const char *dir);
 

@@ -403,6 +403,21 @@ tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
                        : unprepare(store, bad, sql, n, params, msg, msgsz);
 }
 
+const char *
+tr_store_prepared_as(const struct tr_store *store, const char *sql, char *buf,
+                     size_t bufsz)
+{
+    size_t i;
+
+    for (i = 0; i < store->nprepared && !store->unprepared; i++) {
+        if (store->prepared[i] == sql) {
+            snprintf(buf, bufsz, "tr%zu", i);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 PGresult *
 tr_store_query(struct tr_store *store, const char *sql, int n,
                const char *const *params, char *msg, size_t msgsz)

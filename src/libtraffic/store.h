@@ -83,6 +83,13 @@ struct pg_result *tr_store_query_prepared(struct tr_store *store,
                                           const char *const *params, char *msg,
                                           size_t msgsz);
 
+/*
+ * The name this session prepared sql under ("tr3") into buf, or NULL when
+ * it did not (yet, or plain statements behind a pooler).
+ */
+const char *tr_store_prepared_as(const struct tr_store *store, const char *sql,
+                                 char *buf, size_t bufsz);
+
 /* tr_store_query for a statement whose result is not needed: TR_EDB. */
 enum tr_err tr_store_run(struct tr_store *store, const char *sql, int n,
                          const char *const *params, char *msg, size_t msgsz);

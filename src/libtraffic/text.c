@@ -94,3 +94,34 @@ tr_text_parse_age(const char *s)
         return -1;
     return v * mult;
 }
+
+long
+tr_text_base64_decode(const char *s, char *out, size_t outsz)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned long acc = 0;
+    size_t o = 0;
+    int bits = 0, pad = 0;
+    const char *p;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '=') {
+            pad++;
+            continue;
+        }
+        if (pad > 0 || (p = strchr(alphabet, *s)) == NULL || *s == '\0')
+            return -1;
+        acc = (acc << 6) | (unsigned long)(p - alphabet);
+        if ((bits += 6) >= 8) {
+            bits -= 8;
+            if (o + 1 >= outsz)
+                return -1;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    if (pad > 2)
+        return -1;
+    out[o] = '\0';
+    return (long)o;
+}

@@ -1,0 +1,63 @@
+/*
+ * health.c: a statement to the database, a file in the spool.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "health.h"
+#include "migrate.h"
+#include "spool.h"
+#include "sql.h"
+#include "store.h"
+
+static void
+check_database(struct tr_store *store, struct tr_health *h)
+{
+    char msg[256];
+    PGresult *res;
+    const char *v;
+
+    snprintf(h->database, sizeof(h->database), "unavailable");
+    snprintf(h->migrations, sizeof(h->migrations), "unknown");
+    if ((res = tr_store_query_prepared(store, tr_sql_health_schema, 0, NULL,
+                                       msg, sizeof(msg))) == NULL) {
+        if (tr_store_connected(store)) {
+            /* it answers, without schema_migrations */
+            h->database_ok = 1;
+            snprintf(h->database, sizeof(h->database), "connected");
+            snprintf(h->migrations, sizeof(h->migrations), "not applied");
+        }
+        return;
+    }
+    h->database_ok = 1;
+    snprintf(h->database, sizeof(h->database), "connected");
+    v = PQgetvalue(res, 0, 0);
+    h->schema_ok = strcmp(v, TR_SCHEMA_VERSION) >= 0;
+    if (h->schema_ok)
+        snprintf(h->migrations, sizeof(h->migrations), "current");
+    else
+        snprintf(h->migrations, sizeof(h->migrations),
+                 "pending: %s of %s applied", v[0] ? v : "none",
+                 TR_SCHEMA_VERSION);
+    PQclear(res);
+}
+
+void
+tr_health_check(struct tr_store *store, const struct tr_config *cfg,
+                struct tr_health *h)
+{
+    char why[160];
+
+    memset(h, 0, sizeof(*h));
+    check_database(store, h);
+    h->spool_ok = tr_spool_probe(cfg->spool_dir, why, sizeof(why)) == TR_OK;
+    snprintf(h->spool, sizeof(h->spool), "%s", h->spool_ok ? "writable" : why);
+}
+
+int
+tr_health_can_store(const struct tr_health *h)
+{
+    return (h->database_ok && h->schema_ok) || h->spool_ok;
+}

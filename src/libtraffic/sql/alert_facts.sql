@@ -1,0 +1,12 @@
+-- What the alerts read from the database, one row: messages that failed
+-- for good in the last day (and the commonest reason), the hours since the
+-- last webhook (or since the install, before the first one).
+SELECT
+ (SELECT count(*) FROM notification_outbox WHERE status = 'failed'
+  AND created_at > now() - interval '24 hours') AS failed,
+ coalesce((SELECT last_error FROM notification_outbox WHERE status =
+  'failed' AND created_at > now() - interval '24 hours' GROUP BY last_error
+  ORDER BY count(*) DESC LIMIT 1), '') AS reason,
+ extract(epoch FROM now() - coalesce((SELECT max(received_at)
+  FROM webhook_logs), (SELECT min(applied_at) FROM schema_migrations)))
+  / 3600 AS silent_h

@@ -1,0 +1,22 @@
+-- GET /admin/: how delivery is doing, one row: the last webhook (in the
+-- team's time zone $1) and its age, the deliveries of the last 24 hours
+-- and those without error, the messages waiting and failed, AmoCRM's hook
+-- and the last reconciliation.
+SELECT
+ coalesce(to_char((SELECT max(received_at) FROM webhook_logs) AT TIME ZONE $1,
+  'DD.MM.YYYY HH24:MI:SS'), '') AS last_webhook,
+ coalesce(extract(epoch FROM now() - (SELECT max(received_at)
+  FROM webhook_logs))::bigint, -1) AS webhook_age,
+ (SELECT count(*) FROM webhook_logs
+  WHERE received_at >= now() - interval '24 hours') AS day_total,
+ (SELECT count(*) FROM webhook_logs
+  WHERE received_at >= now() - interval '24 hours'
+   AND processing_status <> 'error') AS day_ok,
+ (SELECT count(*) FROM notification_outbox WHERE status = 'pending')
+  AS pending,
+ (SELECT count(*) FROM notification_outbox WHERE status = 'failed')
+  AS failed,
+ coalesce((SELECT hook FROM reconcile_runs WHERE hook IS NOT NULL
+  ORDER BY id DESC LIMIT 1), '') AS hook,
+ coalesce((SELECT to_char(started_at AT TIME ZONE $1, 'DD.MM.YYYY HH24:MI')
+  FROM reconcile_runs ORDER BY id DESC LIMIT 1), '') AS reconciled
