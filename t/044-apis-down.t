@@ -42,12 +42,12 @@ is(psql("SELECT count(*) FROM notification_outbox WHERE status = 'sent'"), 0,
     'nothing sent yet');
 
 # AmoCRM back (the leads it does not know are unconfirmed: serve each as
-# the seed's deal, under its own id), then Telegram.
-fake_default('/api/v4/', undef);
+# the seed's deal, under its own id, before the 503s stop), then Telegram.
 my $seed = JSON::PP::decode_json(slurp(srcdir()
     . '/t/fixtures/amocrm/leads/25123456.json'));
 fake_amocrm(leads => { map { (44000000 + $_ => { %$seed,
     id => 44000000 + $_ }) } 1 .. 10 });
+fake_default('/api/v4/', undef);
 wait_for('all enriched', sub { psql("SELECT count(*) FROM sales_notifications"
     . " WHERE enrich_status = 'done'") == 10 }, 60);
 sleep 1;

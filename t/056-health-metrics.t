@@ -175,4 +175,28 @@ stop_pool();
 start_pool(workers => 1, env_file => write_env(%env, ADMIN_TOKEN => undef));
 $r = http('GET', '/metrics');
 is($r->{status}, 404, 'no ADMIN_TOKEN: /metrics is off');
+$r = http('GET', '/metrics', undef, 'Traffic-Admin-Trusted' => 1);
+is($r->{status}, 404, 'and no request header can say it is trusted');
+
+# The snippet's allow-list, uncommented: nginx vouches for the client.
+sub allow_list {
+    my ($net) = @_;
+    return sub {
+        my ($s) = @_;
+        $s =~ s{#allow 192\.0\.2\.0/24;}{allow $net;}g;
+        $s =~ s{#deny all;}{deny all;}g;
+        $s =~ s{#fastcgi_param TRAFFIC_ADMIN_TRUSTED 1;}
+               {fastcgi_param TRAFFIC_ADMIN_TRUSTED 1;}g;
+        return $s;
+    };
+}
+start_nginx(edit => allow_list('127.0.0.0/8'));
+$r = http('GET', '/metrics');
+is($r->{status}, 200, 'allow-listed: /metrics without a token');
+like($r->{content}, qr/^traffic_webhook_up 1$/m, 'the metrics');
+$r = http('GET', '/admin/');
+is($r->{status}, 200, 'and the status page');
+start_nginx(edit => allow_list('192.0.2.0/24'));
+$r = http('GET', '/metrics');
+is($r->{status}, 403, 'from outside the allow-list: nginx says 403');
 done_testing();

@@ -157,7 +157,8 @@ watch_when_due(struct ctl *c, struct sidecar *s)
     fflush(stdout);
 }
 
-/* One round: the spool, then what is due; the pending messages after. */
+/* One round: the spool, then what is due; the pending messages after.
+ * (The alerts' watch comes after each round, whatever it met.) */
 static enum tr_err
 round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
 {
@@ -168,7 +169,6 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
         (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) != TR_OK)
         return err;
     reconcile_when_due(c, s);
-    watch_when_due(c, s);
     return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
                              msgsz);
 }
@@ -178,16 +178,21 @@ static int
 rounds(struct ctl *c, struct sidecar *s, int loop)
 {
     struct timespec t0, t;
+    enum tr_err err;
     char msg[512];
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!stopping) {
-        if (round_once(c, s, msg, sizeof(msg)) != TR_OK) {
+        err = round_once(c, s, msg, sizeof(msg));
+        watch_when_due(c, s); /* the database away too: the spool's alert */
+        if (err != TR_OK) {
             printf("deliver: %s\n", msg);
             fflush(stdout);
             if (!loop)
                 return 1;
-            nap(5); /* the database is away: try again later */
+            /* the database is away: try again later (the alerts' watch
+               keeps its pace: it is what says so) */
+            nap(c->cfg.alert_check_s < 5 ? (double)c->cfg.alert_check_s : 5);
             continue;
         }
         clock_gettime(CLOCK_MONOTONIC, &t);

@@ -1,11 +1,13 @@
 /*
  * alerts.c: finding the problems, flipping their rows, posting the news.
  */
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alerts.h"
 #include "amorate.h"
@@ -32,7 +34,7 @@ enum tr_err
 tr_alerts_init(struct tr_alerts *a, const struct tr_config *cfg,
                struct tr_store *store, const struct tr_log *log)
 {
-    char base[512];
+    char base[512], host[64];
     enum tr_err err;
 
     memset(a, 0, sizeof(*a));
@@ -40,6 +42,11 @@ tr_alerts_init(struct tr_alerts *a, const struct tr_config *cfg,
     a->store = store;
     if (log != NULL)
         a->log = *log;
+    /* the messages say which host, the spool's alert being its own */
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "?");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(a->host, sizeof(a->host), "traffic-webhook@%s", host);
     if (cfg->telegram_bot_token != NULL) {
         if ((err = tr_telegram_init(&a->tg, cfg->telegram_api_base,
                                     cfg->telegram_bot_token,
@@ -127,6 +134,21 @@ detect_amocrm(struct tr_alerts *a, struct tr_alert_found *hook,
     tr_amo_hooks_release(&hooks);
 }
 
+/* Appends ", id" to the list in bad (of size sz), when it fits. */
+static void
+add_chat(char *bad, size_t sz, const char *id)
+{
+    size_t used = strlen(bad), n = strlen(id);
+
+    if (used + n + 3 >= sz)
+        return;
+    if (used > 0) {
+        memcpy(bad + used, ", ", 2);
+        used += 2;
+    }
+    memcpy(bad + used, id, n + 1);
+}
+
 /* The bot's token (getMe), then each chat it writes to (getChat). */
 static void
 detect_telegram(struct tr_alerts *a, struct tr_alert_found *token,
@@ -159,10 +181,8 @@ detect_telegram(struct tr_alerts *a, struct tr_alert_found *token,
 
         for (i = 0; i < n; i++)
             if (tr_telegram_check(&a->tg, c[i].id, &r) == TR_OK &&
-                r.outcome != TR_TG_SENT && r.outcome != TR_TG_RETRY &&
-                strlen(bad) + strlen(c[i].id) + 4 < sizeof(bad))
-                snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "%s%s",
-                         bad[0] ? ", " : "", c[i].id);
+                r.outcome != TR_TG_SENT && r.outcome != TR_TG_RETRY)
+                add_chat(bad, sizeof(bad), c[i].id);
     }
     if (bad[0] == '\0')
         return;
@@ -176,27 +196,34 @@ detect_telegram(struct tr_alerts *a, struct tr_alert_found *token,
         bad);
 }
 
-/* What the database and the spool say: failed messages, a stuck spool,
- * a silence. */
-static enum tr_err
-detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
-             size_t msgsz)
+/* Requests waiting in this host's spool for too long. */
+static void
+detect_spool(struct tr_alerts *a, struct tr_alert_found *f)
 {
-    const struct tr_config *cfg = a->cfg;
-    long failed, age;
-    double silent;
-    char ru[512];
-    PGresult *res;
+    long age = tr_spool_oldest_age(a->cfg->spool_dir);
 
-    age = tr_spool_oldest_age(cfg->spool_dir);
-    found[TR_ALERT_SPOOL].known = age >= 0;
-    if (age > cfg->alert_spool_s)
-        set(&found[TR_ALERT_SPOOL],
+    f->known = age >= 0;
+    if (age > a->cfg->alert_spool_s)
+        set(f,
             "База данных недоступна: вебхуки ждут в спуле слишком долго "
             "(продажи не потеряны, но дашборд их ещё не видит).",
             "requests have waited in the spool for %ld s: the database "
             "does not take them (traffic-ctl spool status)",
             age);
+}
+
+/* What the database says: failed messages, a silence. */
+static enum tr_err
+detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
+             size_t msgsz)
+{
+    const struct tr_config *cfg = a->cfg;
+    long failed;
+    double silent;
+    char ru[512];
+    PGresult *res;
+
+    detect_spool(a, &found[TR_ALERT_SPOOL]);
     if ((res = tr_store_query(a->store, tr_sql_alert_facts, 0, NULL, msg,
                               msgsz)) == NULL)
         return TR_EDB;
@@ -240,6 +267,55 @@ tr_alerts_detect(struct tr_alerts *a, int apis,
     return detect_local(a, found, msg, msgsz);
 }
 
+/*
+ * The spool's alert is this host's, and is about the database being away:
+ * its state is a file in the spool (what it said, while it lasts), not a
+ * row.  Returns 1 active, 0 not, with what it said in was.
+ */
+static int
+spool_state(const struct tr_config *cfg, char *was, size_t wassz)
+{
+    char path[4096];
+    size_t n = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/" TR_ALERT_SPOOL_FILE, cfg->spool_dir);
+    if ((f = fopen(path, "re")) == NULL)
+        return 0;
+    if (wassz > 0) {
+        n = fread(was, 1, wassz - 1, f);
+        was[n] = '\0';
+    }
+    fclose(f);
+    return 1;
+}
+
+/* Records the spool alert's state; -1 when the spool cannot be written. */
+static int
+spool_record(const struct tr_config *cfg, const struct tr_alert_found *f)
+{
+    char path[4096], tmp[4096 + 32];
+    FILE *out;
+
+    snprintf(path, sizeof(path), "%s/" TR_ALERT_SPOOL_FILE, cfg->spool_dir);
+    if (!f->active)
+        return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+    if ((out = fopen(tmp, "we")) == NULL)
+        return -1;
+    if (fputs(f->ru, out) < 0 || fclose(out) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int
+tr_alerts_spool_active(const struct tr_config *cfg)
+{
+    return spool_state(cfg, NULL, 0);
+}
+
 /* Posts text to the alert chats, or says it in the log without them. */
 static void
 post(struct tr_alerts *a, const char *text)
@@ -261,20 +337,61 @@ post(struct tr_alerts *a, const char *text)
     }
 }
 
+/* Says in the log and posts that alert i started, or cleared (was: what it
+ * said). */
+static void
+announce(struct tr_alerts *a, int i, const struct tr_alert_found *f,
+         const char *was)
+{
+    char text[1024];
+
+    if (f->active) {
+        tr_log_say(&a->log, "alert: %s started: %s", names[i], f->en);
+        snprintf(text, sizeof(text), "\xE2\x9A\xA0\xEF\xB8\x8F %s: %s", a->host,
+                 f->ru); /* ⚠️ */
+    } else {
+        tr_log_say(&a->log, "alert: %s cleared", names[i]);
+        snprintf(text, sizeof(text), "\xE2\x9C\x85 %s, решено: %s", a->host,
+                 was); /* ✅ */
+    }
+    post(a, text);
+}
+
+/* The spool's alert, from this host's file: it needs no database. */
+static void
+watch_spool(struct tr_alerts *a)
+{
+    struct tr_alert_found f;
+    char was[512];
+    int active;
+
+    memset(&f, 0, sizeof(f));
+    detect_spool(a, &f);
+    active = spool_state(a->cfg, was, sizeof(was));
+    if (!f.known || f.active == active)
+        return;
+    if (spool_record(a->cfg, &f) != 0) {
+        tr_log_say(&a->log, "alert: spool: cannot record its state in %s",
+                   a->cfg->spool_dir);
+        return;
+    }
+    announce(a, TR_ALERT_SPOOL, &f, was);
+}
+
 enum tr_err
 tr_alerts_watch(struct tr_alerts *a, char *msg, size_t msgsz)
 {
     struct tr_alert_found found[TR_ALERT_N];
-    char text[768];
     const char *p[3];
     PGresult *res;
     enum tr_err err;
     int i;
 
+    watch_spool(a);
     if ((err = tr_alerts_detect(a, 1, found, msg, msgsz)) != TR_OK)
         return err;
     for (i = 0; i < TR_ALERT_N; i++) {
-        if (!found[i].known)
+        if (!found[i].known || i == TR_ALERT_SPOOL)
             continue;
         p[0] = names[i];
         p[1] = found[i].active ? "true" : "false";
@@ -282,40 +399,34 @@ tr_alerts_watch(struct tr_alerts *a, char *msg, size_t msgsz)
         if ((res = tr_store_query(a->store, tr_sql_alert_set, 3, p, msg,
                                   msgsz)) == NULL)
             return TR_EDB;
-        if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-            if (found[i].active) {
-                tr_log_say(&a->log, "alert: %s started: %s", names[i],
-                           found[i].en);
-                snprintf(text, sizeof(text),
-                         "\xE2\x9A\xA0\xEF\xB8\x8F "
-                         "traffic-webhook: %s",
-                         found[i].ru); /* ⚠️ */
-            } else {
-                tr_log_say(&a->log, "alert: %s cleared", names[i]);
-                snprintf(text, sizeof(text),
-                         "\xE2\x9C\x85 traffic-webhook, "
-                         "решено: %s",
-                         PQgetvalue(res, 0, 1)); /* ✅ */
-            }
-            post(a, text);
-        }
+        if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+            announce(a, i, &found[i], PQgetvalue(res, 0, 1));
         PQclear(res);
     }
     return TR_OK;
 }
 
 void
-tr_alerts_html(struct tr_store *store, const char *tz, struct tr_buf *b)
+tr_alerts_html(const struct tr_config *cfg, struct tr_store *store,
+               struct tr_buf *b)
 {
-    const char *p[1] = {tz};
-    char msg[256];
+    const char *p[1] = {cfg->tz};
+    char msg[256], was[512];
     PGresult *res;
-    int r;
+    int r, spool;
 
-    if ((res = tr_store_query(store, tr_sql_alert_list, 1, p, msg,
-                              sizeof(msg))) == NULL)
-        return;
     tr_buf_adds(b, "<h2>Оповещения</h2>\n<ul id=\"alerts\">");
+    if ((spool = spool_state(cfg, was, sizeof(was))) != 0) {
+        tr_buf_adds(b, "<li class=\"bad\" data-alert=\"spool\">");
+        tr_render_escape(b, was, TR_RENDER_FIELD_MAX);
+        tr_buf_adds(b, "</li>");
+    }
+    /* the database away: the spool's alert, which needs none, alone */
+    if ((res = tr_store_query(store, tr_sql_alert_list, 1, p, msg,
+                              sizeof(msg))) == NULL) {
+        tr_buf_adds(b, "</ul>\n");
+        return;
+    }
     for (r = 0; r < PQntuples(res); r++) {
         tr_buf_addf(b, "<li class=\"bad\" data-alert=\"%s\">",
                     PQgetvalue(res, r, 0));
@@ -324,7 +435,7 @@ tr_alerts_html(struct tr_store *store, const char *tz, struct tr_buf *b)
         tr_render_escape(b, PQgetvalue(res, r, 2), TR_RENDER_FIELD_MAX);
         tr_buf_adds(b, ")</span></li>");
     }
-    if (PQntuples(res) == 0)
+    if (PQntuples(res) == 0 && !spool)
         tr_buf_adds(b, "<li class=\"ok\">Проблем нет</li>");
     tr_buf_adds(b, "</ul>\n");
     PQclear(res);

@@ -8,8 +8,10 @@
  * five minutes, no webhook at all for ALERT_SILENCE_H hours.  Each
  * problem's state is a row of traffic_alerts (sql/008): when it starts one
  * message goes to ALERT_CHAT_IDS, when it clears one more, never the same
- * twice in a row, across restarts and hosts.  Without ALERT_CHAT_IDS the
- * alerts go to the log (and the metrics, and the status page).
+ * twice in a row, across restarts and hosts.  The spool's alert is a
+ * host's own and comes while the database is away: its state is a file in
+ * the spool.  Without ALERT_CHAT_IDS the alerts go to the log (and the
+ * metrics, and the status page).
  */
 #ifndef TR_ALERTS_H
 #define TR_ALERTS_H
@@ -51,7 +53,11 @@ struct tr_alerts {
     struct tr_amocrm amo;
     int tg_enabled, amo_enabled;
     struct tr_log log;
+    char host[96]; /* "traffic-webhook@HOST", in the messages */
 };
+
+/* The spool alert's state file, in SPOOL_DIR (this host's alone). */
+#define TR_ALERT_SPOOL_FILE ".alert-spool"
 
 /* The alert's name in traffic_alerts and the metrics ("spool"). */
 const char *tr_alert_name(enum tr_alert a);
@@ -65,7 +71,8 @@ void tr_alerts_release(struct tr_alerts *a);
 /*
  * Looks for every problem now into found: with apis the AmoCRM and
  * Telegram ones too (their APIs asked), else only what the database and
- * the spool say.  TR_EDB / TR_EDBDOWN when the database cannot be read.
+ * the spool say.  TR_EDB / TR_EDBDOWN when the database cannot be read
+ * (the spool's part is in found all the same).
  */
 enum tr_err tr_alerts_detect(struct tr_alerts *a, int apis,
                              struct tr_alert_found found[TR_ALERT_N], char *msg,
@@ -77,7 +84,11 @@ enum tr_err tr_alerts_detect(struct tr_alerts *a, int apis,
  */
 enum tr_err tr_alerts_watch(struct tr_alerts *a, char *msg, size_t msgsz);
 
+/* Whether this host's spool alert is on (its state file). */
+int tr_alerts_spool_active(const struct tr_config *cfg);
+
 /* The active alerts as a section of the status page. */
-void tr_alerts_html(struct tr_store *store, const char *tz, struct tr_buf *b);
+void tr_alerts_html(const struct tr_config *cfg, struct tr_store *store,
+                    struct tr_buf *b);
 
 #endif

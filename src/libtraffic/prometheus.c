@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "alerts.h"
 #include "config.h"
 #include "metrics.h"
 #include "prometheus.h"
@@ -221,17 +222,20 @@ database(struct tr_buf *b, struct tr_store *store)
 
 /* The alerts of alerts.h, as the deliver sidecar last found them. */
 static void
-alerts(struct tr_buf *b, struct tr_store *store)
+alerts(struct tr_buf *b, const struct tr_config *cfg, struct tr_store *store)
 {
     char msg[256];
     PGresult *res;
     int r;
 
+    head(b, "alert_active", "gauge",
+         "1 while a problem the deliver sidecar watches for lasts.");
+    /* this host's, from its spool: said while the database is away too */
+    tr_buf_addf(b, PREFIX "alert_active{alert=\"spool\"} %d\n",
+                tr_alerts_spool_active(cfg));
     if ((res = tr_store_query(store, tr_sql_alert_all, 0, NULL, msg,
                               sizeof(msg))) == NULL)
         return;
-    head(b, "alert_active", "gauge",
-         "1 while a problem the deliver sidecar watches for lasts.");
     for (r = 0; r < PQntuples(res); r++) {
         tr_buf_adds(b, PREFIX "alert_active{alert=\"");
         label(b, PQgetvalue(res, r, 0));
@@ -309,6 +313,6 @@ tr_prometheus_answer(const struct tr_config *cfg, struct tr_store *store,
          "Deliveries waiting in the spool (-1: it cannot be read).");
     tr_buf_addf(&resp->body, PREFIX "spool_depth %ld\n", depth);
     database(&resp->body, store);
-    alerts(&resp->body, store);
+    alerts(&resp->body, cfg, store);
     plans(&resp->body, store);
 }

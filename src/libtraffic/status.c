@@ -18,7 +18,9 @@
 #include "status.h"
 #include "store.h"
 
-#define CHART_W 320
+#define CHART_W 400 /* a name, the bar, its amount and count */
+#define LABEL_W 90
+#define VALUE_W 130
 #define BAR_H 22
 
 /* One targetologist's row: counts and amounts of the three periods. */
@@ -59,13 +61,16 @@ page_head(struct tr_buf *b)
            "h2{font-size:1.1em;margin-top:1.4em}.wrap{overflow-x:auto}"
            "table{border-collapse:collapse;width:100%}th,td{text-align:left;"
            "padding:4px 6px;border-bottom:1px solid #ddd;vertical-align:top}"
-           "td.n{text-align:right;white-space:nowrap}.bad{color:#b00}"
+           "td.n,th.n{text-align:right;white-space:nowrap}.bad{color:#b00}"
            ".ok{color:#070}.muted{color:#777}svg{max-width:100%;height:auto}"
            ".charts{display:flex;flex-wrap:wrap;gap:12px}"
            ".charts figure{margin:0;flex:1 1 260px}"
            "figcaption{font-weight:600}"
            "@media(max-width:600px){body{font-size:14px;padding:8px}"
-           "th,td{padding:3px 4px}}</style></head><body>\n"
+           "th,td{padding:3px 4px}#recent thead{display:none}"
+           "#recent tr{display:block;padding:4px 0;"
+           "border-bottom:1px solid #ddd}#recent td{display:inline;"
+           "border:0;padding:0 8px 0 0}}</style></head><body>\n"
            "<h1>Traffic Dashboard — состояние</h1>\n");
 }
 
@@ -112,7 +117,8 @@ load_sales(struct tr_store *store, const char *tz, struct row *rows, size_t *n,
 
 /* A bar chart of the amounts of one period, in inline SVG. */
 static void
-chart(struct tr_buf *b, const struct row *rows, size_t n, int k)
+chart(struct tr_buf *b, const struct row *rows, size_t n, int k,
+      const char *currency)
 {
     double top = 0;
     size_t i;
@@ -122,21 +128,23 @@ chart(struct tr_buf *b, const struct row *rows, size_t n, int k)
         if (rows[i].sum[k] > top)
             top = rows[i].sum[k];
     tr_buf_addf(b,
-                "<figure><figcaption>%s</figcaption><svg role=\"img\" "
+                "<figure><figcaption>%s, сумма</figcaption><svg role=\"img\" "
                 "viewBox=\"0 0 %d %zu\" width=\"%d\" height=\"%zu\">",
                 period_names[k], CHART_W, n * BAR_H, CHART_W, n * BAR_H);
     for (i = 0; i < n; i++) {
-        w = top > 0 ? (long)(rows[i].sum[k] / top * (CHART_W - 130)) : 0;
+        w = top > 0
+                ? (long)(rows[i].sum[k] / top * (CHART_W - LABEL_W - VALUE_W))
+                : 0;
         tr_buf_addf(b,
-                    "<rect x=\"90\" y=\"%zu\" width=\"%ld\" height=\"%d\" "
+                    "<rect x=\"%d\" y=\"%zu\" width=\"%ld\" height=\"%d\" "
                     "fill=\"#4a7fc1\"/><text x=\"0\" y=\"%zu\" "
                     "font-size=\"12\">",
-                    i * BAR_H + 3, w, BAR_H - 6, i * BAR_H + 15);
+                    LABEL_W, i * BAR_H + 3, w, BAR_H - 6, i * BAR_H + 15);
         esc(b, rows[i].name);
         tr_buf_addf(b, "</text><text x=\"%ld\" y=\"%zu\" font-size=\"11\">",
-                    92 + w, i * BAR_H + 15);
-        tr_buf_addf(b, "%ld", rows[i].n[k]);
-        tr_buf_adds(b, "</text>");
+                    LABEL_W + 2 + w, i * BAR_H + 15);
+        amount(b, rows[i].sum_text[k] ? rows[i].sum_text[k] : "0", currency);
+        tr_buf_addf(b, " (%ld)</text>", rows[i].n[k]);
     }
     tr_buf_adds(b, "</svg></figure>");
 }
@@ -150,7 +158,8 @@ sales_section(struct tr_buf *b, const struct row *rows, size_t n,
 
     tr_buf_adds(b, "<h2>Продажи по таргетологам</h2>\n<div class=\"wrap\">"
                    "<table id=\"sales\"><thead><tr><th>Таргетолог</th>"
-                   "<th>Сегодня</th><th>Неделя</th><th>Месяц</th></tr>"
+                   "<th class=\"n\">Сегодня</th><th class=\"n\">Неделя</th>"
+                   "<th class=\"n\">Месяц</th></tr>"
                    "</thead><tbody>");
     for (i = 0; i < n; i++) {
         tr_buf_adds(b, "<tr data-targetologist=\"");
@@ -173,7 +182,7 @@ sales_section(struct tr_buf *b, const struct row *rows, size_t n,
     }
     tr_buf_adds(b, "</tbody></table></div>\n<div class=\"charts\">");
     for (k = 0; k < 3; k++)
-        chart(b, rows, n, k);
+        chart(b, rows, n, k, currency);
     tr_buf_adds(b, "</div>\n");
 }
 
@@ -211,10 +220,11 @@ recent_section(struct tr_buf *b, struct tr_store *store, const char *tz)
     if ((res = tr_store_query(store, tr_sql_status_recent, 1, p, msg,
                               sizeof(msg))) == NULL)
         return -1;
-    tr_buf_adds(b, "<h2>Последние продажи</h2>\n<div class=\"wrap\"><table "
-                   "id=\"recent\"><thead><tr><th>Время</th><th>Сделка</th>"
-                   "<th>Таргетолог</th><th>Сумма</th><th>Уведомление</th>"
-                   "</tr></thead><tbody>");
+    tr_buf_adds(
+        b, "<h2>Последние продажи</h2>\n<div class=\"wrap\"><table "
+           "id=\"recent\"><thead><tr><th>Время</th><th>Сделка</th>"
+           "<th>Таргетолог</th><th class=\"n\">Сумма</th><th>Уведомление</th>"
+           "</tr></thead><tbody>");
     for (r = 0; r < PQntuples(res); r++) {
         tr_buf_addf(b, "<tr data-lead=\"%s\"><td>", PQgetvalue(res, r, 1));
         esc(b, PQgetvalue(res, r, 0));
@@ -319,6 +329,26 @@ health_section(struct tr_buf *b, struct tr_store *store,
     return 0;
 }
 
+/* The database away: 503, and what can still be said, from the spool. */
+static void
+unavailable_page(const struct tr_config *cfg, struct tr_store *store,
+                 struct tr_response *resp)
+{
+    struct tr_buf *b = &resp->body;
+
+    tr_buf_reset(b);
+    page_head(b);
+    tr_buf_addf(b,
+                "<p class=\"bad\" id=\"database\">База данных недоступна. "
+                "Вебхуки ждут в спуле: <span id=\"spool\">%ld</span>; они "
+                "будут записаны, когда база вернётся.</p>\n",
+                tr_spool_depth(cfg->spool_dir));
+    tr_alerts_html(cfg, store, b);
+    tr_buf_adds(b, "</body></html>\n");
+    resp->status = 503;
+    resp->content_type = "text/html; charset=utf-8";
+}
+
 void
 tr_status_answer(const struct tr_config *cfg, const struct tr_rules *rules,
                  struct tr_store *store, const struct tr_request *req,
@@ -347,14 +377,13 @@ tr_status_answer(const struct tr_config *cfg, const struct tr_rules *rules,
     if (recent_section(b, store, cfg->tz) != 0 ||
         health_section(b, store, cfg) != 0)
         goto unavailable;
-    tr_alerts_html(store, cfg->tz, b);
+    tr_alerts_html(cfg, store, b);
     tr_buf_adds(b, "</body></html>\n");
     PQclear(sales);
     resp->status = 200;
     resp->content_type = "text/html; charset=utf-8";
     return;
 unavailable:
-    tr_buf_reset(b);
     PQclear(sales);
-    tr_response_error(resp, 503, "database unavailable");
+    unavailable_page(cfg, store, resp);
 }

@@ -101,7 +101,7 @@ tr_text_base64_decode(const char *s, char *out, size_t outsz)
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     unsigned long acc = 0;
-    size_t o = 0;
+    size_t o = 0, n = 0;
     int bits = 0, pad = 0;
     const char *p;
 
@@ -113,6 +113,7 @@ tr_text_base64_decode(const char *s, char *out, size_t outsz)
         if (pad > 0 || (p = strchr(alphabet, *s)) == NULL || *s == '\0')
             return -1;
         acc = (acc << 6) | (unsigned long)(p - alphabet);
+        n++;
         if ((bits += 6) >= 8) {
             bits -= 8;
             if (o + 1 >= outsz)
@@ -120,7 +121,7 @@ tr_text_base64_decode(const char *s, char *out, size_t outsz)
             out[o++] = (char)((acc >> bits) & 0xff);
         }
     }
-    if (pad > 2)
+    if (pad > 2 || n % 4 == 1) /* padding may be left out, not a sextet */
         return -1;
     out[o] = '\0';
     return (long)o;

@@ -37,7 +37,8 @@ long long tr_text_parse_age(const char *s);
 
 /*
  * Decodes base64 s into out (NUL-terminated, at most outsz - 1 bytes): the
- * length, or -1 when s is not base64 or does not fit.
+ * length, or -1 when s is not base64 (its padding may be left out) or does
+ * not fit.
  */
 long tr_text_base64_decode(const char *s, char *out, size_t outsz);
 

@@ -607,7 +607,8 @@ sub _check_server_logs {
 }
 
 END {
-    my $ok = Test::More->builder->is_passing;
+    # a die ("timed out waiting ...") leaves is_passing true, not $?
+    my $ok = Test::More->builder->is_passing && $? == 0;
     kill 'TERM', $NGINX{pid} if $NGINX{pid};
     stop_pid($_) for reverse @PIDS;
     stop_pg('immediate') if %PG;

@@ -7,11 +7,7 @@ SELECT
   'DD.MM.YYYY HH24:MI:SS'), '') AS last_webhook,
  coalesce(extract(epoch FROM now() - (SELECT max(received_at)
   FROM webhook_logs))::bigint, -1) AS webhook_age,
- (SELECT count(*) FROM webhook_logs
-  WHERE received_at >= now() - interval '24 hours') AS day_total,
- (SELECT count(*) FROM webhook_logs
-  WHERE received_at >= now() - interval '24 hours'
-   AND processing_status <> 'error') AS day_ok,
+ d.total AS day_total, d.ok AS day_ok,
  (SELECT count(*) FROM notification_outbox WHERE status = 'pending')
   AS pending,
  (SELECT count(*) FROM notification_outbox WHERE status = 'failed')
@@ -20,3 +16,6 @@ SELECT
   ORDER BY id DESC LIMIT 1), '') AS hook,
  coalesce((SELECT to_char(started_at AT TIME ZONE $1, 'DD.MM.YYYY HH24:MI')
   FROM reconcile_runs ORDER BY id DESC LIMIT 1), '') AS reconciled
+FROM (SELECT count(*) AS total,
+  count(*) FILTER (WHERE processing_status <> 'error') AS ok
+ FROM webhook_logs WHERE received_at >= now() - interval '24 hours') d

@@ -1,0 +1,123 @@
+# The stack the benchmarks measure, on loopback, sourced by bench/run and
+# bench/status: a private PostgreSQL with its default durability, nginx
+# with the shipped snippet (plus a fake Telegram answering at once), the
+# pool behind spawn-fcgi + multiwatch, and the env file.  Needs $src (the
+# source tree), $run (a scratch directory, emptied) and $workers.  Every
+# process it starts is stopped on exit, by pid.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+as=()
+[ "$(id -u)" -eq 0 ] && as=(runuser -u nobody --)
+pids=()
+
+bench_cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ -f "$run/nginx.pid" ] && kill "$(cat "$run/nginx.pid")" 2>/dev/null || true
+    "${as[@]}" "$pgbin/pg_ctl" -D "$run/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# bench_build: wrk and the packages, then an -O2 build in build-bench/.
+bench_build() {
+    scripts/deps
+    command -v wrk >/dev/null || {
+        local sudo=()
+        [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+        "${sudo[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq wrk >/dev/null
+    }
+    [ -x configure ] || autoreconf -fi >/dev/null
+    mkdir -p build-bench
+    (cd build-bench && { [ -f Makefile ] || ../configure -q CFLAGS="-O2 -g"; } &&
+        make -s -j"$(nproc)")
+}
+
+# bench_pg: initdb, start, the traffic database with pg_stat_statements.
+# Sets psql (an array) and url.
+bench_pg() {
+    trap bench_cleanup EXIT
+    rm -rf "$run"
+    mkdir -p "$run/pg" "$run/nginx-tmp" "$run/spool"
+    chmod 755 "$run"
+    [ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$run/pg"
+    "${as[@]}" "$pgbin/initdb" -D "$run/pg/data" -U traffic --auth=trust -E UTF8 \
+        --no-locale >/dev/null
+    cat >>"$run/pg/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$run/pg'
+port = 5432
+max_connections = 100
+shared_preload_libraries = 'pg_stat_statements'
+CONF
+    "${as[@]}" "$pgbin/pg_ctl" -D "$run/pg/data" -l "$run/pg/log" -w start >/dev/null
+    psql=("$pgbin/psql" -X -q -h "$run/pg" -U traffic)
+    "${psql[@]}" -d postgres -c "CREATE DATABASE traffic"
+    "${psql[@]}" -d traffic -c "CREATE EXTENSION pg_stat_statements"
+    url="postgresql:///traffic?host=$run/pg&user=traffic"
+}
+
+# bench_nginx [SERVER-EXTRA]: nginx on $port with the shipped snippet (and
+# SERVER-EXTRA in its server block), a fake Telegram on $tgport.
+bench_nginx() {
+    tgport=$((20000 + RANDOM % 20000))
+    port=$((tgport + 1))
+    sed "s|unix:/run/traffic-webhook/traffic-webhook.sock|unix:$run/tw.sock|" \
+        nginx/traffic-webhook.conf >"$run/traffic-webhook.conf"
+    cp /etc/nginx/fastcgi_params "$run/"
+    local user=""
+    [ "$(id -u)" -eq 0 ] && user="user root root;"
+    cat >"$run/nginx.conf" <<CONF
+$user
+worker_processes 1;
+pid $run/nginx.pid;
+error_log $run/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $run/nginx-tmp/body;
+    fastcgi_temp_path $run/nginx-tmp/fastcgi;
+    proxy_temp_path $run/nginx-tmp/proxy;
+    uwsgi_temp_path $run/nginx-tmp/uwsgi;
+    scgi_temp_path $run/nginx-tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        include $run/traffic-webhook.conf;
+        ${1:-}
+    }
+    server {
+        listen 127.0.0.1:$tgport;
+        access_log $run/telegram.log;
+        location / {
+            default_type application/json;
+            return 200 '{"ok":true,"result":{"message_id":1}}';
+        }
+    }
+}
+CONF
+    nginx -p "$run" -c "$run/nginx.conf"
+}
+
+# bench_env [KEY=VALUE...]: the env file, exported as TRAFFIC_ENV_FILE, and
+# the migrations applied.
+bench_env() {
+    {
+        cat <<ENV
+DATABASE_URL=$url
+SPOOL_DIR=$run/spool
+TELEGRAM_BOT_TOKEN=123456:BENCH
+TELEGRAM_CHAT_IDS=-1001
+TELEGRAM_API_BASE=http://127.0.0.1:$tgport
+TELEGRAM_CHAT_INTERVAL_MS=0
+TELEGRAM_GROUP_PER_MINUTE=0
+ENV
+        printf '%s\n' "$@"
+    } >"$run/traffic.env"
+    export TRAFFIC_ENV_FILE=$run/traffic.env TRAFFIC_SQL_DIR=$src/sql
+    build-bench/src/traffic-ctl migrate >/dev/null
+}
+
+# spawn SOCKET PROGRAM: a pool of $workers behind multiwatch.
+spawn() {
+    setsid spawn-fcgi -n -s "$1" -M 0660 -- "$(command -v multiwatch)" \
+        -f "$workers" -r 10 -t 1000 -- "$2" </dev/null >/dev/null 2>>"$run/pool.log" &
+    pids+=($!)
+    for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
