@@ -23,7 +23,8 @@ my $api = start_fake_api();
 my %tg = (TELEGRAM_BOT_TOKEN => $token, TELEGRAM_CHAT_IDS => $chat,
     TELEGRAM_API_BASE => $api, TELEGRAM_TIMEOUT_MS => 1000,
     TELEGRAM_RETRY_BASE_MS => 300, TELEGRAM_CHAT_INTERVAL_MS => 0,
-    TELEGRAM_MAX_ATTEMPTS => 3);
+    TELEGRAM_MAX_ATTEMPTS => 3,
+    TELEGRAM_BATCH_AFTER => 0);     # one message a sale (t/059 combines)
 my $env = write_env(%tg);
 start_pool(workers => 2, env_file => $env);
 start_nginx();

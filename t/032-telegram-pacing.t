@@ -14,8 +14,10 @@ my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 my $api = start_fake_api();
 my $chat = '-1004444444444';
+# one message a sale: the pace itself (t/059 combines waiting sales)
 my $env = write_env(TELEGRAM_BOT_TOKEN => '111:PACE-token',
-    TELEGRAM_CHAT_IDS => $chat, TELEGRAM_API_BASE => $api);
+    TELEGRAM_CHAT_IDS => $chat, TELEGRAM_API_BASE => $api,
+    TELEGRAM_BATCH_AFTER => 0);
 start_pool(workers => 4, env_file => $env);
 start_nginx();
 start_deliver(env_file => $env);
@@ -51,7 +53,8 @@ stop_pool();
 my $group = '-1005555555555';
 my $env2 = write_env(TELEGRAM_BOT_TOKEN => '111:PACE-token',
     TELEGRAM_CHAT_IDS => $group, TELEGRAM_API_BASE => $api,
-    TELEGRAM_CHAT_INTERVAL_MS => 100, TELEGRAM_GROUP_PER_MINUTE => 3);
+    TELEGRAM_CHAT_INTERVAL_MS => 100, TELEGRAM_GROUP_PER_MINUTE => 3,
+    TELEGRAM_BATCH_AFTER => 0);
 start_pool(workers => 2, env_file => $env2);
 start_deliver(env_file => $env2);
 is(post_sale(32001000 + $_)->{status}, 200, "group sale $_") for 1 .. 5;

@@ -3,6 +3,7 @@
 # fake server), none lost, none doubled.  Bounded: ten sales, 60 s at most.
 use strict;
 use warnings;
+use utf8;
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -60,7 +61,11 @@ my @after = grep { $_->{time} >= $up } sent_messages();
 my @before = grep { $_->{time} < $up } sent_messages();
 diag(sprintf('%d failed sendMessage attempts while down, %d after', 
     scalar @before, scalar @after));
-is(scalar @after, 10, 'exactly ten messages once Telegram is back');
+# waiting sales that are due together are combined (t/059): count sales
+my $carried = 0;
+$carried += $_->{text} =~ /НОВЫЕ ПРОДАЖИ: (\d+)/ ? $1 : 1 for @after;
+is($carried, 10, 'the ten sales in the messages once Telegram is back');
+cmp_ok(scalar @after, '<=', 10, 'in at most ten messages');
 is(psql("SELECT count(*) FROM notification_outbox WHERE status = 'sent'"
     . " AND telegram_message_id IS NOT NULL"), 10, 'each recorded once');
 is(psql("SELECT count(DISTINCT lead_id) FROM sales_notifications WHERE"

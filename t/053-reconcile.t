@@ -21,6 +21,7 @@ my %env = (AMOCRM_ACCESS_TOKEN => 'amo-reconcile-0123456789', AMOCRM_API_BASE
     '5300:REC-token', TELEGRAM_API_BASE => $api, TELEGRAM_CHAT_IDS =>
     '-1005300000001', TELEGRAM_CHAT_INTERVAL_MS => 0,
     TELEGRAM_GROUP_PER_MINUTE => 0, RECONCILE_INTERVAL_S => 0,
+    TELEGRAM_BATCH_AFTER => 0,
     WEBHOOK_PUBLIC_URL => 'https://api.example.com/webhook/amocrm/traffic');
 my $envfile = write_env(%env);
 sub reconcile {

@@ -77,6 +77,8 @@ int ctl_prune(struct ctl *c);
 int ctl_prune_args(const struct ctl *c);
 int ctl_replay(struct ctl *c);
 int ctl_deliver(struct ctl *c);
+int ctl_digest(struct ctl *c);
+int ctl_digest_args(const struct ctl *c);
 int ctl_spool(struct ctl *c);
 int ctl_spool_args(const struct ctl *c);
 int ctl_message(struct ctl *c);

@@ -11,6 +11,7 @@
 #include "ctl/ctl.h"
 #include "libtraffic/alerts.h"
 #include "libtraffic/deliver.h"
+#include "libtraffic/digest.h"
 #include "libtraffic/metrics.h"
 #include "libtraffic/drain.h"
 #include "libtraffic/outbox.h"
@@ -18,7 +19,8 @@
 #include "libtraffic/reconcile.h"
 #include "libtraffic/spool.h"
 
-#define ONCE_MAX_S 600 /* deliver without --loop waits out pacing so long */
+#define ONCE_MAX_S 600   /* deliver without --loop waits out pacing so long */
+#define DIGEST_LOOK_S 30 /* how often the sidecar looks for a summary due */
 
 static volatile sig_atomic_t stopping;
 
@@ -111,6 +113,8 @@ struct sidecar {
     struct timespec last; /* the last reconciliation (monotonic) */
     int watched;          /* the alerts, likewise */
     struct timespec last_watch;
+    struct timespec last_digest; /* the daily summary's look */
+    int digested;
 };
 
 /* With --loop, every RECONCILE_INTERVAL_S: a reconciliation (its line on
@@ -157,6 +161,31 @@ watch_when_due(struct ctl *c, struct sidecar *s)
     fflush(stdout);
 }
 
+/* With --loop, twice a minute: queues the daily summaries that are due
+ * (sent by the rounds like any message). */
+static void
+digest_when_due(struct ctl *c, struct sidecar *s)
+{
+    struct timespec now;
+    char msg[512];
+    long rows;
+
+    if (!s->loop || c->cfg.digest_minute < 0 || !s->d.notify.enabled)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->digested && now.tv_sec - s->last_digest.tv_sec < DIGEST_LOOK_S)
+        return;
+    s->digested = 1;
+    s->last_digest = now;
+    if (tr_digest_due(c->store, &c->cfg, &c->rules, &rows, msg, sizeof(msg)) !=
+        TR_OK)
+        printf("digest: %s\n", msg);
+    else if (rows > 0)
+        printf("digest: the daily summary queued for %ld chat%s\n", rows,
+               rows == 1 ? "" : "s");
+    fflush(stdout);
+}
+
 /* One round: the spool, then what is due; the pending messages after.
  * (The alerts' watch comes after each round, whatever it met.) */
 static enum tr_err
@@ -169,6 +198,7 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
         (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) != TR_OK)
         return err;
     reconcile_when_due(c, s);
+    digest_when_due(c, s);
     return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
                              msgsz);
 }

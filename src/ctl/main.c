@@ -129,6 +129,19 @@ static const struct ctl_command commands[] = {
      1,
      1,
      {{NULL, NULL}}},
+    {"digest",
+     ctl_digest,
+     ctl_digest_args,
+     "[--date YYYY-MM-DD] [--dry-run]",
+     "send the daily summary now (today's, or DATE's, in DIGEST_TZ)",
+     "Queues the day's summary for every chat of TELEGRAM_CHAT_IDS that has\n"
+     "none yet, or whose summary failed, and sends it; a chat that got it\n"
+     "already does not get it twice.  --dry-run prints the text and sends\n"
+     "nothing.  The deliver sidecar does this itself at DIGEST_AT.\n",
+     CTL_CONFIG | CTL_DB | CTL_RULES,
+     0,
+     0,
+     {{"date", "YYYY-MM-DD"}, {"dry-run", NULL}}},
     {"reconcile",
      ctl_reconcile,
      ctl_reconcile_args,

@@ -57,6 +57,7 @@ static const struct {
                                           "1000"},
     [TR_CFG_TELEGRAM_GROUP_PER_MINUTE] = {"TELEGRAM_GROUP_PER_MINUTE", K_TEXT,
                                           "20"},
+    [TR_CFG_TELEGRAM_BATCH_AFTER] = {"TELEGRAM_BATCH_AFTER", K_TEXT, "3"},
     [TR_CFG_AMOCRM_CONFIRM] = {"AMOCRM_CONFIRM", K_TEXT, "1"},
     [TR_CFG_AMOCRM_TIMEOUT_MS] = {"AMOCRM_TIMEOUT_MS", K_TEXT, "5000"},
     [TR_CFG_AMOCRM_MAX_WAIT_S] = {"AMOCRM_MAX_WAIT_S", K_TEXT, "120"},
@@ -70,6 +71,7 @@ static const struct {
     [TR_CFG_ALERT_CHECK_S] = {"ALERT_CHECK_S", K_TEXT, "60"},
     [TR_CFG_ALERT_SPOOL_S] = {"ALERT_SPOOL_S", K_TEXT, "300"},
     [TR_CFG_DIGEST_TZ] = {"DIGEST_TZ", K_TEXT, "Asia/Almaty"},
+    [TR_CFG_DIGEST_AT] = {"DIGEST_AT", K_TEXT, "21:00"},
     [TR_CFG_METRICS_FILE] = {"METRICS_FILE", K_TEXT, NULL},
 };
 
@@ -374,6 +376,8 @@ finish_numbers(struct tr_config *cfg, char *msg, size_t msgsz)
          offsetof(struct tr_config, tg_chat_interval_ms)},
         {TR_CFG_TELEGRAM_GROUP_PER_MINUTE, 0, 1000,
          offsetof(struct tr_config, tg_group_per_minute)},
+        {TR_CFG_TELEGRAM_BATCH_AFTER, 0, 100,
+         offsetof(struct tr_config, tg_batch_after)},
         {TR_CFG_AMOCRM_CONFIRM, 0, 1, offsetof(struct tr_config, amo_confirm)},
         {TR_CFG_AMOCRM_TIMEOUT_MS, 100, 60000,
          offsetof(struct tr_config, amo_timeout_ms)},
@@ -425,12 +429,13 @@ finish_reconcile(struct tr_config *cfg, char *msg, size_t msgsz)
 }
 
 /* The team's time zone (an IANA name: the day of the status page and the
- * daily summary), and where the metrics live. */
+ * daily summary), when the summary goes, and where the metrics live. */
 static enum tr_err
 finish_reports(struct tr_config *cfg, char *msg, size_t msgsz)
 {
     const char *v = cfg->raw[TR_CFG_DIGEST_TZ];
     char path[600];
+    int h, m;
 
     if (strlen(v) > 63 ||
         strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -443,6 +448,17 @@ finish_reports(struct tr_config *cfg, char *msg, size_t msgsz)
         return bad(msg, msgsz, TR_CFG_DIGEST_TZ,
                    "no such time zone (see /usr/share/zoneinfo)");
     cfg->tz = v;
+    v = cfg->raw[TR_CFG_DIGEST_AT];
+    if (strcmp(v, "off") == 0) {
+        cfg->digest_minute = -1;
+    } else if (strlen(v) != 5 || v[2] != ':' || strspn(v, "0123456789:") != 5 ||
+               (h = (v[0] - '0') * 10 + v[1] - '0') > 23 ||
+               (m = (v[3] - '0') * 10 + v[4] - '0') > 59) {
+        return bad(msg, msgsz, TR_CFG_DIGEST_AT,
+                   "must be a time HH:MM (21:00) or off");
+    } else {
+        cfg->digest_minute = h * 60 + m;
+    }
     v = cfg->raw[TR_CFG_METRICS_FILE];
     if (v != NULL && v[0] != '/')
         return bad(msg, msgsz, TR_CFG_METRICS_FILE, "must be an absolute path");

@@ -49,6 +49,7 @@ enum tr_config_key {
     TR_CFG_TELEGRAM_MAX_AGE_S,
     TR_CFG_TELEGRAM_CHAT_INTERVAL_MS,
     TR_CFG_TELEGRAM_GROUP_PER_MINUTE,
+    TR_CFG_TELEGRAM_BATCH_AFTER,
     TR_CFG_AMOCRM_CONFIRM,
     TR_CFG_AMOCRM_TIMEOUT_MS,
     TR_CFG_AMOCRM_MAX_WAIT_S,
@@ -62,6 +63,7 @@ enum tr_config_key {
     TR_CFG_ALERT_CHECK_S,
     TR_CFG_ALERT_SPOOL_S,
     TR_CFG_DIGEST_TZ,
+    TR_CFG_DIGEST_AT,
     TR_CFG_METRICS_FILE,
     TR_CFG_NKEYS
 };
@@ -98,6 +100,7 @@ struct tr_config {
     long tg_max_age_s;        /* likewise, counted from the sale */
     long tg_chat_interval_ms; /* between two messages to one chat */
     long tg_group_per_minute; /* to one group; 0: no such limit */
+    long tg_batch_after;      /* more due than this: combined; 0: never */
     /* AmoCRM API: see tr_enrich */
     long amo_confirm;    /* 1: a sale the API denies is not sent */
     long amo_timeout_ms; /* one request, in all */
@@ -112,6 +115,7 @@ struct tr_config {
     long alert_check_s;     /* the sidecar looks for problems so often */
     long alert_spool_s;     /* requests spooled longer: an alert */
     const char *tz;         /* DIGEST_TZ: the team's day */
+    int digest_minute;      /* DIGEST_AT as minutes after midnight; -1 off */
     char metrics_file[512]; /* METRICS_FILE, else SPOOL_DIR/.metrics */
     char env_file[512];     /* the file read, or "" */
 };

@@ -14,7 +14,7 @@ struct tr_store;
 
 /* The newest migration of sql/ this build's statements need (t/014 keeps
  * it in step with sql/). */
-#define TR_SCHEMA_VERSION "008"
+#define TR_SCHEMA_VERSION "009"
 
 /*
  * Applies the pending migrations of sqldir under an advisory lock (two

@@ -27,7 +27,6 @@ tr_notify_init(struct tr_notify *n, const struct tr_config *cfg,
     n->store = store;
     if (log != NULL)
         n->log = *log;
-    n->lease_ms = tr_outbox_lease_ms(cfg);
     tr_outbox_chat_lists(cfg, &n->chats);
     n->enabled = cfg->telegram_bot_token != NULL && cfg->nchats > 0;
     if (!n->enabled)
@@ -79,33 +78,58 @@ correction_of(const struct tr_claim *c, struct tr_correction_view *v,
         v->pipeline_id = (long long)json_object_get_int64(o);
 }
 
-/* The text of a claimed message: the sale's (also for an edit: the same
- * layout, what is stored now), or a reply's one line. */
+/*
+ * One send: a claimed message, or a combined one (the first claim of it and
+ * the claims that follow in it), with the sales' lines it shows: a batch's,
+ * or those of the combined message an edit is about (read back, res).
+ */
+struct job {
+    const struct tr_claim *c;
+    size_t n; /* claims it records: 1, or the batch's */
+    struct tr_sale_view lines[TR_RENDER_BATCH_MAX];
+    size_t nlines; /* 0: not combined */
+    PGresult *res; /* owned: an edited combined message's lines */
+    char who[TR_RENDER_BATCH_MAX * 22 + 32]; /* "lead 123", for the log */
+};
+
+/* The text of a job: the sale's (also for an edit: the same layout, what
+ * is stored now), a combined message's, a reply's one line, a summary. */
 static enum tr_err
-render(const struct tr_claim *c, int html, char **out)
+render(const struct job *j, int html, char **out)
 {
+    const struct tr_claim *c = j->c;
     struct tr_correction_view v;
     struct json_object *tree;
     enum tr_err err;
+    size_t fit;
 
-    if (c->kind != TR_CLAIM_REPLY)
-        return tr_render_message(&c->view, html, out);
-    correction_of(c, &v, &tree);
-    err = tr_render_correction(&v, &c->view, html, out);
-    json_object_put(tree);
-    return err;
+    if (c->kind == TR_CLAIM_DIGEST) {
+        *out = html ? strdup(c->body ? c->body : "")
+                    : tr_render_plain(c->body ? c->body : "");
+        return *out != NULL ? TR_OK : TR_ENOMEM;
+    }
+    if (c->kind == TR_CLAIM_REPLY) {
+        correction_of(c, &v, &tree);
+        err = tr_render_correction(&v, &c->view, html, out);
+        json_object_put(tree);
+        return err;
+    }
+    if (j->nlines > 1)
+        return tr_render_batch(j->lines, j->nlines, html, out, &fit);
+    return tr_render_message(&c->view, html, out);
 }
 
-/* Sends (or edits) c's message as HTML or plain text to chat. */
+/* Sends (or edits) a job's message as HTML or plain text to chat. */
 static enum tr_err
-send_as(struct tr_notify *n, const struct tr_claim *c, const char *chat,
-        int html, struct tr_tg_result *r)
+send_as(struct tr_notify *n, const struct job *j, const char *chat, int html,
+        struct tr_tg_result *r)
 {
+    const struct tr_claim *c = j->c;
     struct tr_tg_message m;
     char *text = NULL;
     enum tr_err err;
 
-    if (render(c, html, &text) != TR_OK)
+    if (render(j, html, &text) != TR_OK)
         return TR_ENOMEM;
     m.chat = chat;
     m.thread = c->thread;
@@ -127,16 +151,17 @@ send_as(struct tr_notify *n, const struct tr_claim *c, const char *chat,
  * what happened on the way.  TR_ENOMEM.
  */
 static enum tr_err
-send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
+send_text(struct tr_notify *n, const struct job *j, const char **chat,
           char *moved, size_t movedsz, int *as_html, char *note, size_t notesz,
           struct tr_tg_result *r)
 {
+    const struct tr_claim *c = j->c;
     enum tr_err err;
 
     *chat = c->chat;
     *as_html = 1;
     note[0] = '\0';
-    err = send_as(n, c, *chat, 1, r);
+    err = send_as(n, j, *chat, 1, r);
     if (err == TR_OK && r->outcome == TR_TG_MIGRATED) {
         /* the group became a supergroup: the message was not sent */
         snprintf(moved, movedsz, "%s", r->migrate_to);
@@ -146,16 +171,16 @@ send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
                  "TELEGRAM_CHAT_IDS",
                  c->chat, moved, moved);
         tr_log_say(&n->log, "telegram: %s", note);
-        err = send_as(n, c, *chat, 1, r);
+        err = send_as(n, j, *chat, 1, r);
     }
     if (err == TR_OK && r->outcome == TR_TG_PLAIN) {
         /* nothing was sent: once more without parse mode */
         tr_log_say(&n->log,
-                   "telegram: lead %" PRId64 " chat %s: %s; "
+                   "telegram: %s chat %s: %s; "
                    "resending as plain text",
-                   c->lead, *chat, r->description);
+                   j->who, *chat, r->description);
         *as_html = 0;
-        err = send_as(n, c, *chat, 0, r);
+        err = send_as(n, j, *chat, 0, r);
         if (err == TR_OK && r->outcome == TR_TG_SENT)
             snprintf(note, notesz,
                      "sent as plain text: Telegram could not "
@@ -168,45 +193,45 @@ send_text(struct tr_notify *n, const struct tr_claim *c, const char **chat,
 
 /* The log line of a recorded outcome, and its count in st. */
 static void
-tell(struct tr_notify *n, const struct tr_claim *c, const char *chat,
+tell(struct tr_notify *n, const struct job *j, const char *chat,
      const struct tr_tg_result *r, const struct tr_send_outcome *o, int as_html,
      const char *status, struct tr_notify_stats *st)
 {
-    static const char *const what[] = {"", " edit", " reply"};
+    static const char *const what[] = {"", " edit", " reply", ""};
+    const struct tr_claim *c = j->c;
 
     if (r->outcome == TR_TG_MOOT) {
-        st->sent++;
-        tr_log_say(&n->log, "telegram: lead %" PRId64 " chat %s: %s", c->lead,
-                   chat, o->error);
+        st->sent += j->n;
+        tr_log_say(&n->log, "telegram: %s chat %s: %s", j->who, chat, o->error);
     } else if (r->outcome == TR_TG_SENT) {
-        st->sent++;
+        st->sent += j->n;
         tr_log_say(&n->log,
-                   "telegram: lead %" PRId64 " chat %s:%s sent%s, "
+                   "telegram: %s chat %s:%s sent%s, "
                    "message_id %" PRId64 " (%.0f ms)",
-                   c->lead, chat, what[c->kind],
-                   as_html ? "" : " as plain text", r->message_id,
-                   n->tg.http.seconds * 1000);
+                   j->who, chat, what[c->kind], as_html ? "" : " as plain text",
+                   r->message_id, n->tg.http.seconds * 1000);
     } else if (strcmp(status, "pending") == 0) {
-        st->retried++;
+        st->retried += j->n;
         tr_log_say(&n->log,
-                   "telegram: lead %" PRId64 " chat %s: attempt "
+                   "telegram: %s chat %s: attempt "
                    "%ld failed (%s); next in %ld ms",
-                   c->lead, chat, c->attempts, o->error, o->delay_ms);
+                   j->who, chat, c->attempts, o->error, o->delay_ms);
     } else {
-        st->failed++;
+        st->failed += j->n;
         tr_log_say(&n->log,
-                   "telegram: lead %" PRId64 " chat %s: failed for "
+                   "telegram: %s chat %s: failed for "
                    "good after %ld attempt%s: %s",
-                   c->lead, chat, c->attempts, c->attempts == 1 ? "" : "s",
+                   j->who, chat, c->attempts, c->attempts == 1 ? "" : "s",
                    o->error);
     }
 }
 
-/* Sends one claimed message and records what happened. */
+/* Sends one job and records what happened, for each of its claims. */
 static enum tr_err
-send_one(struct tr_notify *n, const struct tr_claim *c,
-         struct tr_notify_stats *st, char *msg, size_t msgsz)
+send_one(struct tr_notify *n, const struct job *j, struct tr_notify_stats *st,
+         char *msg, size_t msgsz)
 {
+    const struct tr_claim *c = j->c;
     struct tr_tg_result r;
     struct tr_send_outcome o = {"failed", 0, NULL, 0, NULL};
     char moved[sizeof(r.migrate_to)] = "", note[320], status[16];
@@ -214,7 +239,7 @@ send_one(struct tr_notify *n, const struct tr_claim *c,
     enum tr_err err;
     int as_html;
 
-    if (send_text(n, c, &chat, moved, sizeof(moved), &as_html, note,
+    if (send_text(n, j, &chat, moved, sizeof(moved), &as_html, note,
                   sizeof(note), &r) != TR_OK)
         return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
     switch (r.outcome) {
@@ -236,11 +261,58 @@ send_one(struct tr_notify *n, const struct tr_claim *c,
         break;
     }
     o.moved_to = chat != c->chat ? chat : NULL;
-    if ((err = tr_outbox_record(n->store, n->cfg, c, &o, status, sizeof(status),
-                                msg, msgsz)) != TR_OK)
+    if ((err = tr_outbox_record(n->store, n->cfg, c, j->n, &o, status,
+                                sizeof(status), msg, msgsz)) != TR_OK)
         return err;
-    tell(n, c, chat, &r, &o, as_html, status, st);
+    tell(n, j, chat, &r, &o, as_html, status, st);
     return TR_OK;
+}
+
+/*
+ * The job of claims->v[i]: *span gets how many claims it covers.  A batch
+ * keeps the sales that fit one message (those that do not are released
+ * for the next one); an edit of a combined message reads its lines back.
+ */
+static enum tr_err
+prepare(struct tr_notify *n, const struct tr_claims *claims, size_t i,
+        struct job *j, size_t *span, char *msg, size_t msgsz)
+{
+    const struct tr_claim *c = &claims->v[i];
+    enum tr_err err = TR_OK;
+    size_t k, o;
+    char *text;
+
+    memset(j, 0, sizeof(*j));
+    j->c = c;
+    j->n = *span = 1;
+    if (c->batch_size > 1) {
+        *span = (size_t)c->batch_size < claims->n - i ? (size_t)c->batch_size
+                                                      : claims->n - i;
+        for (k = 0; k < *span && k < TR_RENDER_BATCH_MAX; k++)
+            j->lines[k] = claims->v[i + k].view;
+        if (tr_render_batch(j->lines, k, 0, &text, &j->n) != TR_OK)
+            return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+        free(text);
+        if (j->n < *span)
+            err =
+                tr_outbox_release(n->store, c + j->n, *span - j->n, msg, msgsz);
+        j->nlines = j->n > 1 ? j->n : 0;
+    } else if (c->kind == TR_CLAIM_EDIT && c->target_batch != 0) {
+        err = tr_outbox_batch_lines(n->store, c->target_batch, &j->res,
+                                    j->lines, &j->nlines, msg, msgsz);
+    }
+    if (c->kind == TR_CLAIM_DIGEST) {
+        snprintf(j->who, sizeof(j->who), "the daily summary");
+        return err;
+    }
+    o = (size_t)snprintf(j->who, sizeof(j->who), "lead%s %" PRId64,
+                         j->n > 1 ? "s" : "", c->lead);
+    for (k = 1; k < j->n; k++)
+        o += (size_t)snprintf(j->who + o, sizeof(j->who) - o, ",%" PRId64,
+                              c[k].lead);
+    if (j->n > 1)
+        snprintf(j->who + o, sizeof(j->who) - o, " (one message)");
+    return err;
 }
 
 enum tr_err
@@ -248,10 +320,14 @@ tr_notify_send(struct tr_notify *n, struct tr_claims *claims,
                struct tr_notify_stats *st, char *msg, size_t msgsz)
 {
     enum tr_err err = TR_OK;
-    size_t i;
+    struct job j;
+    size_t i, span;
 
-    for (i = 0; i < claims->n && err == TR_OK; i++)
-        err = send_one(n, &claims->v[i], st, msg, msgsz);
+    for (i = 0; i < claims->n && err == TR_OK; i += span) {
+        if ((err = prepare(n, claims, i, &j, &span, msg, msgsz)) == TR_OK)
+            err = send_one(n, &j, st, msg, msgsz);
+        PQclear(j.res);
+    }
     tr_claims_release(claims);
     return err;
 }
@@ -274,8 +350,8 @@ tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
     n->chats_known = 1;
     tr_claims_init(&c);
     for (done = 0; done < max && got && err == TR_OK; done++) {
-        err = tr_outbox_claim(n->store, n->lease_ms, leads, nleads, &c, &got,
-                              msg, msgsz);
+        err = tr_outbox_claim(n->store, n->cfg, leads, nleads, &c, &got, msg,
+                              msgsz);
         if (err == TR_OK && got)
             err = tr_notify_send(n, &c, st, msg, msgsz);
         tr_claims_release(&c);

@@ -32,7 +32,6 @@ struct tr_notify {
     struct tr_chat_lists chats;
     int enabled;     /* a bot token and at least one chat */
     int chats_known; /* the configured chats are in the table */
-    long lease_ms;
     struct tr_log log;
 };
 

@@ -24,6 +24,9 @@ enum {
     COL_ATTEMPTS,
     COL_LEAD,
     COL_TARGET,
+    COL_TARGET_BATCH,
+    COL_BATCH_SIZE,
+    COL_BODY,
     COL_EVENT_KIND,
     COL_EVENT_DETAIL,
     COL_LEAD_NAME,
@@ -45,6 +48,9 @@ static const char *const columns[] = {
     "attempts",
     "lead_id",
     "target_message_id",
+    "target_batch",
+    "batch_size",
+    "body",
     "event_kind",
     "event_detail",
     "lead_name",
@@ -154,6 +160,8 @@ kind_of(const char *kind)
         return TR_CLAIM_EDIT;
     if (strcmp(kind, "reply") == 0)
         return TR_CLAIM_REPLY;
+    if (strcmp(kind, "digest") == 0)
+        return TR_CLAIM_DIGEST;
     return TR_CLAIM_SALE;
 }
 
@@ -180,6 +188,13 @@ tr_claims_take(struct tr_claims *c, PGresult *res, char *msg, size_t msgsz)
             field(res, row, col[COL_TARGET])
                 ? strtoll(PQgetvalue(res, row, col[COL_TARGET]), NULL, 10)
                 : 0;
+        m->target_batch =
+            field(res, row, col[COL_TARGET_BATCH])
+                ? strtoll(PQgetvalue(res, row, col[COL_TARGET_BATCH]), NULL, 10)
+                : 0;
+        m->batch_size =
+            (int)strtol(PQgetvalue(res, row, col[COL_BATCH_SIZE]), NULL, 10);
+        m->body = field(res, row, col[COL_BODY]);
         m->event_kind = field(res, row, col[COL_EVENT_KIND]);
         m->event_detail = field(res, row, col[COL_EVENT_DETAIL]);
         m->lead_name = field(res, row, col[COL_LEAD_NAME]);
@@ -240,12 +255,12 @@ tr_outbox_know_chats(struct tr_store *store, const struct tr_chat_lists *l,
 }
 
 enum tr_err
-tr_outbox_claim(struct tr_store *store, long lease_ms, const int64_t *leads,
-                size_t nleads, struct tr_claims *c, int *got, char *msg,
-                size_t msgsz)
+tr_outbox_claim(struct tr_store *store, const struct tr_config *cfg,
+                const int64_t *leads, size_t nleads, struct tr_claims *c,
+                int *got, char *msg, size_t msgsz)
 {
-    char lease[24], ids[TR_NEW_SALES_MAX * 24 + 4];
-    const char *p[2] = {lease, ids};
+    char lease[24], batch[24], ids[TR_NEW_SALES_MAX * 24 + 4];
+    const char *p[3] = {lease, batch, ids};
     size_t i, o;
     size_t before = c->n;
     PGresult *res;
@@ -259,10 +274,11 @@ tr_outbox_claim(struct tr_store *store, long lease_ms, const int64_t *leads,
         o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%" PRId64,
                               i ? "," : "", leads[i]);
     snprintf(ids + o, sizeof(ids) - o, "}");
-    snprintf(lease, sizeof(lease), "%ld", lease_ms);
-    res = leads != NULL ? tr_store_query_prepared(store, tr_sql_claim_own, 2, p,
+    snprintf(lease, sizeof(lease), "%ld", tr_outbox_lease_ms(cfg));
+    snprintf(batch, sizeof(batch), "%ld", cfg->tg_batch_after);
+    res = leads != NULL ? tr_store_query_prepared(store, tr_sql_claim_own, 3, p,
                                                   msg, msgsz)
-                        : tr_store_query_prepared(store, tr_sql_claim_due, 1, p,
+                        : tr_store_query_prepared(store, tr_sql_claim_due, 2, p,
                                                   msg, msgsz);
     if (res == NULL)
         return TR_EDB;
@@ -272,12 +288,27 @@ tr_outbox_claim(struct tr_store *store, long lease_ms, const int64_t *leads,
     return TR_OK;
 }
 
+/* The ids of n claims from c as a bigint[] literal, in order. */
+static void
+id_list(const struct tr_claim *c, size_t n, char *buf, size_t bufsz)
+{
+    size_t i, o = (size_t)snprintf(buf, bufsz, "{");
+
+    for (i = 0; i < n && o < bufsz; i++)
+        o +=
+            (size_t)snprintf(buf + o, bufsz - o, "%s%s", i ? "," : "", c[i].id);
+    if (o < bufsz)
+        snprintf(buf + o, bufsz - o, "}");
+}
+
 enum tr_err
 tr_outbox_record(struct tr_store *store, const struct tr_config *cfg,
-                 const struct tr_claim *claim, const struct tr_send_outcome *o,
-                 char *status, size_t statussz, char *msg, size_t msgsz)
+                 const struct tr_claim *claim, size_t n,
+                 const struct tr_send_outcome *o, char *status, size_t statussz,
+                 char *msg, size_t msgsz)
 {
     char mid[24], delay[24], interval[24], group[24], attempts[24], age[24];
+    char ids[TR_RENDER_BATCH_MAX * 24 + 4];
     const char *p[10];
     PGresult *res;
 
@@ -287,7 +318,8 @@ tr_outbox_record(struct tr_store *store, const struct tr_config *cfg,
     snprintf(group, sizeof(group), "%ld", cfg->tg_group_per_minute);
     snprintf(attempts, sizeof(attempts), "%ld", cfg->tg_max_attempts);
     snprintf(age, sizeof(age), "%ld", cfg->tg_max_age_s);
-    p[0] = claim->id;
+    id_list(claim, n, ids, sizeof(ids));
+    p[0] = n > 1 ? ids : claim->id;
     p[1] = o->outcome;
     p[2] = o->message_id ? mid : NULL;
     p[3] = o->error;
@@ -297,14 +329,49 @@ tr_outbox_record(struct tr_store *store, const struct tr_config *cfg,
     p[7] = group;
     p[8] = attempts;
     p[9] = age;
-    if ((res = tr_store_query_prepared(store, tr_sql_outbox_record, 10, p, msg,
-                                       msgsz)) == NULL)
+    if ((res = tr_store_query_prepared(
+             store, n > 1 ? tr_sql_outbox_record_batch : tr_sql_outbox_record,
+             10, p, msg, msgsz)) == NULL)
         return TR_EDB;
     snprintf(status, statussz, "%s",
              PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
                  ? PQgetvalue(res, 0, 0)
                  : "gone");
     PQclear(res);
+    return TR_OK;
+}
+
+enum tr_err
+tr_outbox_release(struct tr_store *store, const struct tr_claim *c, size_t n,
+                  char *msg, size_t msgsz)
+{
+    char ids[TR_CLAIMS_MAX * 24 + 4];
+    const char *p[1] = {ids};
+
+    id_list(c, n, ids, sizeof(ids));
+    return tr_store_run(store, tr_sql_outbox_release, 1, p, msg, msgsz);
+}
+
+enum tr_err
+tr_outbox_batch_lines(struct tr_store *store, int64_t batch, PGresult **res,
+                      struct tr_sale_view *lines, size_t *n, char *msg,
+                      size_t msgsz)
+{
+    char id[24];
+    const char *p[1] = {id};
+    int col[COL_N], row;
+
+    *n = 0;
+    snprintf(id, sizeof(id), "%" PRId64, batch);
+    if ((*res = tr_store_query(store, tr_sql_outbox_batch, 1, p, msg, msgsz)) ==
+        NULL)
+        return TR_EDB;
+    if (find_columns(*res, COL_CLIENT, col, msg, msgsz) != 0)
+        return TR_EDB;
+    for (row = 0; row < PQntuples(*res) && row < TR_RENDER_BATCH_MAX; row++)
+        read_view(*res, row, col, &lines[(*n)++]);
+    if (*n < 2)
+        *n = 0; /* one line left: the seed's message */
     return TR_OK;
 }
 

@@ -34,9 +34,10 @@ struct tr_store;
 /* One claimed message: its row, its chat and its sale, as sent. */
 /* What a claimed message is. */
 enum tr_claim_kind {
-    TR_CLAIM_SALE,  /* the sale's own message */
-    TR_CLAIM_EDIT,  /* that message again, edited: a new price */
-    TR_CLAIM_REPLY, /* a reply to it: reversed, restored */
+    TR_CLAIM_SALE,   /* the sale's own message */
+    TR_CLAIM_EDIT,   /* that message again, edited: a new price */
+    TR_CLAIM_REPLY,  /* a reply to it: reversed, restored */
+    TR_CLAIM_DIGEST, /* the day's summary (body), no sale */
 };
 
 struct tr_claim {
@@ -47,6 +48,10 @@ struct tr_claim {
     int64_t lead;
     long attempts;            /* this one included */
     int64_t target;           /* edit, reply: the sale message's id */
+    int64_t target_batch;     /* edit: its combined message's first row */
+    int batch_size;           /* a combined message's first claim: how many
+                               * claims follow in it, itself included */
+    const char *body;         /* digest: the text (HTML) */
     const char *event_kind;   /* reply: "reversed" or "restored" */
     const char *event_detail; /* its JSON (sale_events.detail) */
     const char *lead_name;    /* the deal's name, or NULL */
@@ -125,11 +130,13 @@ enum tr_err tr_outbox_know_chats(struct tr_store *store,
                                  char *msg, size_t msgsz);
 
 /*
- * Claims the oldest due message of a free chat for lease_ms, only of the
- * given leads (at most TR_NEW_SALES_MAX) or with leads NULL of any, into c
- * (which must have room).  *got is 1 when there was one.  TR_EDB.
+ * Claims the next message of a free chat (the oldest due, or up to ten
+ * sales for one combined message past cfg's TELEGRAM_BATCH_AFTER) for the
+ * lease, in a chat of the given leads (at most TR_NEW_SALES_MAX) or with
+ * leads NULL any chat, into c (which must have room).  *got is 1 when there
+ * was one.  TR_EDB.
  */
-enum tr_err tr_outbox_claim(struct tr_store *store, long lease_ms,
+enum tr_err tr_outbox_claim(struct tr_store *store, const struct tr_config *cfg,
                             const int64_t *leads, size_t nleads,
                             struct tr_claims *c, int *got, char *msg,
                             size_t msgsz);
@@ -146,13 +153,30 @@ struct tr_send_outcome {
 /*
  * Records the outcome of claim's send, ending its lease and pacing its
  * chat by cfg; status gets the row's new status ("sent", "pending",
- * "failed", or "gone" when it was purged meanwhile).  TR_EDB.
+ * "failed", or "gone" when it was purged meanwhile).  With n > 1 the send
+ * was the combined message of the n claims from claim on (at most
+ * TR_RENDER_BATCH_MAX): each gets the outcome, the chat is paced once.
+ * TR_EDB.
  */
 enum tr_err tr_outbox_record(struct tr_store *store,
                              const struct tr_config *cfg,
-                             const struct tr_claim *claim,
+                             const struct tr_claim *claim, size_t n,
                              const struct tr_send_outcome *o, char *status,
                              size_t statussz, char *msg, size_t msgsz);
+
+/* Gives back n claims from c unsent (not counted as attempts). */
+enum tr_err tr_outbox_release(struct tr_store *store, const struct tr_claim *c,
+                              size_t n, char *msg, size_t msgsz);
+
+/*
+ * The lines of the combined message whose first row is batch, as they are
+ * stored now, into lines (*n of them, 0 when fewer than two: the seed's
+ * message then), their strings in *res (PQclear it).  TR_EDB.
+ */
+enum tr_err tr_outbox_batch_lines(struct tr_store *store, int64_t batch,
+                                  struct pg_result **res,
+                                  struct tr_sale_view *lines, size_t *n,
+                                  char *msg, size_t msgsz);
 
 /*
  * Makes every pending message due now (the operator fixed Telegram and

@@ -178,6 +178,112 @@ tr_render_message(const struct tr_sale_view *sale, int html, char **out)
     return *out ? TR_OK : TR_ENOMEM;
 }
 
+/* One line of a combined message. */
+static enum tr_err
+batch_line(struct tr_buf *b, const struct tr_sale_view *s, int html)
+{
+    char amount[96];
+    enum tr_err err = TR_OK;
+
+    tr_render_amount(s->price, s->currency, amount, sizeof(amount));
+#define ADD(t) err = err != TR_OK ? err : tr_buf_adds(b, (t))
+#define ESC(t)                                                                 \
+    err = err != TR_OK ? err : put_text(b, (t), TR_RENDER_FIELD_MAX, html)
+    ADD("\n");
+    ESC(s->emoji);
+    ADD(" ");
+    ESC(s->targetologist);
+    ADD(" \xE2\x80\x94 "); /* — */
+    if (empty(s->client))
+        ADD("Без имени");
+    else
+        ESC(s->client);
+    ADD(" \xE2\x80\x94 ");
+    ESC(amount);
+    ADD(" \xE2\x80\x94 ");
+    if (empty(s->campaign))
+        ADD("N/A");
+    else
+        ESC(s->campaign);
+#undef ADD
+#undef ESC
+    return err;
+}
+
+enum tr_err
+tr_render_batch(const struct tr_sale_view *v, size_t n, int html, char **out,
+                size_t *fit)
+{
+    struct tr_buf b;
+    size_t k, len;
+    enum tr_err err = TR_OK;
+
+    *out = NULL;
+    if (n > TR_RENDER_BATCH_MAX)
+        n = TR_RENDER_BATCH_MAX;
+    /* what Telegram counts is the plain text: the header's longest form */
+    tr_buf_init(&b, 64 * 1024);
+    len = tr_render_length("\xF0\x9F\x8E\x89 НОВЫЕ ПРОДАЖИ: 10");
+    for (k = 0; k < n && err == TR_OK; k++) {
+        tr_buf_reset(&b);
+        if ((err = batch_line(&b, &v[k], 0)) != TR_OK ||
+            len + tr_render_length(b.data) > TR_TELEGRAM_TEXT_MAX)
+            break;
+        len += tr_render_length(b.data);
+    }
+    *fit = k > 0 ? k : 1;
+    tr_buf_reset(&b);
+    err = err != TR_OK ? err
+                       : tr_buf_addf(&b, "\xF0\x9F\x8E\x89 НОВЫЕ ПРОДАЖИ: %zu",
+                                     *fit); /* 🎉 */
+    for (k = 0; k < *fit && err == TR_OK; k++)
+        err = batch_line(&b, &v[k], html);
+    if (err != TR_OK) {
+        tr_buf_release(&b);
+        return TR_ENOMEM;
+    }
+    *out = tr_buf_detach(&b);
+    return *out ? TR_OK : TR_ENOMEM;
+}
+
+char *
+tr_render_plain(const char *html)
+{
+    static const struct {
+        const char *entity, *c;
+    } entities[] = {
+        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}};
+    struct tr_buf b;
+    size_t i, k;
+    int err = 0;
+
+    tr_buf_init(&b, 64 * 1024);
+    for (i = 0; html[i] != '\0' && err == 0;) {
+        if (html[i] == '<') {
+            while (html[i] != '\0' && html[i] != '>')
+                i++;
+            i += html[i] == '>';
+            continue;
+        }
+        for (k = 0; k < sizeof(entities) / sizeof(entities[0]); k++)
+            if (strncmp(html + i, entities[k].entity,
+                        strlen(entities[k].entity)) == 0)
+                break;
+        if (k < sizeof(entities) / sizeof(entities[0])) {
+            err = tr_buf_adds(&b, entities[k].c) != TR_OK;
+            i += strlen(entities[k].entity);
+        } else {
+            err = tr_buf_add(&b, html + i, 1) != TR_OK;
+            i++;
+        }
+    }
+    if (err) {
+        tr_buf_release(&b);
+        return NULL;
+    }
+    return b.data != NULL ? tr_buf_detach(&b) : strdup("");
+}
+
 /* Why a sale was reversed, as the team reads it. */
 static void
 reason_text(const struct tr_correction_view *c, char *buf, size_t bufsz)

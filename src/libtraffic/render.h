@@ -50,6 +50,29 @@ struct tr_correction_view {
 enum tr_err tr_render_message(const struct tr_sale_view *sale, int html,
                               char **out);
 
+#define TR_RENDER_BATCH_MAX 10 /* sales in one combined message */
+
+/*
+ * Renders the combined message of the first sales of v (at most n, at most
+ * TR_RENDER_BATCH_MAX), oldest first, into a new string (free() it):
+ *
+ *     🎉 НОВЫЕ ПРОДАЖИ: 2
+ *     👑 Kenesary — Тест Клиент — 100,000 ₸ — tripwire_dec20
+ *     🔥 Arystan — Без имени — 50,000 ₸ — N/A
+ *
+ * as many as fit Telegram's 4096 characters whole (never a cut line): *fit
+ * gets how many, at least one.  TR_ENOMEM.
+ */
+enum tr_err tr_render_batch(const struct tr_sale_view *v, size_t n, int html,
+                            char **out, size_t *fit);
+
+/*
+ * The plain text of an HTML message of ours (the summary's): the tags
+ * dropped, &amp; &lt; &gt; &quot; decoded, into a new string (free() it).
+ * NULL without memory.
+ */
+char *tr_render_plain(const char *html);
+
 /*
  * Renders the one-line reply about a sale into a new string (free() it):
  * "sale cancelled" with the deal's name, the sale's amount and the reason,

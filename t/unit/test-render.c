@@ -16,6 +16,63 @@ static const char seed_message[] = "🎉 НОВАЯ ПРОДАЖА!\n"
                                    "📦 Продукт: Main Product (VAMUS RM)\n"
                                    "🏷️ Кампания: tripwire_dec20";
 
+/* The combined message: its layout, its limit, whole lines only. */
+static void
+test_batch(void)
+{
+    struct tr_sale_view v[12];
+    char *msg = NULL, *plain, *big;
+    size_t fit, i;
+
+    memset(v, 0, sizeof(v));
+    for (i = 0; i < 12; i++) {
+        v[i].emoji = "👑";
+        v[i].targetologist = "Kenesary";
+        v[i].price = "100000";
+        v[i].currency = "KZT";
+        v[i].campaign = "tripwire_dec20";
+    }
+    v[0].client = "Тест <Клиент>";
+    v[1].emoji = "🦁";
+    v[1].targetologist = "Arystan";
+    v[1].price = "50000.5";
+    v[1].campaign = NULL;
+    tr_render_batch(v, 2, 1, &msg, &fit);
+    is_str(msg,
+           "🎉 НОВЫЕ ПРОДАЖИ: 2\n"
+           "👑 Kenesary — Тест &lt;Клиент&gt; — 100,000 ₸ — tripwire_dec20\n"
+           "🦁 Arystan — Без имени — 50,000.50 ₸ — N/A",
+           "two sales: a header and a line each, escaped");
+    ok(fit == 2, "both fit");
+    free(msg);
+    tr_render_batch(v, 12, 0, &msg, &fit);
+    ok(fit == TR_RENDER_BATCH_MAX && strstr(msg, "ПРОДАЖИ: 10\n") != NULL,
+       "twelve waiting: ten in one message");
+    free(msg);
+
+    /* lines of ~1500 characters: two fit in 4096, never a third cut */
+    big = malloc(TR_RENDER_FIELD_MAX + 1);
+    memset(big, 'c', TR_RENDER_FIELD_MAX);
+    big[TR_RENDER_FIELD_MAX] = '\0';
+    for (i = 0; i < 12; i++)
+        v[i].client = v[i].campaign = v[i].targetologist = big;
+    tr_render_batch(v, 10, 1, &msg, &fit);
+    plain = tr_render_plain(msg);
+    ok(fit == 2 && tr_render_length(plain) <= TR_TELEGRAM_TEXT_MAX,
+       "long lines: %zu fit, %zu characters", fit, tr_render_length(plain));
+    ok(strstr(msg, "ПРОДАЖИ: 2\n") != NULL, "the header counts them");
+    free(plain);
+    free(msg);
+    tr_render_batch(v, 1, 1, &msg, &fit);
+    ok(fit == 1, "one always fits");
+    free(msg);
+    free(big);
+
+    plain = tr_render_plain("<b>Итоги</b> &lt;a&gt; &amp;&quot; &nbsp;");
+    is_str(plain, "Итоги <a> &\" &nbsp;", "plain text of our HTML");
+    free(plain);
+}
+
 int
 main(void)
 {
@@ -114,5 +171,6 @@ main(void)
            "invalid bytes replaced");
     tr_buf_release(&b);
     ok(tr_render_length("a😀б") == 4, "length in UTF-16 units");
+    test_batch();
     return done_testing();
 }

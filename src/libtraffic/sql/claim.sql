@@ -1,14 +1,20 @@
--- Claims the oldest due message of one chat that is neither held nor paced
--- (a sale waiting for the AmoCRM API has its rows due at 'infinity' until
+-- Claims the next message of one chat that is neither held nor paced (a
+-- sale waiting for the AmoCRM API has its rows due at 'infinity' until
 -- enrichment is done with it; so have an edit or reply until the message
 -- it is about is sent).  The chat's row is locked SKIP LOCKED, so
 -- concurrent claimers take other chats and nobody waits; the chat is then
 -- held for the lease, which the outcome (traffic_outbox_record) ends.
 --
--- claim_own takes only the rows of a worker's own new sales ($2): found
--- through the lead_id index, it never walks the queue (whose partial index
--- fills with dead entries under load); the backlog is the sidecar's.
---   $1 the lease (ms), $2 (claim_own) the leads (bigint[])
+-- The chat's messages go in the order of their sales: the oldest due one
+-- first.  When that is a sale's and more than $2 (TELEGRAM_BATCH_AFTER, 0:
+-- never) sale messages of the chat and thread are due, up to ten of them,
+-- oldest first, are claimed together for one combined message; each row
+-- then says how many (batch_size, on the first, in order).
+--
+-- claim_own finds the chat through a worker's own new sales ($3, the
+-- lead_id index), so it never walks the whole queue; it then sends the
+-- chat's next message, its own or an older one waiting.
+--   $1 the lease (ms), $2 TELEGRAM_BATCH_AFTER, $3 (claim_own) the leads
 -- Returns the claim columns, as the sale statement does.
 --@variant claim_due
 --@variant claim_own own
@@ -17,38 +23,50 @@ WITH chat AS (
  WHERE c.next_at <= now() AND EXISTS (SELECT 1 FROM notification_outbox o
   WHERE o.chat_id = c.chat_id AND o.status = 'pending'
 --@if own
-  AND o.lead_id = ANY ($2::bigint[])
+  AND o.lead_id = ANY ($3::bigint[])
 --@endif
   AND o.next_attempt_at <= now()
   AND (o.lease_until IS NULL OR o.lease_until < now()))
  ORDER BY c.next_at LIMIT 1 FOR UPDATE SKIP LOCKED
-), pick AS (
- SELECT o.id FROM notification_outbox o
+), due AS (
+ SELECT o.id, o.kind, coalesce(o.thread_id, 0) AS thread, o.created_at
+ FROM notification_outbox o
  WHERE o.chat_id = (SELECT chat_id FROM chat)
---@if own
-  AND o.lead_id = ANY ($2::bigint[])
---@endif
   AND o.status = 'pending' AND o.next_attempt_at <= now()
   AND (o.lease_until IS NULL OR o.lease_until < now())
- ORDER BY o.next_attempt_at, o.id LIMIT 1
+), first AS (
+ SELECT * FROM due ORDER BY created_at, id LIMIT 1
+), sales AS (
+ SELECT d.id, row_number() OVER (ORDER BY d.created_at, d.id) AS n
+ FROM due d, first f
+ WHERE f.kind = 'sale' AND $2::integer > 0 AND d.kind = 'sale'
+  AND d.thread = f.thread
+), pick AS (
+ SELECT id, 1 AS n, 1 AS size FROM first
+ WHERE (SELECT count(*) FROM sales) <= $2::integer
+ UNION ALL
+ SELECT id, n, (SELECT least(count(*), 10) FROM sales)::integer FROM sales
+ WHERE n <= 10 AND (SELECT count(*) FROM sales) > $2::integer
 ), claim AS (
  UPDATE notification_outbox o
  SET lease_until = now() + $1 * interval '1 millisecond',
   attempts = o.attempts + 1
  FROM pick WHERE o.id = pick.id
  RETURNING o.id, o.sale_id, o.kind, o.chat_id, o.thread_id, o.attempts,
-  o.reply_to, o.event_id
+  o.reply_to, o.event_id, o.body, pick.n, pick.size
 ), hold AS (
  UPDATE telegram_chats c SET next_at = now() + $1 * interval
-  '1 millisecond' FROM claim WHERE c.chat_id = claim.chat_id
+  '1 millisecond' WHERE c.chat_id = (SELECT chat_id FROM claim LIMIT 1)
 )
 SELECT claim.id AS outbox_id, claim.kind::text AS kind, claim.chat_id,
  coalesce(claim.thread_id, 0) AS thread_id, claim.attempts, s.lead_id,
- p.telegram_message_id AS target_message_id, e.kind::text AS event_kind,
+ p.telegram_message_id AS target_message_id, p.batch_id AS target_batch,
+ claim.size AS batch_size, claim.body, e.kind::text AS event_kind,
  e.detail::text AS event_detail, s.lead_name, s.contact_name AS client,
  trim_scale(s.sale_amount)::text AS price, s.currency,
  s.product_name AS product, s.targetologist,
  s.targetologist_emoji AS emoji, s.utm_campaign AS campaign
-FROM claim JOIN sales_notifications s ON s.id = claim.sale_id
+FROM claim LEFT JOIN sales_notifications s ON s.id = claim.sale_id
 LEFT JOIN notification_outbox p ON p.id = claim.reply_to
 LEFT JOIN sale_events e ON e.id = claim.event_id
+ORDER BY claim.n

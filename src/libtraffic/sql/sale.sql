@@ -7,7 +7,8 @@
 -- The messages a worker sends itself once AmoCRM has its answer are claimed
 -- here too (a claim without a round trip of its own): with $29 set, an
 -- unpaced chat takes every message of the sale, a paced one (its row locked
--- SKIP LOCKED, as claim_due does) takes one and is held for the lease.
+-- SKIP LOCKED, as claim_due does) takes one and is held for the lease, unless
+-- older messages wait for it (they go first, claim_due's order).
 --
 --   $1 lead_id, $2 lead_name, $3 price, $4 currency, $5 product,
 --   $6 targetologist, $7 emoji, $8-$13 utm_source, utm_medium, utm_campaign,
@@ -72,7 +73,12 @@ WITH raw AS (SELECT $19::jsonb AS j
  FROM (SELECT k.chat_id FROM telegram_chats k
   WHERE k.chat_id = ANY ($20::text[]) AND k.next_at <= now()
    AND $29::bigint IS NOT NULL AND $27 <> 'pending'
-   AND EXISTS (SELECT 1 FROM sale) FOR UPDATE SKIP LOCKED) free
+   AND EXISTS (SELECT 1 FROM sale)
+   -- older messages waiting for the chat go first (claim_due's order)
+   AND NOT EXISTS (SELECT 1 FROM notification_outbox w
+    WHERE w.chat_id = k.chat_id AND w.status = 'pending'
+     AND w.next_attempt_at <= now())
+  FOR UPDATE SKIP LOCKED) free
  WHERE c.chat_id = free.chat_id RETURNING c.chat_id, false AS all_rows
 )
 --@else
@@ -108,7 +114,8 @@ WITH raw AS (SELECT $19::jsonb AS j
 SELECT sale.id AS sale_id, (SELECT processing_status FROM log) AS status,
  o.id AS outbox_id, 'sale'::text AS kind, o.chat_id,
  coalesce(o.thread_id, 0) AS thread_id, o.attempts, o.lead_id,
- NULL::bigint AS target_message_id, NULL::text AS event_kind,
+ NULL::bigint AS target_message_id, NULL::bigint AS target_batch,
+ 1 AS batch_size, NULL::text AS body, NULL::text AS event_kind,
  NULL::text AS event_detail, sale.lead_name, sale.contact_name AS client,
  sale.price, sale.currency, sale.product_name AS product,
  sale.targetologist, sale.targetologist_emoji AS emoji,
