@@ -1,7 +1,7 @@
 # The stack the benchmarks measure, on loopback, sourced by bench/run and
 # bench/status: a private PostgreSQL with its default durability, nginx
 # with the shipped snippet (plus a fake Telegram answering at once), the
-# pool behind spawn-fcgi + multiwatch, and the env file.  Needs $src (the
+# pool (spawn-fcgi and the supervisor), and the env file.  Needs $src (the
 # source tree), $run (a scratch directory, emptied) and $workers.  Every
 # process it starts is stopped on exit, by pid.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -114,10 +114,13 @@ ENV
     build-bench/src/traffic-ctl migrate >/dev/null
 }
 
-# spawn SOCKET PROGRAM: a pool of $workers behind multiwatch.
+# spawn SOCKET PROGRAM [ARGS...]: spawn-fcgi hands the socket to PROGRAM
+# (traffic-webhook --workers N: the supervisor of the pool).
 spawn() {
-    setsid spawn-fcgi -n -s "$1" -M 0660 -- "$(command -v multiwatch)" \
-        -f "$workers" -r 10 -t 1000 -- "$2" </dev/null >/dev/null 2>>"$run/pool.log" &
+    local sock=$1
+    shift
+    setsid spawn-fcgi -n -s "$sock" -M 0660 -- "$@" \
+        </dev/null >/dev/null 2>>"$run/pool.log" &
     pids+=($!)
-    for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 }

@@ -12,8 +12,12 @@
  *     CONTENT_LENGTH=$(stat -c %s body.txt) \
  *     DOCUMENT_URI=/webhook/amocrm/traffic traffic-webhook < body.txt
  *
- * SIGTERM finishes the request in progress, then exits.  One line per
- * request goes to stderr: request id, outcome per lead, status, duration.
+ * SIGTERM (and SIGHUP: a supervisor then starts one with the new
+ * configuration) finishes the request in progress, then exits.  With
+ * --workers N it is the pool's supervisor instead (pool.h).  One line per
+ * request goes to stderr: request id, outcome per lead, status, duration;
+ * to the journal (JOURNAL_STREAM set) with its priority, <6> requests, <4>
+ * warnings, <3> errors.
  */
 #include <errno.h>
 #include <fcgiapp.h>
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +36,7 @@
 #include "libtraffic/router.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
+#include "pool.h"
 
 #define EX_CONFIG 78
 
@@ -50,24 +56,38 @@ struct service {
 static void
 on_term(int sig)
 {
+    int fd;
+
     (void)sig;
     stopping = 1;
-    /* waiting for a connection: nothing in hand, leave at once */
-    if (idle)
-        _exit(0);
+    /*
+     * Waiting for a connection: a fresh socket over the listening one, so
+     * the accept(), restarted, fails and the loop ends.  A connection it
+     * took meanwhile is served first; the others wait for other workers.
+     */
+    if (idle && (fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0) {
+        dup2(fd, 0);
+        close(fd);
+    }
 }
 
+/* <3>, <4>, <6> before each line when stderr is the journal's */
+static int journal = -1;
+
 /* One line to stderr in a single write, so workers never interleave. */
-static void __attribute__((format(printf, 1, 2))) logline(const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+say(int priority, const char *fmt, ...)
 {
-    static long pid;
     char line[1024];
-    int n, m;
+    int n = 0, m;
     va_list ap;
 
-    if (pid == 0)
-        pid = (long)getpid(); /* a worker never forks */
-    n = snprintf(line, sizeof(line), "traffic-webhook[%ld]: ", pid);
+    if (journal < 0)
+        journal = getenv("JOURNAL_STREAM") != NULL;
+    if (journal)
+        n = snprintf(line, sizeof(line), "<%d>", priority);
+    n += snprintf(line + n, sizeof(line) - (size_t)n,
+                  "traffic-webhook[%ld]: ", (long)getpid());
     va_start(ap, fmt);
     m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);
@@ -81,11 +101,15 @@ static void __attribute__((format(printf, 1, 2))) logline(const char *fmt, ...)
         return;
 }
 
+/* The library's lines: "warning: ..." and "error: ..." have their own. */
 static void
 log_sink(void *arg, const char *line)
 {
     (void)arg;
-    logline("%s", line);
+    say(strncmp(line, "error: ", 7) == 0     ? 3
+        : strncmp(line, "warning: ", 9) == 0 ? 4
+                                             : 6,
+        "%s", line);
 }
 
 /* Where a request's parameters and body come from and its answer goes. */
@@ -270,6 +294,7 @@ serve(struct service *s, struct io *io, struct tr_results *res)
     struct tr_response resp;
     struct timespec t0, t1;
     char pathbuf[1024], *body = NULL;
+    const char *nginx;
     double ms;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -283,11 +308,16 @@ serve(struct service *s, struct io *io, struct tr_results *res)
     ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
          (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     tr_metrics_request(endpoint_of(req.path), resp.status, ms / 1e3);
-    logline("req=%s %s %s %d %s%s%s%s %.3fms",
-            req.request_id ? req.request_id : "-",
-            req.method ? req.method : "-", req.path ? req.path : "-",
-            resp.status, res->summary[0] ? "leads=" : "", res->summary,
-            resp.error[0] ? " error=" : "", resp.error, ms);
+    /* nginx's $request_id (the snippet passes it) ties the line to its */
+    nginx = request_id(param(io, "TRAFFIC_REQUEST_ID"));
+    say(resp.status >= 500 ? 3
+        : resp.error[0]    ? 4
+                           : 6,
+        "req=%s %s %s %d %s%s%s%s %.3fms%s%s",
+        req.request_id ? req.request_id : "-", req.method ? req.method : "-",
+        req.path ? req.path : "-", resp.status, res->summary[0] ? "leads=" : "",
+        res->summary, resp.error[0] ? " error=" : "", resp.error, ms,
+        nginx ? " id=" : "", nginx ? nginx : "");
     free(body);
     tr_response_release(&resp);
 }
@@ -312,21 +342,37 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: traffic-webhook [-h] [-V]\n"
-            "FastCGI program for AmoCRM webhooks, run under spawn-fcgi.\n"
+            "usage: traffic-webhook [-h] [-V] [--workers N]\n"
+            "FastCGI program for AmoCRM webhooks: the listening socket on\n"
+            "fd 0 (a systemd socket unit, spawn-fcgi); --workers N: the\n"
+            "pool's supervisor, N workers (SIGHUP reloads).\n"
             "Configuration: TRAFFIC_ENV_FILE (default %s) and the\n"
             "environment; see traffic-webhook(8).\n",
             TR_CONFIG_DEFAULT_FILE);
 }
 
-/* -V, -h or a bad argument: the exit code; -1 to go on. */
+/* -V, -h or a bad argument: the exit code; -1 to go on (*workers: 0, or
+ * --workers N). */
 static int
-arguments(int argc, char **argv)
+arguments(int argc, char **argv, int *workers)
 {
+    char *end;
+    long n;
     int help;
 
+    *workers = 0;
     if (argc < 2)
         return -1;
+    if (argc == 3 && strcmp(argv[1], "--workers") == 0) {
+        n = strtol(argv[2], &end, 10);
+        if (*end == '\0' && n >= 1 && n <= TR_POOL_MAX) {
+            *workers = (int)n;
+            return -1;
+        }
+        fprintf(stderr, "traffic-webhook: --workers takes 1 to %d\n",
+                TR_POOL_MAX);
+        return 2;
+    }
     if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("traffic-webhook %s\n", TR_VERSION);
         return 0;
@@ -348,14 +394,14 @@ load(struct service *s)
     if (tr_config_load(&s->cfg, msg, sizeof(msg)) != TR_OK ||
         tr_config_require(&s->cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) !=
             TR_OK) {
-        logline("config: %s", msg);
+        say(3, "config: %s", msg);
         return EX_CONFIG;
     }
     if ((s->cfg.targetologists_file != NULL
              ? tr_rules_load(&s->rules, s->cfg.targetologists_file, msg,
                              sizeof(msg))
              : tr_rules_init_default(&s->rules, msg, sizeof(msg))) != TR_OK) {
-        logline("rules: %s", msg);
+        say(3, "rules: %s", msg);
         return EX_CONFIG;
     }
     if ((s->store = tr_store_new(s->cfg.database_url, "traffic-webhook",
@@ -363,13 +409,13 @@ load(struct service *s)
                                  s->cfg.db_answer_ms)) == NULL ||
         tr_deliver_init(&s->deliver, &s->cfg, &s->rules, s->store, &log) !=
             TR_OK) {
-        logline("out of memory");
+        say(3, "out of memory");
         return 1;
     }
     tr_router_init(&s->router, &s->cfg, &s->rules, s->store);
     if (tr_metrics_open(s->cfg.metrics_file, &s->rules, msg, sizeof(msg)) !=
         TR_OK)
-        logline("warning: metrics: %s (not counted)", msg);
+        say(4, "warning: metrics: %s (not counted)", msg);
     return 0;
 }
 
@@ -412,12 +458,15 @@ signals(sigset_t *term)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = on_term;
+    sa.sa_flags = SA_RESTART; /* an accept() restarted meets the new fd 0 */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sigemptyset(term);
     sigaddset(term, SIGTERM);
     sigaddset(term, SIGINT);
+    sigaddset(term, SIGHUP);
 }
 
 /* The accept loop of a FastCGI worker, until SIGTERM. */
@@ -432,7 +481,7 @@ accept_loop(struct service *s, const sigset_t *term)
     /* a worker started while the database is away serves (spools) soon */
     tr_store_deadline(s->store, s->cfg.db_answer_ms);
     if (tr_store_connect(s->store, msg, sizeof(msg)) != TR_OK)
-        logline("warning: %s (will retry per request)", msg);
+        say(4, "warning: %s (will retry per request)", msg);
     tr_store_deadline(s->store, 0);
     FCGX_InitRequest(&freq, 0, 0);
     io.fcgi = &freq;
@@ -450,16 +499,15 @@ accept_loop(struct service *s, const sigset_t *term)
     }
 }
 
-int
-main(int argc, char **argv)
+/* A worker's life: its configuration, then requests until SIGTERM. */
+static int
+worker(void)
 {
     struct service s;
     struct io io = {NULL};
     sigset_t term;
     int rc;
 
-    if ((rc = arguments(argc, argv)) >= 0)
-        return rc;
     memset(&s, 0, sizeof(s));
     if ((rc = load(&s)) != 0) {
         unload(&s);
@@ -467,7 +515,7 @@ main(int argc, char **argv)
     }
     signals(&term);
     if (FCGX_Init() != 0) {
-        logline("FCGX_Init failed");
+        say(3, "FCGX_Init failed");
         rc = 1;
     } else if (FCGX_IsCGI()) {
         once(&s, &io);
@@ -476,4 +524,56 @@ main(int argc, char **argv)
     }
     unload(&s);
     return rc;
+}
+
+/* The supervisor's check: the configuration and the rules, nothing
+ * connected. */
+static int
+check(char *msg, size_t msgsz)
+{
+    struct tr_config cfg;
+    struct tr_rules rules;
+    int rc = 0;
+
+    tr_config_init(&cfg);
+    memset(&rules, 0, sizeof(rules));
+    if (tr_config_load(&cfg, msg, msgsz) != TR_OK ||
+        tr_config_require(&cfg, TR_CFG_DATABASE_URL, msg, msgsz) != TR_OK ||
+        (cfg.targetologists_file != NULL
+             ? tr_rules_load(&rules, cfg.targetologists_file, msg, msgsz)
+             : tr_rules_init_default(&rules, msg, msgsz)) != TR_OK)
+        rc = EX_CONFIG;
+    tr_rules_release(&rules);
+    tr_config_release(&cfg);
+    return rc;
+}
+
+static void
+say_line(int priority, const char *line)
+{
+    say(priority, "%s", line);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct tr_pool_ops ops = {check, worker, say_line};
+    char msg[512];
+    int rc, workers;
+
+    if ((rc = arguments(argc, argv, &workers)) >= 0)
+        return rc;
+    if (workers == 0)
+        return worker();
+    if (!tr_pool_listening(0)) {
+        say(3, "config: --workers needs the listening socket on fd 0 (a "
+               "systemd socket unit with StandardInput=socket, or "
+               "spawn-fcgi)");
+        return EX_CONFIG;
+    }
+    if ((rc = check(msg, sizeof(msg))) != 0) {
+        say(3, "config: %s", msg);
+        return rc;
+    }
+    return tr_pool_run(workers, &ops);
 }

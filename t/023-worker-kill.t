@@ -1,4 +1,4 @@
-# Workers SIGKILLed under load: multiwatch replaces them, no sale that got a
+# Workers SIGKILLed under load: the supervisor replaces them, no sale that got a
 # 200 is missing or doubled, and nginx logs no [alert].  Loopback only; the
 # load is a fixed number of requests and the kills a fixed count.
 use strict;
@@ -69,7 +69,7 @@ is(psql('SELECT count(*) FROM (SELECT lead_id FROM webhook_logs WHERE'
     . " processing_status = 'success' GROUP BY lead_id HAVING count(*) > 1) d"),
     0, 'none stored twice');
 wait_for('the pool to refill', sub { my @w = worker_pids(); @w == 3 });
-is(scalar(my @w = worker_pids()), 3, 'multiwatch replaced the killed workers');
+is(scalar(my @w = worker_pids()), 3, 'the supervisor replaced the killed workers');
 my $r = http('GET', '/webhook/amocrm/traffic/test');
 is($r->{status}, 200, 'the pool still answers');
 unlike(nginx_error_log(), qr/\[(alert|emerg|crit)\]/, 'no [alert] in nginx log');

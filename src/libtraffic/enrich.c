@@ -145,16 +145,11 @@ not_now(struct tr_enrich *e, const struct claimed *c, const char *why, int gone,
  */
 static enum tr_err
 route(struct tr_enrich *e, const struct claimed *c, const char *const *utm,
-      const struct tr_rule *rule, char *msg, size_t msgsz)
+      const char *routing, char *msg, size_t msgsz)
 {
-    struct tr_utm u;
     char lead[24];
-    const char *p[3], *routing;
-    int k;
+    const char *p[3];
 
-    for (k = 0; k < TR_UTM_N; k++)
-        u.v[k] = utm[k];
-    routing = tr_classify_route(e->rules, &u, rule);
     snprintf(lead, sizeof(lead), "%" PRId64, c->lead);
     p[0] = lead;
     p[1] = routing;
@@ -183,7 +178,8 @@ done(struct tr_enrich *e, const struct claimed *c,
      size_t msgsz)
 {
     const struct tr_rule *rule;
-    const char *p[15], *utm[TR_UTM_N];
+    const char *p[16], *utm[TR_UTM_N], *routing = NULL;
+    struct tr_utm u;
     char resp[24];
     int k;
 
@@ -193,6 +189,11 @@ done(struct tr_enrich *e, const struct claimed *c,
             utm[k] = NULL;
     }
     rule = tr_rules_match(e->rules, utm[TR_UTM_CAMPAIGN], utm[TR_UTM_SOURCE]);
+    if (c->unified) {
+        for (k = 0; k < TR_UTM_N; k++)
+            u.v[k] = utm[k];
+        routing = tr_classify_route(e->rules, &u, rule);
+    }
     snprintf(resp, sizeof(resp), "%" PRId64, lead->responsible_user_id);
     p[0] = c->id;
     p[1] = lead->name;
@@ -205,15 +206,18 @@ done(struct tr_enrich *e, const struct claimed *c,
     p[12] = ct->phone;
     p[13] = ct->email;
     p[14] = lead->responsible_user_id ? resp : NULL;
+    /* a referral's messages never become due: nobody may take one */
+    p[15] =
+        routing != NULL && strcmp(routing, "referral") == 0 ? "false" : "true";
     tr_log_say(&e->log,
                "amocrm: lead %" PRId64
                " confirmed and completed: targetologist "
                "%s, client %s",
                c->lead, rule->name, ct->name ? "known" : "unknown");
-    if (tr_store_run(e->store, tr_sql_enrich_done, 15, p, msg, msgsz) != TR_OK)
+    if (tr_store_run(e->store, tr_sql_enrich_done, 16, p, msg, msgsz) != TR_OK)
         return TR_EDB;
     tr_metrics_enrich("done");
-    return c->unified ? route(e, c, utm, rule, msg, msgsz) : TR_OK;
+    return routing != NULL ? route(e, c, utm, routing, msg, msgsz) : TR_OK;
 }
 
 static enum tr_err

@@ -27,7 +27,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     start_pg start_pg_again psql pg_url pg_log stop_pg migrate ctl empty_env write_env start_pool stop_pool
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
-    nginx_error_log pool_log stop_pid worker_pids pool_pid unit
+    nginx_error_log pool_log stop_pid worker_pids pool_pid pool_sock unit
     start_fake_api fake_queue fake_default fake_requests fake_reset
     sent_messages start_deliver stop_deliver deliver_log which post_sale
     in_parallel lead_form post_form fake_amocrm api_lead telegram_calls);
@@ -251,7 +251,8 @@ sub _spawn {
     return $pid;
 }
 
-# Starts spawn-fcgi + multiwatch with $n workers; returns the socket path.
+# Starts the pool: spawn-fcgi opens the socket and hands it to
+# "traffic-webhook --workers $n" (the supervisor); returns the socket path.
 sub start_pool {
     my (%opt) = @_;
     my $dir = tmpdir();
@@ -260,8 +261,7 @@ sub start_pool {
     unlink $sock;
     my $n = $opt{workers} || 2;
     my $pid = _spawn([which('spawn-fcgi'), '-n', '-s', $sock, '-M', '0660',
-        '--', which('multiwatch'), '-f', $n, '-r', '10', '-t', '1000', '--',
-        "$BUILD/src/traffic-webhook"], "$dir/pool.log",
+        '--', "$BUILD/src/traffic-webhook", '--workers', $n], "$dir/pool.log",
         { TRAFFIC_ENV_FILE => $env, %{ $opt{env} || {} } });
     wait_for('the pool socket', sub { -S $sock });
     wait_for("the workers", sub { my @w = worker_pids($pid); @w >= $n });
@@ -271,8 +271,9 @@ sub start_pool {
 }
 
 sub pool_pid { $POOL{pid} }
+sub pool_sock { $POOL{sock} }
 
-# The traffic-webhook processes under the multiwatch of pid $mw.
+# The workers under the supervisor of pid $mw.
 sub worker_pids {
     my ($mw) = @_;
     $mw ||= $POOL{pid};

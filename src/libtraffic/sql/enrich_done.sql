@@ -1,8 +1,10 @@
 -- What the API added to a confirmed sale, in both sale tables (and the
--- conversion) in one statement; its messages become due.
+-- conversion) in one statement; its messages become due, unless it is a
+-- referral after all (enrich_reverse.sql then gives them up: never due, no
+-- sender can take one in between).
 --   $1 sale id, $2 lead_name, $3 price, $4-$9 the UTM values,
 --   $10 targetologist, $11 emoji, $12 contact name, $13 phone, $14 e-mail,
---   $15 responsible_user_id
+--   $15 responsible_user_id, $16 whether its messages become due
 WITH s AS (
  UPDATE sales_notifications SET lead_name = coalesce(lead_name, $2),
   sale_amount = coalesce(sale_amount, $3::numeric), utm_source = $4,
@@ -19,6 +21,7 @@ WITH s AS (
 ), o AS (
  UPDATE notification_outbox o SET next_attempt_at = now() FROM s
  WHERE o.lead_id = s.lead_id AND o.status = 'pending' AND o.kind = 'sale'
+  AND $16::boolean
 ), c AS (
  UPDATE referral_conversions r SET client_name = s.contact_name,
   amount = coalesce(r.amount, s.sale_amount)
