@@ -382,6 +382,18 @@ arguments(int argc, char **argv, int *workers)
     return help ? 0 : 2;
 }
 
+/* The env file's warnings ("KEY repeats line N"), one line each. */
+static void
+warn_lines(const char *w)
+{
+    size_t n;
+
+    for (; *w != '\0'; w += n + (w[n] == '\n')) {
+        n = strcspn(w, "\n");
+        say(4, "warning: %.*s", (int)n, w);
+    }
+}
+
 /* Loads the configuration, the rules and the core: 0 or an exit code. */
 static int
 load(struct service *s)
@@ -397,6 +409,7 @@ load(struct service *s)
         say(3, "config: %s", msg);
         return EX_CONFIG;
     }
+    warn_lines(s->cfg.warnings);
     if ((s->cfg.targetologists_file != NULL
              ? tr_rules_load(&s->rules, s->cfg.targetologists_file, msg,
                              sizeof(msg))

@@ -30,7 +30,7 @@ is($rc, 1, 'check with an unreachable database: fails');
 like($out, qr/problem: connect to the database failed/, 'and says so');
 ($rc, $out) = ctl(['check'], AMOCRM_PIPELINE_ID => 'abc');
 is($rc, 78, 'bad configuration: exit 78');
-like($out, qr/config: AMOCRM_PIPELINE_ID: "abc" is not an integer/,
+like($out, qr/^problem: AMOCRM_PIPELINE_ID: "abc" is not an integer/m,
     'naming the key');
 
 # replay: the seed's test deal, a skipped body, a dry run

@@ -1,11 +1,17 @@
 /*
  * check.c: traffic-ctl check: the configuration with secrets masked, then
- * a "problem:" line per thing to fix (database, migrations, spool,
- * Telegram token and chats, AmoCRM token, failed messages, a world-readable
- * env file); exit 1 when there is one.
+ * a "problem:" line per thing to fix (every configuration problem, the
+ * spool not writable by the service user, database, migrations, Telegram
+ * token and chats, AmoCRM token, failed messages, a world-readable env
+ * file, a network that does not answer); exit 78 for the configuration, 1
+ * for the rest.  --config-only: no database, no network.
  */
+#include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ctl/ctl.h"
 #include "libtraffic/alerts.h"
@@ -37,7 +43,15 @@ check_telegram(const struct tr_config *cfg)
         printf("problem: out of memory\n");
         return 1;
     }
-    if (tr_telegram_check(&tg, NULL, &r) != TR_OK || r.outcome != TR_TG_SENT) {
+    if (tr_telegram_check(&tg, NULL, &r) == TR_OK && r.outcome == TR_TG_RETRY) {
+        /* no answer, or a 5xx / 429: nothing said about the token */
+        printf("problem: Telegram cannot be reached at %s (%s): check the "
+               "network, a firewall or proxy, TELEGRAM_API_BASE\n",
+               cfg->telegram_api_base, r.description);
+        tr_telegram_release(&tg);
+        return 1;
+    }
+    if (r.outcome != TR_TG_SENT) {
         printf("problem: Telegram refuses TELEGRAM_BOT_TOKEN (%s): take the "
                "token from @BotFather again\n",
                r.description);
@@ -184,12 +198,57 @@ check_database(struct ctl *c, const char *sqldir)
     return check_outbox(c->store);
 }
 
+/*
+ * Whether the service user can write a request into the spool: as that
+ * user, a file created and removed (as root: in a child that became
+ * TR_SERVICE_USER, so no directory is made root's).  0, or 1 said.
+ */
+static int
+spool_writable(const struct tr_config *cfg)
+{
+    struct passwd *pw = geteuid() == 0 ? getpwnam(TR_SERVICE_USER) : NULL;
+    char msg[512] = "";
+    int status = 0, fds[2];
+    pid_t pid;
+
+    if (pw == NULL) {
+        if (tr_spool_probe(cfg->spool_dir, msg, sizeof(msg)) == TR_OK)
+            return 0;
+    } else if (pipe(fds) == 0 && (pid = fork()) >= 0) {
+        if (pid == 0) {
+            close(fds[0]);
+            if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+                _exit(2);
+            if (tr_spool_probe(cfg->spool_dir, msg, sizeof(msg)) == TR_OK)
+                _exit(0);
+            if (write(fds[1], msg, strlen(msg)) < 0)
+                _exit(1);
+            _exit(1);
+        }
+        close(fds[1]);
+        msg[read(fds[0], msg, sizeof(msg) - 1) > 0 ? strlen(msg) : 0] = '\0';
+        close(fds[0]);
+        waitpid(pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            return 0;
+    }
+    printf("problem: SPOOL_DIR %s cannot take a request as %s (%s): the next "
+           "database outage would answer 503; make it: install -d -o %s -g "
+           "%s -m 0750 %s\n",
+           cfg->spool_dir, pw ? pw->pw_name : "this user",
+           msg[0] ? msg : "the user cannot be taken", TR_SERVICE_USER,
+           TR_SERVICE_USER, cfg->spool_dir);
+    return 1;
+}
+
 static int
 check_spool(const struct tr_config *cfg)
 {
-    long depth = tr_spool_depth(cfg->spool_dir);
+    long depth;
 
-    if (depth < 0) {
+    if (spool_writable(cfg) != 0)
+        return 1;
+    if ((depth = tr_spool_depth(cfg->spool_dir)) < 0) {
         printf("problem: SPOOL_DIR %s cannot be read: create it, owned by "
                "the service user\n",
                cfg->spool_dir);
@@ -257,13 +316,22 @@ check_config(const struct ctl *c)
 int
 ctl_check(struct ctl *c)
 {
-    int problems = check_config(c);
+    int problems;
 
-    problems += check_database(c, ctl_sql_dir(c->opt[0]));
+    if (c->problems > 0) {
+        /* said by the setup, each one: nothing else can be checked */
+        printf("check failed: %d configuration problem%s\n", c->problems,
+               c->problems == 1 ? "" : "s");
+        return EX_CONFIG;
+    }
+    problems = check_config(c);
     problems += check_spool(&c->cfg);
-    problems += check_amocrm(c);
-    problems += check_telegram(&c->cfg);
-    problems += check_alerts(c);
+    if (c->opt[1] == NULL) { /* not --config-only */
+        problems += check_database(c, ctl_sql_dir(c->opt[0]));
+        problems += check_amocrm(c);
+        problems += check_telegram(&c->cfg);
+        problems += check_alerts(c);
+    }
     printf("%s\n", problems ? "check failed" : "check passed");
     return problems ? 1 : 0;
 }

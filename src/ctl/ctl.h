@@ -21,6 +21,7 @@
 struct tr_store;
 
 #define EX_CONFIG 78
+#define TR_SERVICE_USER "traffic-webhook" /* the units' User= */
 #define CTL_OPTIONS_MAX 4
 
 #ifndef TR_SQL_DIR
@@ -29,9 +30,12 @@ struct tr_store;
 
 /* What a command needs before it runs. */
 enum {
-    CTL_CONFIG = 1, /* the env file and the environment */
-    CTL_DB = 2,     /* DATABASE_URL set (else exit 78) */
-    CTL_RULES = 4,  /* the targetologists */
+    CTL_CONFIG = 1,   /* the env file and the environment */
+    CTL_DB = 2,       /* DATABASE_URL set (else exit 78) */
+    CTL_RULES = 4,    /* the targetologists */
+    CTL_PROBLEMS = 8, /* with CTL_CONFIG: a bad configuration is the
+                       * command's to report (every problem, not only the
+                       * first), in problems */
 };
 
 struct ctl;
@@ -65,6 +69,7 @@ struct ctl {
     const char *opt[CTL_OPTIONS_MAX];
     char **operand;
     int noperands;
+    int problems; /* CTL_PROBLEMS: those of the configuration and rules */
 };
 
 /* The commands, one file each (or a group), and their argument checks. */

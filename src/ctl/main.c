@@ -23,15 +23,18 @@ static const struct ctl_command commands[] = {
     {"check",
      ctl_check,
      NULL,
-     "[--sql-dir DIR]",
+     "[--sql-dir DIR] [--config-only]",
      "the configuration (secrets masked), the database and schema, "
      "Telegram, AmoCRM, the spool and failed messages",
      "Prints the configuration with secrets masked, then one line per\n"
-     "problem found.  Exit 1 when there is one.\n",
-     CTL_CONFIG | CTL_RULES,
+     "problem found, every one of them.  --config-only: the configuration,\n"
+     "the rules and the spool alone, no database and no network (the\n"
+     "units' ExecStartPre).  Exit 78 for a bad configuration, 1 for\n"
+     "another problem.\n",
+     CTL_CONFIG | CTL_RULES | CTL_PROBLEMS,
      0,
      0,
-     {{"sql-dir", "DIR"}}},
+     {{"sql-dir", "DIR"}, {"config-only", NULL}}},
     {"migrate",
      ctl_migrate,
      NULL,
@@ -326,6 +329,55 @@ ctl_require_db(struct ctl *c)
 }
 
 /* Loads what the command needs: 0 or an exit code. */
+/*
+ * CTL_PROBLEMS: every problem of the configuration, not only the first:
+ * each one said, its key set back to its default, the rest checked again.
+ */
+static void
+config_problems(struct ctl *c)
+{
+    char msg[512], key[64];
+    int i;
+
+    while (c->problems < TR_CFG_NKEYS &&
+           tr_config_finish(&c->cfg, msg, sizeof(msg)) != TR_OK) {
+        printf("problem: %s\n", msg);
+        c->problems++;
+        snprintf(key, sizeof(key), "%.*s", (int)strcspn(msg, ": "), msg);
+        for (i = 0; i < TR_CFG_NKEYS && strcmp(tr_config_key_name(i), key); i++)
+            ;
+        if (i == TR_CFG_NKEYS ||
+            tr_config_set(&c->cfg, key, "", msg, sizeof(msg)) != TR_OK)
+            break;
+    }
+}
+
+/* The configuration: exit 78 when it is bad, unless the command says. */
+static int
+load_config(struct ctl *c)
+{
+    const char *path = getenv("TRAFFIC_ENV_FILE");
+    char msg[512];
+
+    if (!(c->cmd->needs & CTL_PROBLEMS)) {
+        if (tr_config_load(&c->cfg, msg, sizeof(msg)) == TR_OK)
+            return 0;
+        fprintf(stderr, "traffic-ctl: config: %s\n", msg);
+        return EX_CONFIG;
+    }
+    if ((path != NULL && path[0] != '\0'
+             ? tr_config_load_file(&c->cfg, path, 1, msg, sizeof(msg))
+             : tr_config_load_file(&c->cfg, TR_CONFIG_DEFAULT_FILE, 0, msg,
+                                   sizeof(msg))) != TR_OK ||
+        tr_config_load_env(&c->cfg, msg, sizeof(msg)) != TR_OK) {
+        printf("problem: %s\n", msg);
+        c->problems++;
+        return 0;
+    }
+    config_problems(c);
+    return 0;
+}
+
 static int
 setup(struct ctl *c)
 {
@@ -336,17 +388,24 @@ setup(struct ctl *c)
 
     if (!(needs & CTL_CONFIG))
         return 0;
-    if (tr_config_load(&c->cfg, msg, sizeof(msg)) != TR_OK) {
-        fprintf(stderr, "traffic-ctl: config: %s\n", msg);
-        return EX_CONFIG;
-    }
+    if ((rc = load_config(c)) != 0)
+        return rc;
+    if (c->cfg.warnings[0] != '\0')
+        fprintf(stderr, "traffic-ctl: warning: %s\n", c->cfg.warnings);
     if ((needs & CTL_DB) && (rc = ctl_require_db(c)) != 0)
         return rc;
+    if (c->problems > 0)
+        return 0; /* the command says what is wrong */
     if (needs & CTL_RULES) {
         err = c->cfg.targetologists_file
                   ? tr_rules_load(&c->rules, c->cfg.targetologists_file, msg,
                                   sizeof(msg))
                   : tr_rules_init_default(&c->rules, msg, sizeof(msg));
+        if (err != TR_OK && (needs & CTL_PROBLEMS)) {
+            printf("problem: rules: %s\n", msg);
+            c->problems++;
+            return 0;
+        }
         if (err != TR_OK) {
             fprintf(stderr, "traffic-ctl: rules: %s\n", msg);
             return EX_CONFIG;

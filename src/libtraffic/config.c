@@ -130,7 +130,9 @@ enum tr_err
 tr_config_load_file(struct tr_config *cfg, const char *path, int required,
                     char *msg, size_t msgsz)
 {
-    const struct tr_envfile_sink sink = {set_from_file, cfg};
+    struct tr_envfile_seen seen = {.n = 0};
+    const struct tr_envfile_sink sink = {set_from_file, cfg, cfg->warnings,
+                                         sizeof(cfg->warnings), &seen};
     int found = 0;
     enum tr_err err =
         tr_envfile_read(path, required, &sink, &found, msg, msgsz);

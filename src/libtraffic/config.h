@@ -118,6 +118,7 @@ struct tr_config {
     int digest_minute;      /* DIGEST_AT as minutes after midnight; -1 off */
     char metrics_file[512]; /* METRICS_FILE, else SPOOL_DIR/.metrics */
     char env_file[512];     /* the file read, or "" */
+    char warnings[1024];    /* the env file's, lines; "" when none */
 };
 
 /* Fills cfg with nothing set. */

@@ -21,12 +21,62 @@ trim(char **p, size_t *n)
         (*n)--;
 }
 
+/*
+ * The value's end: a quoted value ends at its closing quote (then only a
+ * comment may follow), an unquoted one before " #" (an inline comment).
+ * Returns its length, or -1 for a quote left open or text after it.
+ */
+static long
+value_length(const char *val, size_t vn)
+{
+    const char *close;
+    size_t i;
+
+    if (vn > 0 && (val[0] == '"' || val[0] == '\'')) {
+        if ((close = memchr(val + 1, val[0], vn - 1)) == NULL)
+            return -1;
+        for (i = (size_t)(close - val) + 1;
+             i < vn && isspace((unsigned char)val[i]); i++)
+            ;
+        return i == vn || val[i] == '#' ? close - val + 1 : -1;
+    }
+    for (i = 1; i < vn; i++)
+        if (val[i] == '#' && isspace((unsigned char)val[i - 1]))
+            break;
+    while (i > 0 && isspace((unsigned char)val[i - 1]))
+        i--;
+    return (long)i;
+}
+
+/* Warns (into warn) when key was set before, naming both lines. */
+static void
+repeated(struct tr_envfile_seen *seen, const char *key, const char *path,
+         size_t lineno, char *warn, size_t warnsz)
+{
+    size_t i, o = strlen(warn);
+
+    for (i = 0; i < seen->n; i++) {
+        if (strcmp(seen->keys[i], key) != 0)
+            continue;
+        snprintf(warn + o, warnsz - o,
+                 "%s%s:%zu: %s repeats line %zu; the last one counts",
+                 o ? "\n" : "", path, lineno, key, seen->lines[i]);
+        seen->lines[i] = lineno;
+        return;
+    }
+    if (seen->n < TR_ENVFILE_KEYS && strlen(key) < sizeof(seen->keys[0])) {
+        snprintf(seen->keys[seen->n], sizeof(seen->keys[0]), "%s", key);
+        seen->lines[seen->n++] = lineno;
+    }
+}
+
 static enum tr_err
 parse_line(const struct tr_envfile_sink *sink, char *line, size_t n,
            const char *path, size_t lineno, char *msg, size_t msgsz)
 {
     char *eq, *key, *val;
     size_t kn, vn, i;
+    long len;
 
     trim(&line, &n);
     if (n == 0 || line[0] == '#')
@@ -53,12 +103,19 @@ parse_line(const struct tr_envfile_sink *sink, char *line, size_t n,
         if (!isalnum((unsigned char)key[i]) && key[i] != '_')
             return tr_fail(msg, msgsz, TR_ECONFIG, "%s:%zu: bad key name", path,
                            lineno);
+    if ((len = value_length(val, vn)) < 0)
+        return tr_fail(msg, msgsz, TR_ECONFIG,
+                       "%s:%zu: a quote left open, or text after it", path,
+                       lineno);
+    vn = (size_t)len;
     if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
         val++;
         vn -= 2;
     }
     key[kn] = '\0';
     val[vn] = '\0';
+    if (sink->warn != NULL)
+        repeated(sink->seen, key, path, lineno, sink->warn, sink->warnsz);
     return sink->set(sink->arg, key, val, msg, msgsz);
 }
 
@@ -85,8 +142,10 @@ tr_envfile_read(const char *path, int required,
         err = tr_fail(msg, msgsz, TR_ECONFIG, "\"%s\" is binary", path);
         goto out;
     }
-    for (p = b.data; *p != '\0' && err == TR_OK;
-         p = nl ? nl + 1 : p + strlen(p)) {
+    p = b.data;
+    if (strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3; /* a UTF-8 byte-order mark, as some editors write */
+    for (; *p != '\0' && err == TR_OK; p = nl ? nl + 1 : p + strlen(p)) {
         lineno++;
         nl = strchr(p, '\n');
         err = parse_line(sink, p, nl ? (size_t)(nl - p) : strlen(p), path,

@@ -1,7 +1,10 @@
 /*
  * envfile.h: the env file format, the seed's env.env: KEY=VALUE lines,
  * "#" comment lines, an optional "export " before the key, optional quotes
- * around the value, spaces around either ignored.
+ * around the value, spaces around either ignored.  An unquoted value ends
+ * before " #" (an inline comment); a quoted one at its closing quote.  A
+ * UTF-8 byte-order mark at the start is skipped; a key set twice is a
+ * warning naming both lines (the last one counts).
  */
 #ifndef TR_ENVFILE_H
 #define TR_ENVFILE_H
@@ -11,12 +14,24 @@
 #include "err.h"
 
 #define TR_ENVFILE_MAX (64 * 1024)
+#define TR_ENVFILE_KEYS 128
 
-/* Where each KEY=VALUE goes; a failure stops the reading. */
+/* The keys a file set so far, and on which line. */
+struct tr_envfile_seen {
+    char keys[TR_ENVFILE_KEYS][48];
+    size_t lines[TR_ENVFILE_KEYS];
+    size_t n;
+};
+
+/* Where each KEY=VALUE goes; a failure stops the reading.  With warn, the
+ * warnings are appended to it (lines), seen keeping the keys. */
 struct tr_envfile_sink {
     enum tr_err (*set)(void *arg, const char *key, const char *value, char *msg,
                        size_t msgsz);
     void *arg;
+    char *warn;
+    size_t warnsz;
+    struct tr_envfile_seen *seen;
 };
 
 /*
