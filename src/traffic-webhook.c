@@ -212,6 +212,10 @@ fill_request(struct io *io, struct tr_request *req, char *pathbuf,
     /* only nginx sets it (an allow-listed location): no header can */
     req->trusted = (uri = param(io, "TRAFFIC_ADMIN_TRUSTED")) != NULL &&
                    strcmp(uri, "1") == 0;
+    /* likewise only nginx: the secret as the traffic webhook's last path
+       segment; the path is then the webhook's (never logged with it) */
+    if ((req->token = param(io, "TRAFFIC_WEBHOOK_TOKEN")) != NULL)
+        req->path = "/webhook/amocrm/traffic";
 }
 
 static void

@@ -25,6 +25,8 @@ struct tr_request {
     const char *authorization; /* the Authorization header, or NULL */
     int trusted;               /* nginx lets this client see the admin
                                 * pages (TRAFFIC_ADMIN_TRUSTED) */
+    const char *token;         /* the webhook secret nginx took from the
+                                * path (TRAFFIC_WEBHOOK_TOKEN), or NULL */
     const char *body;          /* set by the program before finish */
     size_t body_len;
     int body_short;         /* the client sent less than announced */

@@ -115,13 +115,16 @@ answer_test(struct tr_router *r, int health, struct tr_response *resp)
     json_object_put(o);
 }
 
-/* Whether the query string carries token=WEBHOOK_SECRET. */
+/* Whether the request carries WEBHOOK_SECRET: as the path segment nginx
+ * matched (the snippet's TRAFFIC_WEBHOOK_TOKEN), or as ?token=. */
 static int
-token_ok(const char *query, const char *secret)
+token_ok(const struct tr_request *req, const char *secret)
 {
     char given[256];
 
-    return tr_query_param(query, "token", given, sizeof(given)) == 1 &&
+    if (req->token != NULL)
+        return tr_secret_equal(req->token, secret);
+    return tr_query_param(req->query, "token", given, sizeof(given)) == 1 &&
            tr_secret_equal(given, secret);
 }
 
@@ -159,7 +162,7 @@ check_webhook(struct tr_router *r, enum tr_endpoint ep,
 
     input_of(req, ep, at, sizeof(at), &in);
     if (r->cfg->webhook_secret != NULL &&
-        !token_ok(req->query, r->cfg->webhook_secret)) {
+        !token_ok(req, r->cfg->webhook_secret)) {
         tr_pipeline_log_error(&r->pipeline, &in, "request",
                               "missing or wrong webhook token");
         tr_response_error(resp, 403, "forbidden");

@@ -317,6 +317,8 @@ sub start_nginx {
     my $snippet = slurp("$SRC/nginx/traffic-webhook.conf");
     $snippet =~ s{unix:/run/traffic-webhook/traffic-webhook\.sock}{unix:$sock}g
         or die "the snippet has no fastcgi_pass to the default socket";
+    # the secret's location logs at crit to the system's error log: here
+    $snippet =~ s{/var/log/nginx/error\.log}{$dir/nginx-error.log}g;
     $snippet = $opt{edit}->($snippet) if $opt{edit};
     spew("$dir/traffic-webhook.conf", $snippet);
     copy('/etc/nginx/fastcgi_params', "$dir/fastcgi_params")
@@ -329,10 +331,8 @@ pid $dir/nginx.pid;
 error_log $dir/nginx-error.log info;
 events { worker_connections 1024; }
 http {
-    # as nginx/example-site.conf advises: \$uri, so ?token= is not logged
-    log_format traffic_webhook '\$remote_addr [\$time_local] "\$request_method \$uri '
-                               '\$server_protocol" \$status \$body_bytes_sent '
-                               '\$request_time "\$http_user_agent"';
+    # the shipped http {} part: the log formats without the secret
+    include $SRC/nginx/traffic-webhook-http.conf;
     access_log $dir/nginx-access.log traffic_webhook;
     client_body_temp_path $dir/nginx-tmp/body;
     fastcgi_temp_path $dir/nginx-tmp/fastcgi;
