@@ -49,6 +49,32 @@ like(slurp("$prefix/share/traffic-webhook/contrib/traffic-webhook-deliver.servic
     qr{^ExecStart=\S*/bin/traffic-ctl deliver --loop$}m,
     'the sidecar unit runs deliver --loop');
 my $unit = slurp("$prefix/share/traffic-webhook/contrib/traffic-webhook.service");
-like($unit, qr/-M 0660 -u traffic-webhook -g traffic-webhook/,
-    'the pool runs as traffic-webhook, its socket not world-writable');
+like($unit, qr/^User=traffic-webhook$/m, 'the pool runs as traffic-webhook');
+like($unit, qr{^ExecStartPre=\S*/bin/traffic-ctl check --config-only$}m,
+    'after check --config-only');
+like($unit, qr/^RestartPreventExitStatus=78$/m, 'not restarted on exit 78');
+like(slurp("$prefix/share/traffic-webhook/contrib/traffic-webhook.socket"),
+    qr/^SocketMode=0660\nDirectoryMode=0755$/m,
+    'its socket not world-writable');
+ok(-f "$prefix/share/traffic-webhook/contrib/traffic-webhook-prune.$_",
+    "installed: the prune $_") for qw(service timer);
+# every unit's hardening, as systemd scores it (lower is better)
+SKIP: {
+    skip 'no systemd-analyze', 3 unless -x '/usr/bin/systemd-analyze';
+    for my $u (qw(traffic-webhook traffic-webhook-deliver
+                  traffic-webhook-prune)) {
+        my ($arc, $aout) = run_cmd(['systemd-analyze', 'security',
+            '--offline=true', "$prefix/share/traffic-webhook/contrib/$u.service"]);
+        my ($score) = $aout =~ /Overall exposure level for \S+: ([\d.]+)/;
+        cmp_ok($score // 99, '<=', 3, "$u.service scores "
+            . ($score // '?') . ' (3 or lower)') or diag($aout);
+    }
+}
+($rc, $out) = run_cmd(['make', '-s', '-C', builddir(), 'uninstall',
+    "DESTDIR=$dest"]);
+is($rc, 0, 'make uninstall');
+my @left = grep { -f } map { glob("$prefix/$_/*") } qw(bin share/traffic-webhook
+    share/traffic-webhook/sql share/traffic-webhook/contrib);
+is(scalar @left, 0, 'leaves no file') or diag("@left");
+ok(!-e "$prefix/share/traffic-webhook", 'nor its folders');
 done_testing();

@@ -122,6 +122,8 @@ is($r->{status}, 200, 'sale without a token: 200');
 wait_for('the logged message', sub { pool_log() =~ /lead 30000200 message/ });
 like(decode('UTF-8', pool_log()), qr/telegram disabled .*lead 30000200 message: \x{1F389} НОВАЯ ПРОДАЖА!\|/,
     'the rendered message is in the log');
+like(decode('UTF-8', pool_log()), qr/lead 30000200 message: .*\|\x{1F464} Клиент: \(hidden\)\|/,
+    'without the client, personal data (TRAFFIC_DEBUG=1 shows it)');
 is(psql("SELECT notification_status FROM sales_notifications WHERE lead_id"
     . " = 30000200"), 'disabled', 'the sale says disabled');
 is(psql("SELECT count(*) FROM notification_outbox WHERE lead_id = 30000200"),

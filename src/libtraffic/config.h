@@ -20,7 +20,10 @@
 #include "err.h"
 #include "utm.h"
 
+#ifndef TR_CONFIG_DEFAULT_FILE /* the build's: $(sysconfdir)/traffic-webhook/  \
+                                */
 #define TR_CONFIG_DEFAULT_FILE "/etc/traffic-webhook/traffic-webhook.env"
+#endif
 #define TR_SECRET_MIN 16 /* characters of WEBHOOK_SECRET, ADMIN_TOKEN */
 
 enum tr_config_key {

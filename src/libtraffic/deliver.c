@@ -36,6 +36,27 @@ tr_deliver_release(struct tr_deliver *d)
     tr_notify_release(&d->notify);
 }
 
+/* A client's name is personal data: out of the log line, unless the debug
+ * switch is on (TRAFFIC_DEBUG=1 in the environment). */
+static char *
+hide_client(char *text)
+{
+    static const char label[] = "Клиент: ";
+    char *c = strstr(text, label), *end, *out;
+    size_t n, sz;
+
+    if (c == NULL || getenv("TRAFFIC_DEBUG") != NULL)
+        return text;
+    c += sizeof(label) - 1;
+    end = c + strcspn(c, "\n");
+    n = (size_t)(c - text);
+    sz = n + sizeof("(hidden)") + strlen(end);
+    if ((out = malloc(sz)) != NULL)
+        snprintf(out, sz, "%.*s(hidden)%s", (int)n, text, end);
+    free(text);
+    return out;
+}
+
 /* Without Telegram: the messages of new sales go to the log. */
 static void
 log_messages(struct tr_deliver *d, const struct tr_due *due)
@@ -50,6 +71,8 @@ log_messages(struct tr_deliver *d, const struct tr_due *due)
                        due->leads[i], msg);
             continue;
         }
+        if ((text = hide_client(text)) == NULL)
+            continue;
         for (p = text; (p = strchr(p, '\n')) != NULL;)
             *p = '|';
         tr_log_say(&d->log,

@@ -132,6 +132,8 @@ tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
     if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
         return err;
     if ((err = list_migrations(&files, sqldir, msg, msgsz)) != TR_OK ||
+        (err = tr_store_run(store, tr_sql_migrate_quiet, 0, NULL, msg,
+                            msgsz)) != TR_OK ||
         (err = tr_store_run(store, tr_sql_migrate_lock, 0, NULL, msg, msgsz)) !=
             TR_OK) {
         tr_dir_list_release(&files);
