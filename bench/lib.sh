@@ -15,15 +15,10 @@ bench_cleanup() {
     "${as[@]}" "$pgbin/pg_ctl" -D "$run/pg/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-# bench_build: wrk and the packages, then an -O2 build in build-bench/.
+# bench_build: the packages (wrk among them), then an -O2 build in
+# build-bench/.
 bench_build() {
-    scripts/deps
-    command -v wrk >/dev/null || {
-        local sudo=()
-        [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-        "${sudo[@]}" apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq wrk >/dev/null
-    }
+    scripts/deps build run bench
     [ -x configure ] || autoreconf -fi >/dev/null
     mkdir -p build-bench
     (cd build-bench && { [ -f Makefile ] || ../configure -q CFLAGS="-O2 -g"; } &&

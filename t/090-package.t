@@ -1,0 +1,253 @@
+# The Debian package, as a sysadmin meets it: built from the tree
+# (dpkg-buildpackage -us -uc, lintian without errors), installed with apt,
+# its nginx files through nginx -t, its pool and sidecar started as their
+# units would (no systemd here: the socket made as the .socket unit says,
+# the commands run as their User=), the seed's deal through nginx, then
+# purged with nothing of the install left but the database.
+#
+# It changes the machine (a package, a user): it runs as root when CI or
+# TRAFFIC_PACKAGE is set, and never where a traffic-webhook package is
+# installed already.
+use strict;
+use warnings;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use POSIX ();
+use Socket qw(SOCK_STREAM SOMAXCONN);
+use Test::More;
+use lib 't/lib';
+use TrafficTest;
+
+plan skip_all => 'changes the machine: set TRAFFIC_PACKAGE=1 (CI does)'
+    unless $ENV{CI} || $ENV{TRAFFIC_PACKAGE};
+plan skip_all => 'needs root (dpkg -i)' if $> != 0;
+my (undef, $state) = run_cmd(['dpkg-query', '-W', '-f=${Status}',
+    'traffic-webhook']);
+plan skip_all => 'a traffic-webhook package is installed here: not touched'
+    if $state =~ /installed/ && $state !~ /not-installed|config-files/;
+
+my ($rc, $out) = run_cmd([srcdir() . '/scripts/deps', 'package']);
+is($rc, 0, 'the packaging tools') or diag($out);
+
+# Built from a copy of the tree (dpkg-buildpackage writes beside it).
+my $dir = tmpdir();
+my $src = "$dir/pkg/traffic-webhook";
+mkdir "$dir/pkg";
+($rc, $out) = run_cmd(['sh', '-c', 'cd "$0" && git ls-files -co '
+    . '--exclude-standard | tar -cf - -T - | (mkdir -p "$1" && cd "$1" && '
+    . 'tar -xf -)', srcdir(), $src]);
+is($rc, 0, 'the tree copied') or diag($out);
+($rc, $out) = run_cmd(['sh', '-c', 'cd "$0" && dpkg-buildpackage -us -uc -b',
+    $src]);
+is($rc, 0, 'dpkg-buildpackage -us -uc -b') or diag(substr($out, -3000));
+my ($deb) = glob("$dir/pkg/traffic-webhook_*_*.deb");
+ok($deb && -f $deb, 'the package: ' . ($deb // 'none'));
+($rc, $out) = run_cmd(['lintian', '--allow-root', $deb]);
+my @errors = grep { /^E: / } split /\n/, $out;
+is(scalar @errors, 0, 'lintian: no error') or diag($out);
+diag("lintian: $_") for grep { /^W: / } split /\n/, $out;
+
+# Installed: what and where.
+my $installed;
+END {   # a test that stopped half-way still leaves the machine as it was
+    run_cmd(['apt-get', 'purge', '-y', '-qq', 'traffic-webhook'],
+        env => { DEBIAN_FRONTEND => 'noninteractive' }) if $installed;
+}
+($rc, $out) = run_cmd(['apt-get', 'install', '-y', '-qq', $deb],
+    env => { DEBIAN_FRONTEND => 'noninteractive' });
+$installed = 1;
+is($rc, 0, 'apt-get install ./traffic-webhook_*.deb') or diag($out);
+my (undef, $files) = run_cmd(['dpkg', '-L', 'traffic-webhook']);
+my @files = grep { -f } split /\n/, $files;
+cmp_ok(scalar @files, '>', 20, scalar(@files) . ' files installed');
+for my $f (qw(/usr/bin/traffic-webhook /usr/bin/traffic-ctl
+              /lib/systemd/system/traffic-webhook.socket
+              /lib/systemd/system/traffic-webhook.service
+              /lib/systemd/system/traffic-webhook-deliver.service
+              /lib/systemd/system/traffic-webhook-prune.timer
+              /etc/nginx/snippets/traffic-webhook.conf
+              /etc/nginx/conf.d/traffic-webhook.conf
+              /usr/share/traffic-webhook/sql/001_schema.sql)) {
+    ok(-f $f, "installed: $f");
+}
+my @st = stat '/etc/traffic-webhook/traffic-webhook.env';
+is(sprintf('%o', $st[2] & 07777) . ' ' . getgrgid($st[5]),
+    '640 traffic-webhook', 'the env file: 0640, group traffic-webhook');
+my (undef, $conf) = run_cmd(['dpkg-query', '-W', '-f=${Conffiles}',
+    'traffic-webhook']);
+like($conf, qr{/etc/traffic-webhook/traffic-webhook\.env}, 'a conffile');
+like($conf, qr{/etc/nginx/snippets/traffic-webhook\.conf}, 'the snippet too');
+ok(defined getpwnam('traffic-webhook'), 'the service user made');
+@st = stat '/var/spool/traffic-webhook';
+is(sprintf('%o', $st[2] & 07777) . ' ' . getpwuid($st[4]),
+    '750 traffic-webhook', 'its spool: 0750, its own');
+is(scalar(glob('/etc/systemd/system/*.wants/traffic-webhook*')), undef,
+    'no unit enabled: nothing starts until configured');
+
+# The installed nginx files through nginx -t, on a stock nginx.conf's http.
+my $t = "$dir/nginx-t";
+mkdir $t;
+symlink '/etc/nginx/fastcgi_params', "$t/fastcgi_params";
+run_cmd(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj',
+    '/CN=api.example.com', '-days', '1', '-keyout', "$t/key.pem", '-out',
+    "$t/cert.pem"]);
+my $site = slurp('/usr/share/traffic-webhook/nginx/example-site.conf');
+$site =~ s{/etc/ssl/certs/ssl-cert-snakeoil\.pem}{$t/cert.pem};
+$site =~ s{/etc/ssl/private/ssl-cert-snakeoil\.key}{$t/key.pem};
+$site =~ s{listen (\[::\]:)?(80|443)}{"listen 127.0.0.1:" . free_port()}ge;
+spew("$t/site.conf", $site);
+my $port = free_port();
+spew("$t/nginx.conf", <<"CONF");
+user root root;
+pid $t/nginx.pid;
+error_log $t/error.log info;
+events {}
+http {
+    include /etc/nginx/mime.types;
+    include /etc/nginx/conf.d/*.conf;
+    access_log $t/access.log traffic_webhook;
+    include $t/site.conf;
+    server {
+        listen 127.0.0.1:$port;
+        include /etc/nginx/snippets/traffic-webhook.conf;
+    }
+}
+CONF
+($rc, $out) = run_cmd(['nginx', '-t', '-c', "$t/nginx.conf"]);
+is($rc, 0, 'nginx -t: the installed snippet, http part and example site')
+    or diag($out);
+
+# The database, migrated as the service user.
+start_pg();
+my $envtext = slurp('/etc/traffic-webhook/traffic-webhook.env');
+$envtext =~ s/^DATABASE_URL=.*$/DATABASE_URL=@{[pg_url()]}/m
+    or $envtext .= 'DATABASE_URL=' . pg_url() . "\n";
+spew('/etc/traffic-webhook/traffic-webhook.env', $envtext);
+my %unit = map { $_ => unit_file("/lib/systemd/system/$_") }
+    qw(traffic-webhook.service traffic-webhook-deliver.service
+       traffic-webhook.socket);
+sub unit_file {     # a unit's settings: key => [values]
+    my %u;
+    for (split /\n/, slurp($_[0])) {
+        push @{ $u{$1} }, $2 if /^(\w+)=(.*)$/;
+    }
+    return \%u;
+}
+sub as_unit {       # a unit's command line as it would run it
+    my ($u, $cmd) = @_;
+    my %env = map { /^(\w+)=(.*)$/ } @{ $u->{Environment} || [] };
+    $cmd =~ s/\$\{(\w+)\}/$env{$1}/g;
+    return (['runuser', '-u', $u->{User}[0], '--', 'env',
+        (map { "$_=$env{$_}" } sort keys %env), split / /, $cmd], \%env);
+}
+my ($cmd) = as_unit($unit{'traffic-webhook.service'},
+    '/usr/bin/traffic-ctl migrate');
+($rc, $out) = run_cmd($cmd, env => { TRAFFIC_SQL_DIR => undef });
+is($rc, 0, 'traffic-ctl migrate as the service user, the installed SQL')
+    or diag($out);
+unlike($out, qr/NOTICE/, 'no stray NOTICE');
+
+# ExecStartPre, then the pool on the socket the .socket unit describes.
+my $s = $unit{'traffic-webhook.socket'};
+($cmd) = as_unit($unit{'traffic-webhook.service'},
+    $unit{'traffic-webhook.service'}{ExecStartPre}[0]);
+($rc, $out) = run_cmd($cmd);
+is($rc, 0, 'ExecStartPre (check --config-only) passes as the user')
+    or diag($out);
+my $sock = $s->{ListenStream}[0];
+(my $run = $sock) =~ s{/[^/]+$}{};
+mkdir $run, oct($s->{DirectoryMode}[0]);
+unlink $sock;
+my $listen = IO::Socket::UNIX->new(Type => SOCK_STREAM, Local => $sock,
+    Listen => SOMAXCONN) or die "listen $sock: $!";
+chown scalar(getpwnam($s->{SocketUser}[0])),
+    scalar(getgrnam($s->{SocketGroup}[0])), $sock;
+chmod oct($s->{SocketMode}[0]), $sock;
+($cmd) = as_unit($unit{'traffic-webhook.service'},
+    $unit{'traffic-webhook.service'}{ExecStart}[0]);
+# what the test started, stopped at its end whatever happens (a session
+# each: runuser and what it runs)
+my @pool;
+sub stop_unit {
+    my ($pid) = @_;
+    kill 'TERM', -$pid;
+    for (1 .. 100) {
+        last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        select(undef, undef, undef, 0.1);
+    }
+    kill 'KILL', -$pid;
+    waitpid($pid, 0);
+}
+END { stop_unit($_) for @pool }
+my $pool = fork // die;
+if (!$pool) {
+    POSIX::setsid();
+    open STDIN, '<&', $listen or die;     # StandardInput=socket
+    open STDOUT, '>>', "$dir/unit-pool.log";
+    open STDERR, '>&', \*STDOUT;
+    exec @$cmd or die;
+}
+close $listen;
+push @pool, $pool;
+($cmd) = as_unit($unit{'traffic-webhook-deliver.service'},
+    $unit{'traffic-webhook-deliver.service'}{ExecStart}[0]);
+my $side = fork // die;
+if (!$side) {
+    POSIX::setsid();
+    open STDIN, '<', '/dev/null';
+    open STDOUT, '>>', "$dir/unit-deliver.log";
+    open STDERR, '>&', \*STDOUT;
+    exec @$cmd or die;
+}
+push @pool, $side;
+wait_for('the workers', sub { -s "$dir/unit-pool.log"
+    && slurp("$dir/unit-pool.log") =~ /pool: 4 workers started/ });
+my $ng = fork // die;
+if (!$ng) {
+    POSIX::setsid();
+    exec 'nginx', '-c', "$t/nginx.conf", '-g', 'daemon off;' or die;
+}
+push @pool, $ng;
+wait_for('nginx', sub { IO::Socket::INET->new("127.0.0.1:$port") });
+my $ua = HTTP::Tiny->new(timeout => 10);
+my $r = $ua->post("http://127.0.0.1:$port/webhook/amocrm/traffic", {
+    content => example('01-status-142-full.txt'),
+    headers => { 'Content-Type' => 'application/x-www-form-urlencoded' } });
+is($r->{status}, 200, 'the seed\'s deal through nginx and the installed pool')
+    or diag($r->{content});
+is(psql("SELECT targetologist FROM all_sales_tracking WHERE lead_id ="
+    . " 25123456"), 'Kenesary', 'stored, Kenesary\'s');
+like(slurp("$dir/unit-pool.log"), qr/req=\S+ POST \/webhook\/amocrm\/traffic 200 /,
+    'the worker said so');
+sub proc_field {     # a field of /proc/PID/status ("Uid": the real one)
+    my ($pid, $key) = @_;
+    my $st = eval { slurp("/proc/$pid/status") } // '';
+    return $st =~ /^$key:\s*(\S+)/m ? $1 : undef;
+}
+my @ours = grep { (proc_field($_, 'Name') // '') =~ /^traffic-(webhoo|ctl)/ }
+    map { m{/proc/(\d+)$} } glob('/proc/[0-9]*');
+my @pids = grep { (proc_field($_, 'Uid') // 0) == 0 } @ours;
+cmp_ok(scalar @ours, '>=', 6, scalar(@ours) . ' processes: the supervisor,'
+    . ' four workers, the sidecar');
+is(scalar @pids, 0, 'no traffic-webhook process runs as root')
+    or diag(join "\n", map { "$_: " . (proc_field($_, 'Name') // '?') . ' '
+        . (proc_field($_, 'Uid') // '?') } @pids);
+stop_unit($_) for $pool, $side, $ng;
+@pool = ();
+
+# Purged: nothing the install made is left, the database untouched.
+($rc, $out) = run_cmd(['apt-get', 'purge', '-y', '-qq', 'traffic-webhook'],
+    env => { DEBIAN_FRONTEND => 'noninteractive' });
+is($rc, 0, 'apt-get purge') or diag($out);
+$installed = 0;
+is(join(' ', grep { -e } @files), '', 'every installed file gone');
+ok(!-e $_, "gone: $_") for qw(/etc/traffic-webhook /var/spool/traffic-webhook
+    /etc/nginx/snippets/traffic-webhook.conf /usr/share/traffic-webhook);
+ok(!defined getpwnam('traffic-webhook'), 'the user gone');
+ok(!defined getgrnam('traffic-webhook'), 'its group gone');
+($rc, $out) = run_cmd(['dpkg-statoverride', '--list',
+    '/etc/traffic-webhook/traffic-webhook.env']);
+isnt($rc, 0, 'the env file\'s mode override gone');
+is(psql("SELECT count(*) FROM all_sales_tracking"), 1, 'the sale stays');
+done_testing();
