@@ -124,4 +124,15 @@ for my $cmd (qw(check migrate logs purge-lead replay message)) {
 }
 ($rc, $out) = ctl(['frobnicate']);
 is($rc, 2, 'unknown command: exit 2');
+# PostgreSQL 15: a role that does not own the database cannot create in
+# public; migrate says how to fix it.
+psql("CREATE ROLE plain_role LOGIN");
+psql("CREATE DATABASE not_owned");
+(my $url = pg_url()) =~ s{///traffic\?}{///not_owned?};
+$url =~ s/user=traffic/user=plain_role/;
+($rc, $out) = ctl(['migrate'], DATABASE_URL => $url);
+is($rc, 1, 'migrate into a database the role does not own: fails');
+like($out, qr/permission denied for schema public/, 'PostgreSQL\'s reason');
+like($out, qr/createdb -O ROLE\), or as the owner: GRANT CREATE ON SCHEMA public TO ROLE/,
+    'and what to do');
 done_testing();

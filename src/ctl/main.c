@@ -499,6 +499,12 @@ void
 ctl_print_line(void *arg, const char *line)
 {
     (void)arg;
+    /* the journal's priority, as the workers give it (the sidecar's unit) */
+    if (getenv("JOURNAL_STREAM") != NULL)
+        printf("<%d>", strncmp(line, "error: ", 7) == 0     ? 3
+                       : strncmp(line, "warning: ", 9) == 0 ? 4
+                       : strncmp(line, "alert: ", 7) == 0   ? 4
+                                                            : 6);
     printf("%s\n", line);
     fflush(stdout);
 }
