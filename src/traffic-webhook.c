@@ -36,6 +36,7 @@
 #include "libtraffic/router.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
+#include "libtraffic/wake.h"
 #include "pool.h"
 
 #define EX_CONFIG 78
@@ -50,7 +51,6 @@ struct service {
     struct tr_store *store;
     struct tr_router router;
     struct tr_deliver deliver;
-    struct tr_claims claims; /* the last delivery's, sent after it */
 };
 
 static void
@@ -261,7 +261,7 @@ finish(struct service *s, struct io *io, struct tr_request *req,
     req->body = *body;
     req->body_len = read_body(io, *body, (size_t)req->content_length);
     req->body_short = req->body_len < (size_t)req->content_length;
-    tr_router_finish(&s->router, req, resp, res, &s->claims);
+    tr_router_finish(&s->router, req, resp, res);
 }
 
 /* The endpoint a path counts under in the metrics. */
@@ -334,12 +334,14 @@ serve(struct service *s, struct io *io, struct tr_results *res)
 static void
 after_answer(struct service *s, const struct tr_results *res)
 {
-    struct tr_notify_stats st = {0, 0, 0};
-    struct tr_due due = {res->new_leads, res->nnew, &s->claims,
-                         res->changed > 0};
-    char msg[512];
+    struct tr_due due = {res->new_leads, res->nnew, NULL, res->changed > 0};
 
-    tr_deliver_run(&s->deliver, &due, &st, msg, sizeof(msg));
+    if (res->nnew == 0 && res->changed == 0)
+        return;
+    /* no network here: what is to send or ask, the sidecar does, now */
+    tr_wake_send(s->cfg.spool_dir);
+    if (!s->deliver.notify.enabled)
+        tr_deliver_log_messages(&s->deliver, &due);
 }
 
 static void
@@ -406,7 +408,6 @@ load(struct service *s)
     char msg[512];
 
     tr_config_init(&s->cfg);
-    tr_claims_init(&s->claims);
     if (tr_config_load(&s->cfg, msg, sizeof(msg)) != TR_OK ||
         tr_config_require(&s->cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) !=
             TR_OK) {
@@ -440,7 +441,6 @@ static void
 unload(struct service *s)
 {
     tr_metrics_close();
-    tr_claims_release(&s->claims);
     if (s->store != NULL)
         tr_deliver_release(&s->deliver);
     tr_rules_release(&s->rules);

@@ -51,7 +51,7 @@ wait_for('pgbouncer', sub { IO::Socket::INET->new(PeerAddr => '127.0.0.1',
 
 my $env = write_env(
     DATABASE_URL => "postgresql://traffic\@127.0.0.1:$port/traffic");
-start_pool(workers => 2, env_file => $env);
+start_pool(workers => 2, env_file => $env, sidecar => 0);
 start_nginx();
 
 

@@ -86,7 +86,7 @@ start_pg_again();
 wait_for('the sidecar drains', sub { !entries() }, 20);
 is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id = 40000003"),
     1, 'stored by the sidecar');
-like(deliver_log(), qr/spool: 1 replayed/, 'and it says so');
+like(deliver_log() . pool_log(), qr/spool: 1 replayed/, 'and it says so');
 stop_deliver();
 
 # Replaying an entry whose sale is already stored is a duplicate, no harm.

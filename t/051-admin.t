@@ -26,7 +26,7 @@ is($r->{status}, 404, 'without ADMIN_TOKEN the admin API does not exist');
 
 stop_pool();
 my $env = write_env(%tg, ADMIN_TOKEN => $admin);
-start_pool(workers => 2, env_file => $env);
+start_pool(workers => 2, env_file => $env, sidecar => 0);
 start_deliver(env_file => $env);    # what a busy chat held back
 
 # Some traffic: sales, a skipped lead, an error, a unified referral.

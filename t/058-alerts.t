@@ -39,7 +39,7 @@ my %env = (ADMIN_TOKEN => $admin, AMOCRM_ACCESS_TOKEN =>
     TELEGRAM_CHAT_INTERVAL_MS => 0, TELEGRAM_GROUP_PER_MINUTE => 0,
     RECONCILE_INTERVAL_S => 0, ALERT_CHECK_S => 1, ALERT_SPOOL_S => 2,
     WEBHOOK_PUBLIC_URL => 'https://api.example.com/webhook/amocrm/traffic');
-start_pool(workers => 2, env_file => write_env(%env));
+start_pool(workers => 2, env_file => write_env(%env), sidecar => 0);
 start_nginx();
 
 sub alerts {        # the texts posted to the alert chat so far

@@ -29,7 +29,7 @@ my %env = (TELEGRAM_BOT_TOKEN => '5900:BURST-token', TELEGRAM_API_BASE => $api,
     TELEGRAM_CHAT_IDS => $chat, ALERT_CHECK_S => 3600,
     RECONCILE_INTERVAL_S => 0);
 my $envfile = write_env(%env);
-start_pool(workers => 4, env_file => $envfile);
+start_pool(workers => 4, env_file => $envfile, sidecar => 0);
 start_nginx();
 start_deliver(env_file => $envfile);
 
@@ -178,7 +178,7 @@ fake_reset();
 psql("UPDATE telegram_chats SET next_at = now(), recent = '{}'");
 $envfile = write_env(%env, TELEGRAM_BATCH_AFTER => 0,
     TELEGRAM_CHAT_INTERVAL_MS => 200, TELEGRAM_GROUP_PER_MINUTE => 0);
-start_pool(workers => 2, env_file => $envfile);
+start_pool(workers => 2, env_file => $envfile, sidecar => 0);
 start_deliver(env_file => $envfile);
 sale(59000200 + $_) for 1 .. 8;
 wait_for('eight messages', sub { sent_messages() >= 8 }, 30);

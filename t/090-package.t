@@ -225,7 +225,12 @@ sub proc_field {     # a field of /proc/PID/status ("Uid": the real one)
     my $st = eval { slurp("/proc/$pid/status") } // '';
     return $st =~ /^$key:\s*(\S+)/m ? $1 : undef;
 }
-my @ours = grep { (proc_field($_, 'Name') // '') =~ /^traffic-(webhoo|ctl)/ }
+sub session {       # the session a process is in (the units': their own)
+    my $st = eval { slurp("/proc/$_[0]/stat") } // '';
+    return $st =~ /\) \S+ \d+ \d+ (\d+)/ ? $1 : 0;
+}
+my @ours = grep { (proc_field($_, 'Name') // '') =~ /^traffic-(webhoo|ctl)/
+    && (session($_) == $pool || session($_) == $side) }
     map { m{/proc/(\d+)$} } glob('/proc/[0-9]*');
 my @pids = grep { (proc_field($_, 'Uid') // 0) == 0 } @ours;
 cmp_ok(scalar @ours, '>=', 6, scalar(@ours) . ' processes: the supervisor,'

@@ -18,6 +18,7 @@
 #include "libtraffic/pipeline.h"
 #include "libtraffic/reconcile.h"
 #include "libtraffic/spool.h"
+#include "libtraffic/wake.h"
 
 #define ONCE_MAX_S 600   /* deliver without --loop waits out pacing so long */
 #define DIGEST_LOOK_S 30 /* how often the sidecar looks for a summary due */
@@ -115,6 +116,7 @@ struct sidecar {
     struct timespec last_watch;
     struct timespec last_digest; /* the daily summary's look */
     int digested;
+    int wake; /* the workers' nudges (wake.h), -1: none */
 };
 
 /* With --loop, every RECONCILE_INTERVAL_S: a reconciliation (its line on
@@ -229,7 +231,11 @@ rounds(struct ctl *c, struct sidecar *s, int loop)
         /* once: what is due, held back only by pacing, for ten minutes */
         if (!loop && (s->due == 0 || t.tv_sec - t0.tv_sec > ONCE_MAX_S))
             break;
-        nap(s->wait < 0 || s->wait > 1 ? 1 : s->wait);
+        /* until the next is due, at most a second, or a worker's wake */
+        if (s->wake >= 0)
+            tr_wake_wait(s->wake, s->wait < 0 || s->wait > 1 ? 1 : s->wait);
+        else
+            nap(s->wait < 0 || s->wait > 1 ? 1 : s->wait);
     }
     return 0;
 }
@@ -262,6 +268,7 @@ ctl_deliver(struct ctl *c)
     memset(&s, 0, sizeof(s));
     s.wait = -1;
     s.loop = loop;
+    s.wake = loop ? tr_wake_listen(c->cfg.spool_dir) : -1;
     if (tr_deliver_init(&s.d, &c->cfg, &c->rules, c->store, &log) != TR_OK ||
         tr_reconcile_init(&s.rec, &c->cfg, &c->rules, c->store, &log) !=
             TR_OK ||
@@ -290,6 +297,7 @@ ctl_deliver(struct ctl *c)
         printf("deliver: running; SIGTERM stops\n");
     fflush(stdout);
     rc = rounds(c, &s, loop);
+    tr_wake_close(s.wake, c->cfg.spool_dir);
     tr_metrics_close();
     printf("deliver: %zu sent, %zu to retry, %zu failed; %ld pending\n",
            s.st.sent, s.st.retried, s.st.failed, s.pending);

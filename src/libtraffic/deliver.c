@@ -57,9 +57,8 @@ hide_client(char *text)
     return out;
 }
 
-/* Without Telegram: the messages of new sales go to the log. */
-static void
-log_messages(struct tr_deliver *d, const struct tr_due *due)
+void
+tr_deliver_log_messages(struct tr_deliver *d, const struct tr_due *due)
 {
     char msg[512], *text, *p;
     size_t i;
@@ -120,7 +119,7 @@ tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
                    msg);
     if (!d->notify.enabled) {
         if (own)
-            log_messages(d, due);
+            tr_deliver_log_messages(d, due);
         if (due->claims != NULL)
             tr_claims_release(due->claims);
         return TR_OK;

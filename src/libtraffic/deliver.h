@@ -3,12 +3,11 @@
  * confirms new sales (enrich.h), then their messages go to Telegram
  * (notify.h).
  *
- * The one policy for both callers: a worker, right after answering AmoCRM,
- * for its own new sales and the messages their statement claimed (it waits
- * at most half a second for an API slot; what is left is the sidecar's);
- * and the traffic-ctl deliver sidecar, for everything due.  Without
- * Telegram configured a worker's new sale's message is only logged, so a
- * test deal still shows what would be sent.
+ * The one policy for both callers: the traffic-ctl deliver sidecar, for
+ * everything due, woken by the workers (wake.h); and traffic-ctl resend
+ * for one sale.  A request worker does no network work after its answer.
+ * Without Telegram configured a worker's new sale's message is only
+ * logged, so a test deal still shows what would be sent.
  */
 #ifndef TR_DELIVER_H
 #define TR_DELIVER_H
@@ -58,5 +57,9 @@ void tr_deliver_release(struct tr_deliver *d);
  */
 enum tr_err tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
                            struct tr_notify_stats *st, char *msg, size_t msgsz);
+
+/* Without Telegram: the messages due's new sales would get go to the log
+ * (the client hidden unless TRAFFIC_DEBUG is set), no network used. */
+void tr_deliver_log_messages(struct tr_deliver *d, const struct tr_due *due);
 
 #endif

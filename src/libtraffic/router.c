@@ -329,8 +329,7 @@ answer_delivery(struct tr_router *r, const struct tr_request *req,
 
 void
 tr_router_finish(struct tr_router *r, struct tr_request *req,
-                 struct tr_response *resp, struct tr_results *res,
-                 struct tr_claims *claims)
+                 struct tr_response *resp, struct tr_results *res)
 {
     enum tr_endpoint ep = tr_router_route(req->path) == TR_ROUTE_UNIFIED
                               ? TR_EP_UNIFIED
@@ -348,7 +347,7 @@ tr_router_finish(struct tr_router *r, struct tr_request *req,
     }
     in.body = req->body;
     in.len = req->body_len;
-    err = tr_pipeline_process(&r->pipeline, &in, 0, claims, res, msg,
-                              sizeof(msg));
+    err =
+        tr_pipeline_process(&r->pipeline, &in, 0, NULL, res, msg, sizeof(msg));
     answer_delivery(r, req, &in, err, msg, res, resp);
 }

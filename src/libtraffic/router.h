@@ -18,7 +18,6 @@
 #include "pipeline.h"
 #include "request.h"
 
-struct tr_claims;
 struct tr_config;
 struct tr_rules;
 struct tr_store;
@@ -62,11 +61,10 @@ int tr_router_begin(struct tr_router *r, struct tr_request *req,
 
 /*
  * Processes the body read after tr_router_begin returned 1 into resp; res
- * gets what the delivery did and claims (may be NULL) the new sales'
- * messages claimed for the caller to send after answering.
+ * gets what the delivery did.  No message is claimed: the sidecar sends
+ * them all (a request worker does no network work after answering).
  */
 void tr_router_finish(struct tr_router *r, struct tr_request *req,
-                      struct tr_response *resp, struct tr_results *res,
-                      struct tr_claims *claims);
+                      struct tr_response *resp, struct tr_results *res);
 
 #endif

@@ -30,7 +30,8 @@ our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     nginx_error_log pool_log stop_pid worker_pids pool_pid pool_sock unit
     start_fake_api fake_queue fake_default fake_requests fake_reset
     sent_messages start_deliver stop_deliver deliver_log which post_sale
-    in_parallel lead_form post_form fake_amocrm api_lead telegram_calls);
+    in_parallel lead_form post_form fake_amocrm api_lead telegram_calls
+    stop_pool_sidecar);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
@@ -265,7 +266,14 @@ sub start_pool {
         { TRAFFIC_ENV_FILE => $env, %{ $opt{env} || {} } });
     wait_for('the pool socket', sub { -S $sock });
     wait_for("the workers", sub { my @w = worker_pids($pid); @w >= $n });
-    %POOL = (pid => $pid, sock => $sock, log => "$dir/pool.log");
+    # the host's deliver sidecar: it sends what the workers stored (they
+    # do no network work after answering), its lines in pool.log too
+    my $side;
+    $side = _spawn(["$BUILD/src/traffic-ctl", 'deliver', '--loop'],
+        "$dir/pool.log", { TRAFFIC_ENV_FILE => $env, %{ $opt{env} || {} } })
+        unless defined $opt{sidecar} && !$opt{sidecar};
+    %POOL = (pid => $pid, sock => $sock, log => "$dir/pool.log",
+        side => $side);
     $POOL_LOG = "$dir/pool.log";
     return $sock;
 }
@@ -287,8 +295,14 @@ sub worker_pids {
     return sort { $a <=> $b } @kids;
 }
 
+# Stops the pool's own sidecar (a test that runs its sidecars itself).
+sub stop_pool_sidecar {
+    stop_pid(delete $POOL{side}) if $POOL{side};
+}
+
 sub stop_pool {
     return unless $POOL{pid};
+    stop_pid($POOL{side}) if $POOL{side};
     stop_pid($POOL{pid});
     %POOL = ();
 }
