@@ -60,12 +60,16 @@ sub sale {
     return $r->{status};
 }
 
-# The burst: 60 sales as fast as they come, ten of them with long lines.
+# The burst: 60 sales as fast as they come, ten of them with long lines,
+# all waiting when the sidecar comes (as after a restart, and so the same
+# messages however fast this machine is).
+stop_deliver();
 my $t0 = time;
 my @ids = map { 59000000 + $_ } 1 .. 60;
 my $answered = grep { sale($_, long => $_ % 100 >= 21 && $_ % 100 <= 30)
     == 200 } @ids;
 is($answered, 60, '60 sales answered 200');
+start_deliver(env_file => $envfile);
 wait_for('every message', sub { psql("SELECT count(*) FROM"
     . " notification_outbox WHERE status = 'sent'") == 60 }, 120);
 my $took = time - $t0;
@@ -87,8 +91,6 @@ cmp_ok($longest, '<=', 4096, "no message over 4096 characters ($longest)");
 my @short = grep { !$_->{single} && $_->{n} < 10 && grep { $_ >= 59000021
     && $_ <= 59000030 } @{ $_->{leads} } } @carried;
 ok(@short >= 1, 'the long lines went fewer to a message');
-ok($carried[0]{single}, 'the first sale, alone, got the seed\'s message');
-like($msgs[0]{text}, qr/^🎉 НОВАЯ ПРОДАЖА!\n/, 'exactly');
 cmp_ok(scalar @msgs, '<=', 15, scalar(@msgs) . ' messages for 60 sales');
 cmp_ok($took, '<', 60, sprintf('all out in %.0f s (one a sale: 3 min at 20'
     . ' a minute)', $took));
