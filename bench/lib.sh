@@ -119,3 +119,57 @@ spawn() {
     pids+=($!)
     for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 }
+
+# bench_fill ROWS SALES [REPEAT]: ROWS webhook_logs rows (each body REPEAT
+# times a lead's id field, default 12: about 500 bytes) and SALES sales
+# (their dashboard copies and sent outbox rows), spread over the last 365
+# days in the order a live table is written; then VACUUM ANALYZE.
+bench_fill() {
+    "${psql[@]}" -d traffic -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO webhook_logs (received_at, source, event_type, lead_id,
+    request_id, routing_decision, processing_status, targetologist,
+    skip_reason, error_message, raw_body)
+SELECT now() - ($1 - i) * interval '365 days' / $1,
+    CASE WHEN i % 5 = 0 THEN 'amocrm' ELSE 'amocrm_traffic' END,
+    'leads.status', 30000000 + i % 400000, md5(i::text),
+    CASE WHEN i % 3 = 0 THEN 'traffic' END,
+    CASE WHEN i % 200 = 0 THEN 'error' WHEN i % 33 = 0 THEN 'success'
+         WHEN i % 97 = 0 THEN 'duplicate' ELSE 'skipped' END,
+    CASE WHEN i % 33 = 0 THEN 'Kenesary' END,
+    CASE WHEN i % 33 <> 0 THEN 'status 143 is not a sale' END,
+    CASE WHEN i % 200 = 0 THEN 'bad body' END,
+    repeat('leads%5Bstatus%5D%5B0%5D%5Bid%5D=' || i || '&', ${3:-12})
+FROM generate_series(1, $1) i;
+WITH s AS (
+    SELECT i, 90000000 + i AS lead_id,
+        now() - random() * interval '365 days' AS at,
+        (ARRAY['Kenesary', 'Arystan', 'Muha', 'Traf4', 'Unknown'])[1 + i % 5]
+            AS who,
+        (1000 + i % 50 * 1000)::numeric AS price
+    FROM generate_series(1, $2) i
+), n AS (
+    INSERT INTO sales_notifications (lead_id, lead_name, sale_amount,
+        targetologist, targetologist_emoji, pipeline_id, status_id, sale_date,
+        notification_status, notified_at)
+    SELECT lead_id, 'Сделка ' || i, price, who, '*', 10418746, 142, at,
+        CASE WHEN i % 500 = 0 THEN 'failed' ELSE 'sent' END, at
+    FROM s RETURNING id, lead_id, sale_date, notification_status
+), o AS (
+    INSERT INTO notification_outbox (sale_id, lead_id, chat_id, status,
+        attempts, last_error, created_at, sent_at)
+    SELECT id, lead_id, '-1001', notification_status, 1,
+        CASE WHEN notification_status = 'failed'
+             THEN 'Bad Request: chat not found' END, sale_date, sale_date
+    FROM n
+)
+INSERT INTO all_sales_tracking (lead_id, lead_name, sale_amount,
+    targetologist, pipeline_id, status_id, sale_date, webhook_received_at)
+SELECT lead_id, 'Сделка ' || i, price, who, 10418746, 142, at, at FROM s;
+VACUUM ANALYZE;
+SQL
+    "${psql[@]}" -d traffic -tAc "SELECT 'tables: webhook_logs ' ||
+        pg_size_pretty(pg_total_relation_size('webhook_logs')) || ', sales ' ||
+        pg_size_pretty(pg_total_relation_size('sales_notifications') +
+        pg_total_relation_size('all_sales_tracking') +
+        pg_total_relation_size('notification_outbox'))"
+}

@@ -1,6 +1,10 @@
 -- wrk script: every request a new won deal (unique lead ids across
 -- threads), urlencoded exactly as AmoCRM sends it, a mix of campaigns
 -- (Cyrillic among them) so every targetologist and Unknown are matched.
+-- BENCH_PATH: where to POST (default /webhook/amocrm/traffic);
+-- BENCH_KIND=update: a leads[update] of a deal in progress (status 141),
+-- the request a busy account sends most, instead of a sale.
+-- done() prints "BENCH ok=N bad=N p50=MS p99=MS p999=MS".
 local threads = {}
 local next_tid = 0
 
@@ -18,6 +22,9 @@ local campaigns = {
     "%D0%B1%D0%B5%D0%B7_%D0%BC%D0%B5%D1%82%D0%BA%D0%B8", -- Unknown
 }
 
+local path = os.getenv("BENCH_PATH") or "/webhook/amocrm/traffic"
+local update = os.getenv("BENCH_KIND") == "update"
+
 function init(args)
     base = tonumber(os.getenv("BENCH_LEAD_BASE")) + tid * 10000000
     n = 0
@@ -28,12 +35,13 @@ end
 function request()
     n = n + 1
     local id = base + n
-    local p = "leads%5Bstatus%5D%5B0%5D%5B"
+    local p = update and "leads%5Bupdate%5D%5B0%5D%5B"
+        or "leads%5Bstatus%5D%5B0%5D%5B"
     local cf = p .. "custom_fields%5D%5B"
     local body = p .. "id%5D=" .. id
         .. "&" .. p .. "name%5D=Bench+deal+" .. id
-        .. "&" .. p .. "status_id%5D=142"
-        .. "&" .. p .. "old_status_id%5D=143"
+        .. "&" .. p .. "status_id%5D=" .. (update and "141" or "142")
+        .. "&" .. p .. "old_status_id%5D=" .. (update and "141" or "143")
         .. "&" .. p .. "pipeline_id%5D=10418746"
         .. "&" .. p .. "price%5D=" .. (1000 + n % 500000)
         .. "&" .. p .. "responsible_user_id%5D=8000001"
@@ -47,7 +55,7 @@ function request()
         .. campaigns[n % #campaigns + 1]
         .. "&" .. cf .. "1%5D%5Bcode%5D=UTM_CAMPAIGN"
         .. "&account%5Bsubdomain%5D=onaiagencykz&account%5Bid%5D=31000001"
-    return wrk.format("POST", "/webhook/amocrm/traffic",
+    return wrk.format("POST", path,
         {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
 
@@ -61,5 +69,7 @@ function done(summary, latency, requests)
         o = o + t:get("ok")
         b = b + t:get("bad")
     end
-    io.write(string.format("BENCH ok=%d bad=%d\n", o, b))
+    io.write(string.format("BENCH ok=%d bad=%d p50=%.3f p99=%.3f p999=%.3f\n",
+        o, b, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+        latency:percentile(99.9) / 1000))
 end

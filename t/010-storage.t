@@ -163,4 +163,29 @@ is(psql("SELECT processing_status, error_message, raw_body FROM webhook_logs"
     . " WHERE event_type = 'body'"),
     'error|pair 1: malformed percent-escape|leads[status][0][id]=%ZZ',
     'the error row keeps the raw body');
+
+# Durability by kind: a sale's commit waits for the WAL flush (one WAL
+# write each), a delivery that is one skipped lead's log row does not (the
+# WAL writer writes them in passing).  Counted in pg_stat_wal, which each
+# CGI run's backend reports as it exits.
+psql("ALTER DATABASE traffic SET synchronous_commit = on");
+sub wal_writes { psql("SELECT wal_write FROM pg_stat_wal") }
+my $w0 = wal_writes();
+for my $i (1 .. 20) {
+    deliver(lead_form(id => 19000000 + $i, status_id => 143,
+        pipeline_id => 10418746));
+}
+my $w1 = wal_writes();
+for my $i (1 .. 20) {
+    deliver(lead_form(id => 19000100 + $i, status_id => 142,
+        pipeline_id => 10418746, price => 100));
+}
+my $w2 = wal_writes();
+is(psql("SELECT count(*) FROM webhook_logs WHERE lead_id BETWEEN 19000001"
+    . " AND 19000020 AND processing_status = 'skipped'"), 20,
+    'twenty skipped leads logged');
+cmp_ok($w2 - $w1, '>=', 20, 'twenty sales: a WAL write each, before the 200'
+    . ' (' . ($w2 - $w1) . ')');
+cmp_ok($w1 - $w0, '<', 10, 'twenty skipped leads: their rows did not wait'
+    . ' for one (' . ($w1 - $w0) . ')');
 done_testing();

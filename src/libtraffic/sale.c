@@ -165,7 +165,8 @@ sale_params(const struct tr_sale *s, const struct tr_delivery *d,
 }
 
 static enum tr_err save_event(struct tr_sale *s, const struct tr_delivery *d,
-                              struct tr_item *it, char *msg, size_t msgsz);
+                              struct tr_item *it, int alone, char *msg,
+                              size_t msgsz);
 
 static enum tr_err
 save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
@@ -195,7 +196,7 @@ save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
         it->outcome = TR_OUT_DUPLICATE;
         snprintf(it->reason, sizeof(it->reason),
                  "a sale for lead %" PRId64 " is already stored", it->lead_id);
-        return save_event(s, d, it, msg, msgsz);
+        return save_event(s, d, it, 0, msg, msgsz);
     }
     it->outcome = TR_OUT_SUCCESS;
     if (claim)
@@ -239,7 +240,7 @@ take_change(struct tr_item *it, const char *change, const char *status)
  */
 static enum tr_err
 save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
-           char *msg, size_t msgsz)
+           int alone, char *msg, size_t msgsz)
 {
     const struct tr_lead *l = it->lead;
     char t[4][24];
@@ -266,8 +267,9 @@ save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
     p[EP_SAID_BY] = d->said_by ? d->said_by : "webhook";
     p[EP_TARGETOLOGIST] = it->rule ? it->rule->name : NULL;
     p[EP_LOG_ALWAYS] = d->quiet ? "false" : "true";
-    if ((res = tr_store_query_prepared(s->store, tr_sql_lead_event, EP_N, p,
-                                       msg, msgsz)) == NULL)
+    if ((res = tr_store_query_prepared(
+             s->store, alone ? tr_sql_lead_event_lazy : tr_sql_lead_event, EP_N,
+             p, msg, msgsz)) == NULL)
         return TR_EDB;
     if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1))
         take_change(it, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
@@ -310,9 +312,11 @@ save_referral(struct tr_sale *s, const struct tr_delivery *d,
     return TR_OK;
 }
 
+/* The log row of a lead that is no sale; alone is the delivery's only
+ * statement (its own transaction, no sale in it: sale_log_lazy). */
 static enum tr_err
 save_log(struct tr_sale *s, const struct tr_delivery *d,
-         const struct tr_item *it, char *msg, size_t msgsz)
+         const struct tr_item *it, int alone, char *msg, size_t msgsz)
 {
     char id[24];
     const char *p[9];
@@ -328,8 +332,9 @@ save_log(struct tr_sale *s, const struct tr_delivery *d,
     p[6] = !error ? nonempty(it->reason) : NULL;
     p[7] = error ? nonempty(it->reason) : NULL;
     p[8] = d->log_body;
-    if ((res = tr_store_query_prepared(s->store, tr_sql_sale_log, 9, p, msg,
-                                       msgsz)) == NULL)
+    if ((res = tr_store_query_prepared(
+             s->store, alone ? tr_sql_sale_log_lazy : tr_sql_sale_log, 9, p,
+             msg, msgsz)) == NULL)
         return TR_EDB;
     PQclear(res);
     return TR_OK;
@@ -355,9 +360,9 @@ save_once(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
         else if (it->conversion)
             err = save_referral(s, d, it, msg, msgsz);
         else if (it->follow)
-            err = save_event(s, d, it, msg, msgsz);
+            err = save_event(s, d, it, !tx, msg, msgsz);
         else
-            err = save_log(s, d, it, msg, msgsz);
+            err = save_log(s, d, it, !tx, msg, msgsz);
     }
     if (tx && err == TR_OK)
         err = tr_store_commit(s->store, msg, msgsz);

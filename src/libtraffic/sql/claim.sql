@@ -28,19 +28,25 @@ WITH chat AS (
   AND o.next_attempt_at <= now()
   AND (o.lease_until IS NULL OR o.lease_until < now()))
  ORDER BY c.next_at LIMIT 1 FOR UPDATE SKIP LOCKED
-), due AS (
- SELECT o.id, o.kind, coalesce(o.thread_id, 0) AS thread, o.created_at
+), first AS (
+ SELECT o.id, o.kind, coalesce(o.thread_id, 0) AS thread
  FROM notification_outbox o
  WHERE o.chat_id = (SELECT chat_id FROM chat)
   AND o.status = 'pending' AND o.next_attempt_at <= now()
   AND (o.lease_until IS NULL OR o.lease_until < now())
-), first AS (
- SELECT * FROM due ORDER BY created_at, id LIMIT 1
+ ORDER BY o.created_at, o.id LIMIT 1
 ), sales AS (
+ -- as many as a message takes, or as decide it ($2 + 1): along the
+ -- chat's pending index in order, never the whole queue (sql/010)
  SELECT d.id, row_number() OVER (ORDER BY d.created_at, d.id) AS n
- FROM due d, first f
- WHERE f.kind = 'sale' AND $2::integer > 0 AND d.kind = 'sale'
-  AND d.thread = f.thread
+ FROM (SELECT o.id, o.created_at FROM notification_outbox o, first f
+  WHERE f.kind = 'sale' AND $2::integer > 0
+   AND o.chat_id = (SELECT chat_id FROM chat)
+   AND o.status = 'pending' AND o.next_attempt_at <= now()
+   AND (o.lease_until IS NULL OR o.lease_until < now())
+   AND o.kind = 'sale' AND coalesce(o.thread_id, 0) = f.thread
+  ORDER BY o.created_at, o.id
+  LIMIT greatest($2::integer, 10) + 1) d
 ), pick AS (
  SELECT id, 1 AS n, 1 AS size FROM first
  WHERE (SELECT count(*) FROM sales) <= $2::integer

@@ -13,6 +13,11 @@
 --   $12 request_id, $13 routing, $14 the status when nothing changed,
 --   $15 its reason, $16 the log body, $17 who says so ('webhook',
 --   'reconcile'), $18 the targetologist, $19 log what did not change
+-- lead_event_lazy, for a delivery that is this one event: when no sale
+-- changed (the lead has none, or nothing new) the transaction commits
+-- without waiting for the WAL flush, as sale_log_lazy; a change waits.
+--@variant lead_event
+--@variant lead_event_lazy lazy
 WITH a AS (
  SELECT * FROM traffic_sale_apply($1, $2::boolean, $3::numeric, $4::bigint,
   $5::bigint, $6::boolean, to_timestamp($7::bigint), $17::text,
@@ -34,4 +39,10 @@ WITH a AS (
  FROM v WHERE $19::boolean OR v.change NOT IN ('none', 'unchanged', 'stale')
  RETURNING 1
 )
-SELECT v.change, v.status, (SELECT count(*) FROM log) AS logged FROM v
+SELECT v.change, v.status, (SELECT count(*) FROM log) AS logged
+--@if lazy
+ , set_config('synchronous_commit', CASE WHEN v.change IN ('none',
+  'unchanged', 'stale') THEN 'off' ELSE current_setting('synchronous_commit')
+  END, true) AS commit_mode
+--@endif
+FROM v
