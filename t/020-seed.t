@@ -35,6 +35,13 @@ is($j->{database}, 'connected', 'database is connected');
 $r = http('HEAD', '/webhook/amocrm/traffic');
 is($r->{status}, 200, 'HEAD webhook: 200');
 is($r->{content} // '', '', 'HEAD has no body') or diag(explain $r);
+# nginx drops a HEAD's body itself: the pool's own answer, straight
+for my $path ('/webhook/amocrm/traffic', '/webhook/amocrm/traffic/test') {
+    my $c = cgi_fcgi(pool_sock(), 'HEAD', $path);
+    is($c->{status}, 200, "HEAD $path at the pool: 200");
+    like($c->{raw}, qr/\r?\n\r?\n\z/, 'its headers and nothing after them')
+        or diag($c->{raw});
+}
 
 # The seed's test deal: TEST - Traffic Webhook, 100,000 KZT, kenesary_test,
 # tripwire_dec20, cpc.

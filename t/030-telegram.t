@@ -61,7 +61,10 @@ is($m[0]{text}, $seed, 'the exact seed message (no client without the API)');
 is($m[0]{parse_mode}, 'HTML', 'HTML parse mode');
 is_deeply($m[0]{link_preview_options}, { is_disabled => JSON::PP::true },
     'link previews off');
-is($m[0]{chat_id}, -1002222222222, 'chat id sent as a number');
+my ($raw) = map { $_->{body} } grep { $_->{path} =~ m{/sendMessage$}
+    && ($_->{json}{chat_id} // '') eq '-1002222222222' } fake_requests();
+like($raw // '', qr/"chat_id"\s*:\s*-1002222222222\s*[,}]/,
+    'chat id sent as a JSON number, not a string');
 is($m[0]{message_thread_id}, 7, 'the forum topic gets message_thread_id');
 is($m[1]{chat_id}, -1001111111111, 'the other chat got it too');
 ok(!exists $m[1]{message_thread_id}, 'no topic for a plain chat');

@@ -47,9 +47,11 @@ $r = post('?token=whsec', $sale);
 is($r->{status}, 403, 'a prefix of the token: 403');
 $r = post('?token=', $sale);
 is($r->{status}, 403, 'an empty token: 403');
+$r = post("?token=$secret{WEBHOOK_SECRET}x", $sale);
+is($r->{status}, 403, 'the token with a byte more: 403');
 is(psql("SELECT count(*) FROM sales_notifications"), 0, 'nothing stored');
 is(psql("SELECT count(*), min(error_message) FROM webhook_logs WHERE"
-    . " processing_status = 'error'"), '4|missing or wrong webhook token',
+    . " processing_status = 'error'"), '5|missing or wrong webhook token',
     'each refusal has its log row');
 is(psql("SELECT count(*) FROM webhook_logs WHERE raw_body IS NOT NULL AND"
     . " raw_body <> ''"), 0, 'a refused body is not kept');

@@ -60,6 +60,10 @@ is($r->{status}, 401, 'no token: 401');
 like($r->{headers}{'www-authenticate'} // '', qr/^Bearer/, 'WWW-Authenticate');
 $r = admin('/api/admin/webhook-logs', "Bearer ${admin}x");
 is($r->{status}, 403, 'a wrong token: 403');
+$r = admin('/api/admin/webhook-logs', 'Bearer ' . substr($admin, 0, 8));
+is($r->{status}, 403, 'a prefix of the token: 403');
+$r = admin('/api/admin/webhook-logs', 'Bearer ');
+like($r->{status}, qr/^40[13]$/, 'an empty Bearer: refused');
 $r = admin('/api/admin/webhook-logs', "Basic $admin");
 is($r->{status}, 401, 'not a Bearer token: 401');
 $r = http('POST', '/api/admin/webhook-logs', '{}',

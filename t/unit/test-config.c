@@ -231,6 +231,12 @@ main(void)
     is_str(masked, "host=db password=*** user=u", "spaced password masked");
     tr_secret_mask_url("postgresql://user@host/db", masked, sizeof(masked));
     is_str(masked, "postgresql://user@host/db", "no password, unchanged");
+    tr_secret_mask_url("postgresql:///db?password=xyz&host=/tmp", masked,
+                       sizeof(masked));
+    is_str(masked, "postgresql:///db?password=***&host=/tmp",
+           "a password as the first parameter masked");
+    tr_secret_mask_url("password=xyz host=/tmp", masked, sizeof(masked));
+    is_str(masked, "password=*** host=/tmp", "a conninfo starting with it");
 
     unlink(write_file("t.env", ""));
     unlink(write_file("e.env", ""));

@@ -1,0 +1,221 @@
+"""The mutations of scripts/mutate: each a deliberate bug in something the
+service promises, the code it changes (file, the text found once, its
+replacement) and the test files that must catch it.  "equivalent" marks a
+change no test can tell from the original, with the reason."""
+
+
+def m(name, what, edits, tests, equivalent=None):
+    return {"name": name, "what": what, "edits": edits, "tests": tests,
+            "equivalent": equivalent}
+
+
+LEADS = "src/libtraffic/leads.c"
+SECRET = "src/libtraffic/secret.c"
+RENDER = "src/libtraffic/render.c"
+TELEGRAM = "src/libtraffic/telegram.c"
+SPOOL = "src/libtraffic/spool.c"
+
+MUTATIONS = [
+    # ids and money
+    m("price-fraction-zero", "a price of 12.05 stored as 12.5",
+      [(LEADS, "        memcpy(out + i, frac, flen);\n",
+        "        memcpy(out + i, frac + (flen > 1 && frac[0] == '0'),\n"
+        "               flen - (flen > 1 && frac[0] == '0'));\n"
+        "        flen -= flen > 1 && frac[0] == '0';\n")],
+      ["t/002-leads.t"]),
+    m("price-13-digits", "the price limit of 13 integer digits moved to 14",
+      [(LEADS, "if (ilen > 13 || flen > 2)", "if (ilen > 14 || flen > 2)")],
+      ["t/002-leads.t"]),
+    m("price-cents", "three decimals accepted",
+      [(LEADS, "if (ilen > 13 || flen > 2)", "if (ilen > 13 || flen > 3)")],
+      ["t/002-leads.t"]),
+    m("price-leading-zeros", "leading zeros kept",
+      [(LEADS, "    while (ilen > 1 && *s == '0') {", "    while (0) {")],
+      ["t/002-leads.t"]),
+    m("id-letters", "a lead id with letters accepted",
+      [(LEADS, "        if (s[i] < '0' || s[i] > '9')\n            return -1;\n"
+        "        v = v * 10",
+        "        if (s[i] < '0' || s[i] > 'z')\n            return -1;\n"
+        "        v = v * 10")],
+      ["t/002-leads.t"]),
+    m("id-zero", "lead id 0 accepted",
+      [(LEADS, "if (v == 0 || v > (uint64_t)INT64_MAX)",
+        "if (v > (uint64_t)INT64_MAX)")],
+      ["t/002-leads.t"]),
+    m("sale-status", "another status counted as won",
+      [("src/libtraffic/classify.c",
+        "    else if (l->status_id != cfg->status_id)",
+        "    else if (l->status_id == 1)")],
+      ["t/020-seed.t", "t/021-examples.t"]),
+    m("sale-pipeline", "another pipeline's won deal counted",
+      [("src/libtraffic/classify.c",
+        "    else if (l->pipeline_id != cfg->pipeline_id)",
+        "    else if (l->pipeline_id == 1)")],
+      ["t/020-seed.t", "t/021-examples.t"]),
+    # body parsing limits
+    m("body-key-length", "a key over the limit accepted",
+      [("src/libtraffic/body.c", "    if (klen > ps->lim->max_key)",
+        "    if (klen > ps->lim->max_key * 4)")],
+      ["t/001-body.t"]),
+    m("body-depth", "a key nested deeper than the limit accepted",
+      [("src/libtraffic/body.c", "    if (nseg == -2)\n", "    if (0)\n")],
+      ["t/001-body.t"]),
+    m("body-utf8", "invalid UTF-8 in a value accepted",
+      [("src/libtraffic/body.c", "!utf8_ok(key, klen) || !utf8_ok(val, vlen)",
+        "!utf8_ok(key, klen)")],
+      ["t/001-body.t"]),
+    m("body-413", "a body over WEBHOOK_MAX_BODY read instead of refused",
+      [("src/libtraffic/router.c",
+        "    if ((unsigned long long)req->content_length >\n"
+        "        r->pipeline.limits.max_bytes) {",
+        "    if ((unsigned long long)req->content_length >\n"
+        "        r->pipeline.limits.max_bytes * 64) {")],
+      ["t/043-hostile.t"]),
+    # attribution and case folding
+    m("rules-order", "every rule tried on the campaign before any on the"
+      " source",
+      [("src/libtraffic/rules.c",
+        "    for (i = 0; i < rules->n; i++) {\n"
+        "        if ((c != NULL && rule_hits(&rules->v[i], c, cn)) ||\n"
+        "            (s != NULL && rule_hits(&rules->v[i], s, sn))) {\n"
+        "            hit = &rules->v[i];",
+        "    for (i = 0; i < 2 * rules->n; i++) {\n"
+        "        if (i < rules->n ? c != NULL && rule_hits(&rules->v[i], c, cn)\n"
+        "                         : s != NULL &&\n"
+        "                               rule_hits(&rules->v[i - rules->n], s, sn)) {\n"
+        "            hit = &rules->v[i % rules->n];")],
+      ["t/003-rules.t"]),
+    m("rules-source", "utm_source never looked at",
+      [("src/libtraffic/rules.c", "    s = fold(source, b2, sizeof(b2), &sn);",
+        "    s = NULL;")],
+      ["t/003-rules.t"]),
+    m("casefold-ascii", "lower case instead of case folding (no NFC, no ß to ss)",
+      [("src/libtraffic/rules.c",
+        "    r = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len);",
+        "    r = u8_tolower((const uint8_t *)s, n, NULL, NULL, NULL, &len);")],
+      ["t/003-rules.t"]),
+    # escaping and message length
+    m("escape-lt", "< not escaped in a message",
+      [(RENDER, '            err = tr_buf_adds(dst, "&lt;");',
+        '            err = tr_buf_adds(dst, "<");')],
+      ["t/004-render.t"]),
+    m("escape-amp-length", "& counted as five characters when a field is cut",
+      [(RENDER, '            err = tr_buf_adds(dst, "&amp;");',
+        '            err = tr_buf_adds(dst, "&amp;");\n            chars += 4;')],
+      ["t/004-render.t"]),
+    m("cut-ellipsis", "a cut field without its ellipsis",
+      [(RENDER, '            return tr_buf_adds(dst, "\\xE2\\x80\\xA6"); /* … */',
+        "            return TR_OK;")],
+      ["t/004-render.t"]),
+    m("thousands", "the thousands separator every four digits",
+      [(RENDER, "        if (i > 0 && (ilen - i) % 3 == 0)",
+        "        if (i > 0 && (ilen - i) % 4 == 0)")],
+      ["t/004-render.t"]),
+    # secrets
+    m("secret-longer", "the webhook token followed by extra characters"
+      " accepted",
+      [(SECRET, "    unsigned char d = g != n;", "    unsigned char d = g < n;")],
+      ["t/042-access.t"]),
+    m("secret-prefix", "a prefix of the admin token (even none) accepted",
+      [(SECRET, "    unsigned char d = g != n;", "    unsigned char d = g > n;"),
+       (SECRET, "        d |= (unsigned char)((i < g ? given[i] : 0) ^ secret[i]);",
+        "        d |= (unsigned char)(i < g ? given[i] ^ secret[i] : 0);")],
+      ["t/051-admin.t"]),
+    m("mask-first-param", "?password= as the first parameter left unmasked",
+      [(SECRET, 'strchr(uri ? "?&" : " \\t", p[-1])',
+        'strchr(uri ? "&" : " \\t", p[-1])')],
+      ["t/005-config.t", "t/012-ctl.t"]),
+    m("mask-userinfo", "the password in user:password@ left unmasked",
+      [(SECRET, '            put(buf, bufsz, &o, "***", 3);\n            p = at;',
+        "            p = colon + 1;")],
+      ["t/005-config.t", "t/012-ctl.t"]),
+    m("token-scrub", "the bot token left in an error message",
+      [("src/libtraffic/http.c", "            tr_http_scrub(msg, secret);",
+        "            (void)secret;")],
+      ["t/031-telegram-errors.t", "t/044-apis-down.t"]),
+    # HTTP answers of our own
+    m("head-body", "HEAD answered with a body",
+      [("src/traffic-webhook.c",
+        'respond(io, &resp, req.method != NULL && strcmp(req.method, "HEAD") == 0);',
+        "respond(io, &resp, 0);")],
+      ["t/020-seed.t"]),
+    m("method-405", "GET on the webhook path processed as a delivery",
+      [("src/libtraffic/router.c",
+        '        resp->allow = "POST, HEAD";\n'
+        '        tr_response_error(resp, 405, "method not allowed");',
+        '        resp->allow = "POST, HEAD";\n'
+        '        tr_response_error(resp, 200, "method not allowed");')],
+      ["t/020-seed.t", "t/043-hostile.t"]),
+    # Telegram: the request, retries, pacing
+    m("chat-id-string", "chat_id sent to Telegram as a JSON string",
+      [(TELEGRAM, "            o, \"chat_id\", json_object_new_int64(chat[0] == '-' ? -id : id));",
+        '            o, "chat_id", json_object_new_string(chat));')],
+      ["t/007-telegram.t", "t/030-telegram.t"]),
+    m("retry-after-thrice", "a 429's retry_after waited three times over",
+      [("src/libtraffic/notify.c", "        return retry_after * 1000;",
+        "        return retry_after * 3000;")],
+      ["t/031-telegram-errors.t"]),
+    m("retry-5xx-permanent", "a 5xx taken as a permanent failure",
+      [(TELEGRAM, "    if (status == 429 || status >= 500 || status < 400 || o == NULL) {",
+        "    if (status == 429 || status < 400 || o == NULL) {")],
+      ["t/007-telegram.t", "t/031-telegram-errors.t"]),
+    m("plain-text-resend", "a message Telegram cannot parse never resent as"
+      " plain text",
+      [(TELEGRAM, "    if (status == 400 && contains(desc, \"can't parse entities\")) {",
+        "    if (status == 401 && contains(desc, \"can't parse entities\")) {")],
+      ["t/007-telegram.t", "t/031-telegram-errors.t"]),
+    m("pacing-interval", "TELEGRAM_CHAT_INTERVAL_MS not kept between two"
+      " messages",
+      [("sql/002_telegram.sql",
+        "    v_next := now() + p_interval_ms * interval '1 millisecond';",
+        "    v_next := now();")],
+      ["t/032-telegram-pacing.t"]),
+    m("pacing-group-minute", "a group's 20 a minute let through",
+      [("sql/002_telegram.sql",
+        "            v_next := greatest(v_next, v_recent[1] + interval '60 seconds');",
+        "            v_next := greatest(v_next, v_recent[1] + interval '1 second');")],
+      ["t/032-telegram-pacing.t"]),
+    # AmoCRM: the rate and confirmation
+    m("amocrm-rate", "AMOCRM_RATE exceeded (slots half as far apart)",
+      [("sql/007_sale_life.sql",
+        "    SET next_at = greatest(next_at, clock_timestamp())\n"
+        "                  + interval '1.05 second' / p_per_second",
+        "    SET next_at = greatest(next_at, clock_timestamp())\n"
+        "                  + interval '0.5 second' / p_per_second")],
+      ["t/033-amocrm.t"]),
+    m("amocrm-confirm", "a sale the API says is none still announced",
+      [("src/libtraffic/enrich.c", "    if (gone && e->cfg->amo_confirm) {",
+        "    if (0) {")],
+      ["t/033-amocrm.t", "t/055-enrich-life.t"]),
+    # one sale per lead
+    m("one-sale-per-lead", "a repeated webhook stores a second sale",
+      [("src/libtraffic/sql/sale.sql",
+        "  to_timestamp($30::bigint), $22 FROM raw\n ON CONFLICT (lead_id) DO NOTHING",
+        "  to_timestamp($30::bigint), $22 FROM raw\n"
+        " ON CONFLICT (lead_id) DO UPDATE SET lead_name = EXCLUDED.lead_name")],
+      ["t/020-seed.t", "t/022-corpus.t"]),
+    # spool durability and replay
+    m("spool-fsync", "a spool file's fsync skipped",
+      [(SPOOL, "    if (fsync(fd) != 0) {", "    if (0) {")],
+      ["t/040-spool.t"]),
+    m("spool-dir-fsync", "the spool directory's fsync after the rename"
+      " skipped",
+      [(SPOOL, "    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||\n"
+        "        fsync(dfd) != 0) {",
+        "    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {")],
+      ["t/040-spool.t"]),
+    m("replay-order", "the spool replayed newest first",
+      [("src/libtraffic/dir.c",
+        "    return strcmp(*(char *const *)a, *(char *const *)b);",
+        "    return strcmp(*(char *const *)b, *(char *const *)a);")],
+      ["t/040-spool.t"]),
+    # request deadlines, signals
+    m("deadline-none", "a request's database deadline never set",
+      [("src/libtraffic/store.c", "    if (ms > 0) {\n        clock_gettime(CLOCK_MONOTONIC, &store->deadline);",
+        "    if (ms < 0) {\n        clock_gettime(CLOCK_MONOTONIC, &store->deadline);")],
+      ["t/045-db-silent.t"]),
+    m("sigterm-ignored", "the pool ignores SIGTERM",
+      [("src/pool.c", "        if (sig == SIGTERM || sig == SIGINT)",
+        "        if (sig == SIGINT)")],
+      ["t/025-pool.t"]),
+]
