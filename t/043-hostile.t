@@ -118,6 +118,19 @@ ok($st == 0 || $st == 400, "a lying Content-Length: no answer or 400 ($st)");
 is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 43000002'),
     0, 'no sale from it');
 
+# Straight to the pool (nginx stops both before it reaches us): a length
+# over WEBHOOK_MAX_BODY refused unread, a body shorter than its length 400.
+my $c = cgi_fcgi(pool_sock(), 'POST', '/webhook/amocrm/traffic', 'a=1',
+    CONTENT_LENGTH => 2 * 1024 * 1024);
+is($c->{status}, 413, 'the pool: a Content-Length over the limit: 413');
+like($c->{content}, qr/"error":"body too large"/, 'saying so');
+$c = cgi_fcgi(pool_sock(), 'POST', '/webhook/amocrm/traffic', lead(43000004),
+    CONTENT_LENGTH => 500);
+is($c->{status}, 400, 'the pool: a body shorter than its length: 400');
+like($c->{content}, qr/body shorter than content-length/, 'saying so');
+is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 43000004'),
+    0, 'no sale from it');
+
 # Chunked bodies are de-chunked by nginx and processed as usual.
 ($st) = raw("POST /webhook/amocrm/traffic HTTP/1.1\r\nHost: x\r\n"
     . "Content-Type: $form\r\nTransfer-Encoding: chunked\r\nConnection: close"

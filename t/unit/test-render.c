@@ -170,6 +170,11 @@ main(void)
            "end",
            "invalid bytes replaced");
     tr_buf_release(&b);
+    tr_buf_init(&b, 1024);
+    tr_render_escape(&b, "&<&>&", 3);
+    is_str(b.data, "&amp;&lt;&amp;\xE2\x80\xA6",
+           "a cut counts an escaped character as one");
+    tr_buf_release(&b);
     ok(tr_render_length("a😀б") == 4, "length in UTF-16 units");
     test_batch();
     return done_testing();

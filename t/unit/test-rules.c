@@ -67,6 +67,10 @@ main(void)
     }
     r = tr_rules_match(&rules, "kenji", NULL);
     is_str(r->emoji, "\xF0\x9F\x91\x91", "Kenesary's emoji is 👑");
+    /* the rules in their order, each on the campaign and on the source:
+     * the first rule that matches either wins, whichever field it is */
+    r = tr_rules_match(&rules, "arystan_jan", "kenesary_ig");
+    is_str(r->name, "Kenesary", "rule order before field order");
     tr_rules_release(&rules);
 
     /* NFC: a decomposed Й (И + combining breve) matches the composed one */
@@ -76,6 +80,14 @@ main(void)
     r = tr_rules_match(&rules, "\xD0\x98\xCC\x86\xD0\x9E\xD0\x93\xD0\x90_x",
                        NULL);
     is_str(r->name, "Yoga", "decomposed ЙОГА matches йога");
+    tr_rules_release(&rules);
+    /* folding, not lower case: ß is ss */
+    ok(tr_rules_parse(&rules, "Street | S | strasse\n",
+                      strlen("Street | S | strasse\n"), "t.conf", msg,
+                      sizeof(msg)) == TR_OK,
+       "a rule of ss parses");
+    r = tr_rules_match(&rules, "STRA\xC3\x9F" "E_2026", NULL);
+    is_str(r->name, "Street", "STRAßE matches strasse");
     is_str(rules.fallback.name, "Unknown", "fallback defaults to Unknown");
     tr_rules_release(&rules);
 
