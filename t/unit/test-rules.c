@@ -88,6 +88,13 @@ main(void)
        "a rule of ss parses");
     r = tr_rules_match(&rules, "STRA\xC3\x9F" "E_2026", NULL);
     is_str(r->name, "Street", "STRAßE matches strasse");
+    tr_rules_release(&rules);
+    ok(tr_rules_parse(&rules, "Street | S | stra\xC3\x9F" "e\n",
+                      strlen("Street | S | stra\xC3\x9F" "e\n"), "t.conf",
+                      msg, sizeof(msg)) == TR_OK,
+       "a rule of ß parses");
+    r = tr_rules_match(&rules, "STRASSE_2026", NULL);
+    is_str(r->name, "Street", "STRASSE matches straße (the pattern folded)");
     is_str(rules.fallback.name, "Unknown", "fallback defaults to Unknown");
     tr_rules_release(&rules);
 
