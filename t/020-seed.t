@@ -41,6 +41,9 @@ for my $path ('/webhook/amocrm/traffic', '/webhook/amocrm/traffic/test') {
     is($c->{status}, 200, "HEAD $path at the pool: 200");
     like($c->{raw}, qr/\r?\n\r?\n\z/, 'its headers and nothing after them')
         or diag($c->{raw});
+    my $g = cgi_fcgi(pool_sock(), 'PUT', $path);
+    is($g->{status}, 405, "PUT $path at the pool: 405 (nginx lets it by)");
+    like($g->{headers}{allow} // '', qr/HEAD/, 'with Allow');
 }
 
 # The seed's test deal: TEST - Traffic Webhook, 100,000 KZT, kenesary_test,

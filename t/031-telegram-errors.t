@@ -64,6 +64,7 @@ my @m = requests_since($n0);
 is(scalar @m, 2, '429 then ok: two requests, one message');
 cmp_ok($m[1]{time} - $m[0]{time}, '>=', 1.95, sprintf(
     'the resend waited retry_after (%.2f s)', $m[1]{time} - $m[0]{time}));
+cmp_ok($m[1]{time} - $m[0]{time}, '<', 3.5, 'and not much longer');
 like(row($id), qr/^sent\|2\|\|/, 'sent on the second attempt');
 
 # Permanent errors: one request each, failed with Telegram's description.
