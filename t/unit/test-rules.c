@@ -86,12 +86,18 @@ main(void)
                       strlen("Street | S | strasse\n"), "t.conf", msg,
                       sizeof(msg)) == TR_OK,
        "a rule of ss parses");
-    r = tr_rules_match(&rules, "STRA\xC3\x9F" "E_2026", NULL);
+    r = tr_rules_match(&rules,
+                       "STRA\xC3\x9F"
+                       "E_2026",
+                       NULL);
     is_str(r->name, "Street", "STRAßE matches strasse");
     tr_rules_release(&rules);
-    ok(tr_rules_parse(&rules, "Street | S | stra\xC3\x9F" "e\n",
-                      strlen("Street | S | stra\xC3\x9F" "e\n"), "t.conf",
-                      msg, sizeof(msg)) == TR_OK,
+    ok(tr_rules_parse(&rules,
+                      "Street | S | stra\xC3\x9F"
+                      "e\n",
+                      strlen("Street | S | stra\xC3\x9F"
+                             "e\n"),
+                      "t.conf", msg, sizeof(msg)) == TR_OK,
        "a rule of ß parses");
     r = tr_rules_match(&rules, "STRASSE_2026", NULL);
     is_str(r->name, "Street", "STRASSE matches straße (the pattern folded)");
