@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The SQL the service runs per sale, from src/libtraffic/sql/ (as the build
-embeds it, by its embed.awk), for the benchmarks: the sale statement
-(which also claims the message, sale.sql's sale_free) and the outcome
-record (outbox_record.sql), with the values the service binds for a sale of
+embeds it, by its embed.awk), for the benchmarks: the worker's sale
+statement (sale.sql) and the sidecar's outcome record of its message
+(outbox_record.sql; the sidecar's claim is left out), with the values the service binds for a sale of
 bench/sale.lua, bound the same way (parameters of prepared statements, so
 PostgreSQL parses the JSON, numbers and times per sale as it does for the
 service).  The sales go to their own chat (-1002).
@@ -47,22 +47,22 @@ RAW = ('{"id":"1","name":"Bench deal 1","status_id":"142",'
        '"name":"utm_source","values":[{"value":"instagram"}],'
        '"code":"UTM_SOURCE"},{"id":"700002","name":"utm_campaign",'
        '"values":[{"value":"tripwire_dec20"}],"code":"UTM_CAMPAIGN"}]}')
-# $1 is the lead id; parameters not listed are NULL (no enrichment); sale_free
-# is the statement of an unpaced chat without a conversion
+# $1 is the lead id; parameters not listed are NULL (no enrichment); "sale"
+# is the statement of a sale without a conversion
 VALUES = {2: "Bench deal 1", 3: "100000", 4: "KZT",
           5: "Main Product (VAMUS RM)", 6: "Kenesary", 7: "\U0001F451",
           8: "instagram", 10: "tripwire_dec20", 14: "10418746", 15: "142",
           16: "8000001", 17: "2026-11-25 10:00:00.123456+00",
           18: "pending", 19: RAW, 20: '{"-1002"}', 21: "{NULL}",
           22: "amocrm_traffic", 23: "leads.status", 25: BODY, 26: "traffic",
-          27: "skipped", 29: "22000"}
-NPARAMS = 29
+          27: "skipped"}
+NPARAMS = 30
 # the outcome "sent", as outbox.c's tr_outbox_record binds it
 RECORD = ["sent", "1", None, "0", None, "0", "0", "50", "86400"]
 
 
 def pgbench(varsfile):
-    sale = statement("sale_free")
+    sale = statement("sale")
     for k in range(NPARAMS, 0, -1):
         sale = sale.replace("$%d" % k, ":lid" if k == 1 else
                             ":p%d" % k if k in VALUES else "NULL")
@@ -71,19 +71,18 @@ def pgbench(varsfile):
             f.write("-Dp%d=%s\n" % (k, v))
         f.write("-Dsent=sent\n-Dmid=1\n-Dzero=0\n-Dattempts=50\n"
                 "-Dage=86400\n")
-    # the sale holds its chat: its message's row id is the last "id"
-    # column, which \gset keeps; then the message is recorded as sent
+    # then its message (found by the lead, as a claim would) recorded sent
     print("\\set lid random(100000000000, 9000000000000)")
-    print(sale)
-    print("\\gset")
-    print("SELECT traffic_outbox_record(:outbox_id, :sent, :mid, NULL, :zero, NULL,"
-          " :zero, :zero, :attempts, :age);")
+    print(sale + ";")
+    print("SELECT traffic_outbox_record((SELECT id FROM notification_outbox"
+          " WHERE lead_id = :lid), :sent, :mid, NULL, :zero, NULL, :zero,"
+          " :zero, :attempts, :age);")
 
 
 def single(n):
     def q(v):
         return "NULL" if v is None else "'" + v.replace("'", "''") + "'"
-    print("PREPARE s AS " + statement("sale_free") + ";\n")
+    print("PREPARE s AS " + statement("sale") + ";\n")
     print("PREPARE r AS " + statement("outbox_record") + ";\n")
     for i in range(1, n + 1):
         args = [str(5000000 + i)] + [q(VALUES.get(k))

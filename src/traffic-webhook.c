@@ -327,21 +327,18 @@ serve(struct service *s, struct io *io, struct tr_results *res)
 }
 
 /*
- * After the answer: the new sales are completed through the AmoCRM API and
- * their messages go out now (what pacing holds back, and any backlog, is
- * left to the deliver sidecar).
+ * After the answer, no network: new sales and changed ones wake the deliver
+ * sidecar, which asks AmoCRM and sends their messages now (wake.h).
+ * Without Telegram the messages are only logged, here.
  */
 static void
 after_answer(struct service *s, const struct tr_results *res)
 {
-    struct tr_due due = {res->new_leads, res->nnew, NULL, res->changed > 0};
-
     if (res->nnew == 0 && res->changed == 0)
         return;
-    /* no network here: what is to send or ask, the sidecar does, now */
     tr_wake_send(s->cfg.spool_dir);
     if (!s->deliver.notify.enabled)
-        tr_deliver_log_messages(&s->deliver, &due);
+        tr_deliver_log_messages(&s->deliver, res->new_leads, res->nnew);
 }
 
 static void

@@ -125,7 +125,7 @@ cmp_ok(sample('traffic_webhook_last_webhook_age_seconds'), '<', 60,
 cmp_ok(sample('traffic_webhook_last_sale_age_seconds'), '>=', 0,
     'and the last sale');
 ok(defined sample('traffic_webhook_sale_statement_generic_plan',
-    statement => 'sale_free'), 'the sale statement\'s plan is reported');
+    statement => 'sale'), 'the sale statement\'s plan is reported');
 is(sample('traffic_webhook_amocrm_hook_ok'), -1, 'the hook: unknown yet');
 is(sample('traffic_webhook_alert_active', alert => 'spool'), 0,
     'the alerts: the spool one is quiet');

@@ -193,11 +193,10 @@ digest_when_due(struct ctl *c, struct sidecar *s)
 static enum tr_err
 round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
 {
-    static const struct tr_due everything = {NULL, 0, NULL, 0};
     enum tr_err err;
 
     if ((err = drain(&s->p, c->cfg.spool_dir, msg, msgsz)) != TR_OK ||
-        (err = tr_deliver_run(&s->d, &everything, &s->st, msg, msgsz)) != TR_OK)
+        (err = tr_deliver_run(&s->d, &s->st, msg, msgsz)) != TR_OK)
         return err;
     reconcile_when_due(c, s);
     digest_when_due(c, s);

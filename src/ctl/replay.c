@@ -64,7 +64,7 @@ replay_file(struct tr_pipeline *p, enum tr_endpoint ep, int dry,
     in.body = body;
     in.len = len;
     in.received_at = at;
-    err = tr_pipeline_process(p, &in, dry, NULL, &res, msg, sizeof(msg));
+    err = tr_pipeline_process(p, &in, dry, &res, msg, sizeof(msg));
     if (err != TR_OK)
         printf("%s: error: %s\n", path, msg);
     else

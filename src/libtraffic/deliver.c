@@ -1,5 +1,5 @@
 /*
- * deliver.c: enrichment, then messages, for a worker or the sidecar.
+ * deliver.c: enrichment, then messages, for the sidecar.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,8 +9,7 @@
 #include "config.h"
 #include "deliver.h"
 
-#define WORKER_SLOT_WAIT 0.5 /* seconds a worker waits for an API slot */
-#define SIDECAR_SLOT_WAIT 5.0
+#define SLOT_WAIT 5.0 /* seconds the sidecar waits for an API slot */
 
 enum tr_err
 tr_deliver_init(struct tr_deliver *d, const struct tr_config *cfg,
@@ -58,16 +57,16 @@ hide_client(char *text)
 }
 
 void
-tr_deliver_log_messages(struct tr_deliver *d, const struct tr_due *due)
+tr_deliver_log_messages(struct tr_deliver *d, const int64_t *leads, size_t n)
 {
     char msg[512], *text, *p;
     size_t i;
 
-    for (i = 0; i < due->nleads; i++) {
-        if (tr_notify_render(d->notify.store, due->leads[i], 0, &text, NULL,
-                             msg, sizeof(msg)) != TR_OK) {
+    for (i = 0; i < n; i++) {
+        if (tr_notify_render(d->notify.store, leads[i], 0, &text, NULL, msg,
+                             sizeof(msg)) != TR_OK) {
             tr_log_say(&d->log, "telegram disabled; lead %" PRId64 ": %s",
-                       due->leads[i], msg);
+                       leads[i], msg);
             continue;
         }
         if ((text = hide_client(text)) == NULL)
@@ -77,60 +76,22 @@ tr_deliver_log_messages(struct tr_deliver *d, const struct tr_due *due)
         tr_log_say(&d->log,
                    "telegram disabled (no TELEGRAM_BOT_TOKEN or "
                    "TELEGRAM_CHAT_IDS); lead %" PRId64 " message: %s",
-                   due->leads[i], text);
+                   leads[i], text);
         free(text);
     }
 }
 
-/* A worker's new sales: their claimed messages, then any their statement
- * could not claim (a sale that waited for the API, chats not yet known). */
-static enum tr_err
-send_own(struct tr_deliver *d, const struct tr_due *due,
-         struct tr_notify_stats *st, char *msg, size_t msgsz)
-{
-    struct tr_notify *n = &d->notify;
-    enum tr_err err = TR_OK;
-
-    if (due->claims != NULL)
-        err = tr_notify_send(n, due->claims, st, msg, msgsz);
-    if (err == TR_OK && (d->enrich.enabled || !n->chats_known || due->changed))
-        err = tr_notify_deliver(n, n->cfg->nchats * due->nleads, due->leads,
-                                due->nleads, st, msg, msgsz);
-    return err;
-}
-
 enum tr_err
-tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
-               struct tr_notify_stats *st, char *msg, size_t msgsz)
+tr_deliver_run(struct tr_deliver *d, struct tr_notify_stats *st, char *msg,
+               size_t msgsz)
 {
-    int own = due->leads != NULL;
     enum tr_err err;
 
-    if (own && due->nleads == 0)
-        return TR_OK;
-    err = tr_enrich_run(&d->enrich, own ? due->nleads : TR_DELIVER_ROUND,
-                        own ? WORKER_SLOT_WAIT : SIDECAR_SLOT_WAIT, msg, msgsz);
-    if (err != TR_OK && !own)
+    if ((err = tr_enrich_run(&d->enrich, TR_DELIVER_ROUND, SLOT_WAIT, msg,
+                             msgsz)) != TR_OK)
         return err;
-    if (err != TR_OK)
-        tr_log_say(&d->log,
-                   "amocrm: enrichment stopped: %s (the sidecar "
-                   "retries)",
-                   msg);
-    if (!d->notify.enabled) {
-        if (own)
-            tr_deliver_log_messages(d, due);
-        if (due->claims != NULL)
-            tr_claims_release(due->claims);
+    if (!d->notify.enabled)
         return TR_OK;
-    }
-    if (!own)
-        return tr_notify_deliver(&d->notify, TR_DELIVER_ROUND, NULL, 0, st, msg,
-                                 msgsz);
-    if ((err = send_own(d, due, st, msg, msgsz)) != TR_OK)
-        tr_log_say(&d->log,
-                   "telegram: delivery stopped: %s (the sidecar "
-                   "retries)",
-                   msg);
-    return err;
+    return tr_notify_deliver(&d->notify, TR_DELIVER_ROUND, NULL, 0, st, msg,
+                             msgsz);
 }

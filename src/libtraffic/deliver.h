@@ -32,15 +32,6 @@ struct tr_deliver {
     struct tr_log log;
 };
 
-/* What is due: NULL leads for everything (the sidecar). */
-struct tr_due {
-    const int64_t *leads; /* a worker's new sales */
-    size_t nleads;
-    struct tr_claims *claims; /* their messages their statement claimed */
-    int changed;              /* some are stored sales that changed: their
-                               * edits and replies are claimed too */
-};
-
 /* Fills d (cfg, rules and store kept, not owned).  TR_ENOMEM. */
 enum tr_err tr_deliver_init(struct tr_deliver *d, const struct tr_config *cfg,
                             const struct tr_rules *rules,
@@ -50,16 +41,16 @@ enum tr_err tr_deliver_init(struct tr_deliver *d, const struct tr_config *cfg,
 void tr_deliver_release(struct tr_deliver *d);
 
 /*
- * Enriches, then sends, what due names, adding message outcomes to st; the
- * claims are released.  A worker's enrichment that fails is logged and its
- * messages still go; the sidecar stops its round at the first failure.
+ * One sidecar round: enriches up to TR_DELIVER_ROUND sales, then sends what
+ * is due, adding message outcomes to st; stops at the first failure.
  * TR_EDB / TR_EDBDOWN with msg.
  */
-enum tr_err tr_deliver_run(struct tr_deliver *d, const struct tr_due *due,
-                           struct tr_notify_stats *st, char *msg, size_t msgsz);
+enum tr_err tr_deliver_run(struct tr_deliver *d, struct tr_notify_stats *st,
+                           char *msg, size_t msgsz);
 
-/* Without Telegram: the messages due's new sales would get go to the log
- * (the client hidden unless TRAFFIC_DEBUG is set), no network used. */
-void tr_deliver_log_messages(struct tr_deliver *d, const struct tr_due *due);
+/* Without Telegram: the messages the n new sales leads would get go to the
+ * log (the client hidden unless TRAFFIC_DEBUG is set), no network used. */
+void tr_deliver_log_messages(struct tr_deliver *d, const int64_t *leads,
+                             size_t n);
 
 #endif

@@ -50,7 +50,7 @@ replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
     in.len = e.body_len;
     in.request_id = e.request_id;
     in.received_at = e.received_at;
-    err = tr_pipeline_process(p, &in, 0, NULL, &res, why, sizeof(why));
+    err = tr_pipeline_process(p, &in, 0, &res, why, sizeof(why));
     switch (err) {
     case TR_OK:
         tr_spool_remove(dir, name);

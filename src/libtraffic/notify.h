@@ -43,8 +43,8 @@ enum tr_err tr_notify_init(struct tr_notify *n, const struct tr_config *cfg,
 void tr_notify_release(struct tr_notify *n);
 
 /*
- * Sends and records every message of claims (a worker's new sales, claimed
- * by their own statement), adding the outcomes to st, and releases them.
+ * Sends and records every message of claims (claim.sql's), adding the
+ * outcomes to st, and releases them.
  * TR_EDB / TR_EDBDOWN when an outcome cannot be recorded (the row goes out
  * again after its lease).
  */

@@ -80,12 +80,6 @@ tr_claims_release(struct tr_claims *c)
     c->n = 0;
 }
 
-int
-tr_claims_room(const struct tr_claims *c)
-{
-    return c->nres < TR_NEW_SALES_MAX;
-}
-
 /*
  * The numbers of res's columns from first on into col; -1 when one is
  * missing.

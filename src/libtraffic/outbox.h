@@ -9,9 +9,9 @@
  * outcome and paces the chat's next message.  This module is the SQL side
  * of that; notify.c does the sending.
  *
- * A claimed message is a struct tr_claim, read by column name from either
- * statement that claims (the sale's own, sale.sql, and claim.sql), so the
- * claim columns are written down once: in tr_claims_take.
+ * A claimed message is a struct tr_claim, read by column name from what
+ * claim.sql returns, so the claim columns are written down once: in
+ * tr_claims_take.
  */
 #ifndef TR_OUTBOX_H
 #define TR_OUTBOX_H
@@ -26,8 +26,8 @@
 struct pg_result;
 struct tr_store;
 
-/* A worker sends the messages of at most this many new sales of one
- * delivery itself; the rest are the deliver sidecar's. */
+/* At most this many new sales of one delivery are named to the sidecar's
+ * caller (and to a claim of given leads, traffic-ctl resend). */
 #define TR_NEW_SALES_MAX 8
 #define TR_CLAIMS_MAX (TR_NEW_SALES_MAX * TR_CHATS_MAX)
 
@@ -77,9 +77,6 @@ void tr_claims_init(struct tr_claims *c);
 
 /* Forgets every claim and frees the results; c can be used again. */
 void tr_claims_release(struct tr_claims *c);
-
-/* Whether c can take another result. */
-int tr_claims_room(const struct tr_claims *c);
 
 /*
  * Takes the claimed messages in the rows of res (those whose outbox_id is

@@ -58,7 +58,7 @@ tr_pipeline_log_error(struct tr_pipeline *p, const struct tr_input *in,
     snprintf(it.reason, sizeof(it.reason), "%s", error);
     d.items = &it;
     d.nitems = 1;
-    tr_sale_save(&p->sale, &d, NULL, msg, sizeof(msg));
+    tr_sale_save(&p->sale, &d, msg, sizeof(msg));
     tr_buf_release(&logbody);
 }
 
@@ -166,8 +166,8 @@ classify_all(struct tr_pipeline *p, enum tr_endpoint ep,
 
 enum tr_err
 tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
-                    int dry_run, struct tr_claims *claims,
-                    struct tr_results *res, char *msg, size_t msgsz)
+                    int dry_run, struct tr_results *res, char *msg,
+                    size_t msgsz)
 {
     struct json_object *tree = NULL;
     struct tr_leads leads;
@@ -204,8 +204,7 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
         d.amocrm_base = base;
     d.items = items;
     d.nitems = n;
-    if (!dry_run &&
-        (err = tr_sale_save(&p->sale, &d, claims, msg, msgsz)) != TR_OK)
+    if (!dry_run && (err = tr_sale_save(&p->sale, &d, msg, msgsz)) != TR_OK)
         goto out;
     for (i = 0; i < n; i++) {
         count(res, &items[i]);

@@ -56,15 +56,13 @@ void tr_pipeline_init(struct tr_pipeline *p, const struct tr_config *cfg,
                       const struct tr_rules *rules, struct tr_store *store);
 
 /*
- * Parses, checks, classifies and stores in, counting outcomes in res; with
- * claims, the new sales' messages claimed for the caller to send (see
- * tr_sale_save).  With dry_run nothing is written.  TR_EINVAL / TR_ETOOBIG
+ * Parses, checks, classifies and stores in, counting outcomes in res.
+ * With dry_run nothing is written.  TR_EINVAL / TR_ETOOBIG
  * for a bad body and TR_EDENIED for another account's (its error row is
  * logged); TR_EDB / TR_EDBDOWN when nothing could be stored.
  */
 enum tr_err tr_pipeline_process(struct tr_pipeline *p,
                                 const struct tr_input *in, int dry_run,
-                                struct tr_claims *claims,
                                 struct tr_results *res, char *msg,
                                 size_t msgsz);
 

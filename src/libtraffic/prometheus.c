@@ -251,19 +251,18 @@ plans(struct tr_buf *b, struct tr_store *store)
     static const struct {
         const char *name, *sql;
     } sale[] = {
-        {"sale_free", tr_sql_sale_free},
-        {"sale_paced", tr_sql_sale_paced},
-        {"sale_conv_free", tr_sql_sale_conv_free},
-        {"sale_conv_paced", tr_sql_sale_conv_paced},
+        {"sale", tr_sql_sale},
+        {"sale_conv", tr_sql_sale_conv},
     };
-    char names[4][16], list[96], msg[256];
-    const char *p[1] = {list}, *as[4];
+    enum { N = sizeof(sale) / sizeof(sale[0]) };
+    char names[N][16], list[96], msg[256];
+    const char *p[1] = {list}, *as[N];
     size_t i, o = 0;
     PGresult *res;
     int r;
 
     o = (size_t)snprintf(list, sizeof(list), "{");
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < N; i++)
         if ((as[i] = tr_store_prepared_as(store, sale[i].sql, names[i],
                                           sizeof(names[i]))) != NULL)
             o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
@@ -276,7 +275,7 @@ plans(struct tr_buf *b, struct tr_store *store)
          "1 while a sale statement this worker prepared runs on its generic "
          "plan (0: re-planned per sale, twice the cost).");
     for (r = 0; r < PQntuples(res); r++)
-        for (i = 0; i < 4; i++)
+        for (i = 0; i < N; i++)
             if (as[i] != NULL && strcmp(as[i], PQgetvalue(res, r, 0)) == 0)
                 tr_buf_addf(b,
                             PREFIX "sale_statement_generic_plan{statement="

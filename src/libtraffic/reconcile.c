@@ -187,7 +187,7 @@ apply(struct tr_reconcile *r, const struct tr_amo_lead *api, int64_t id,
     d.nitems = 1;
     if (dry && (err = tr_store_begin(r->store, msg, msgsz)) != TR_OK)
         return err;
-    err = tr_sale_save(&r->sale, &d, NULL, msg, msgsz);
+    err = tr_sale_save(&r->sale, &d, msg, msgsz);
     if (dry)
         tr_store_rollback(r->store);
     if (err == TR_OK)

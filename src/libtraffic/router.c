@@ -347,7 +347,6 @@ tr_router_finish(struct tr_router *r, struct tr_request *req,
     }
     in.body = req->body;
     in.len = req->body_len;
-    err =
-        tr_pipeline_process(&r->pipeline, &in, 0, NULL, res, msg, sizeof(msg));
+    err = tr_pipeline_process(&r->pipeline, &in, 0, res, msg, sizeof(msg));
     answer_delivery(r, req, &in, err, msg, res, resp);
 }

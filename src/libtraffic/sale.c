@@ -40,7 +40,6 @@ enum {
     SP_ROUTING,
     SP_ENRICH,
     SP_BASE,
-    SP_LEASE,
     SP_UPDATED,
     SP_DETAIL,
     SP_REFERRAL, /* the conversion variants only */
@@ -103,11 +102,8 @@ tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
     s->cfg = cfg;
     tr_outbox_chat_lists(cfg, &s->chats);
     s->notify = cfg->nchats > 0 && cfg->telegram_bot_token != NULL;
-    s->paced = s->notify &&
-               (cfg->tg_chat_interval_ms > 0 || cfg->tg_group_per_minute > 0);
     s->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
     s->replies = s->notify && cfg->tg_corrections != 0;
-    s->lease_ms = tr_outbox_lease_ms(cfg);
 }
 
 static const char *
@@ -127,7 +123,7 @@ id_text(char *buf, size_t bufsz, int64_t id)
 /* Binds a sale item's parameters of sale.sql into p (texts kept in t). */
 static void
 sale_params(const struct tr_sale *s, const struct tr_delivery *d,
-            const struct tr_item *it, int claim, char t[5][24], const char **p)
+            const struct tr_item *it, char t[5][24], const char **p)
 {
     const struct tr_lead *l = it->lead;
     int k;
@@ -157,9 +153,7 @@ sale_params(const struct tr_sale *s, const struct tr_delivery *d,
     p[SP_ROUTING] = it->routing;
     p[SP_ENRICH] = s->enrich ? "pending" : "skipped";
     p[SP_BASE] = d->amocrm_base;
-    snprintf(t[4], sizeof(t[4]), "%ld", s->lease_ms);
-    p[SP_LEASE] = claim ? t[4] : NULL;
-    p[SP_UPDATED] = id_text(t[5], sizeof(t[5]), l->updated_at);
+    p[SP_UPDATED] = id_text(t[4], sizeof(t[4]), l->updated_at);
     p[SP_DETAIL] = nonempty(it->detail);
     p[SP_REFERRAL] = it->referral_code;
 }
@@ -170,18 +164,14 @@ static enum tr_err save_event(struct tr_sale *s, const struct tr_delivery *d,
 
 static enum tr_err
 save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
-          struct tr_claims *claims, char *msg, size_t msgsz)
+          char *msg, size_t msgsz)
 {
-    char t[6][24];
+    char t[5][24];
     const char *p[SP_N], *sql;
     PGresult *res;
-    int claim = s->notify && claims != NULL && tr_claims_room(claims);
 
-    sale_params(s, d, it, claim, t, p);
-    if (it->conversion)
-        sql = s->paced ? tr_sql_sale_conv_paced : tr_sql_sale_conv_free;
-    else
-        sql = s->paced ? tr_sql_sale_paced : tr_sql_sale_free;
+    sale_params(s, d, it, t, p);
+    sql = it->conversion ? tr_sql_sale_conv : tr_sql_sale;
     if ((res = tr_store_query_prepared(s->store, sql,
                                        it->conversion ? SP_N : SP_N - 1, p, msg,
                                        msgsz)) == NULL)
@@ -199,8 +189,6 @@ save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
         return save_event(s, d, it, 0, msg, msgsz);
     }
     it->outcome = TR_OUT_SUCCESS;
-    if (claim)
-        return tr_claims_take(claims, res, msg, msgsz);
     PQclear(res);
     return TR_OK;
 }
@@ -341,22 +329,19 @@ save_log(struct tr_sale *s, const struct tr_delivery *d,
 }
 
 static enum tr_err
-save_once(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
-          char *msg, size_t msgsz)
+save_once(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
 {
     int tx = d->nitems > 1;
     enum tr_err err = TR_OK;
     size_t i;
 
-    if (claims != NULL)
-        tr_claims_release(claims);
     if (tx && (err = tr_store_begin(s->store, msg, msgsz)) != TR_OK)
         return err;
     for (i = 0; i < d->nitems && err == TR_OK; i++) {
         struct tr_item *it = &d->items[i];
 
         if (it->is_sale)
-            err = save_sale(s, d, it, claims, msg, msgsz);
+            err = save_sale(s, d, it, msg, msgsz);
         else if (it->conversion)
             err = save_referral(s, d, it, msg, msgsz);
         else if (it->follow)
@@ -368,14 +353,11 @@ save_once(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
         err = tr_store_commit(s->store, msg, msgsz);
     if (tx && err != TR_OK)
         tr_store_rollback(s->store);
-    if (err != TR_OK && claims != NULL)
-        tr_claims_release(claims); /* rolled back: nothing is claimed */
     return err;
 }
 
 enum tr_err
-tr_sale_save(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
-             char *msg, size_t msgsz)
+tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
 {
     enum tr_err err = TR_OK;
     int attempt;
@@ -383,7 +365,7 @@ tr_sale_save(struct tr_sale *s, struct tr_delivery *d, struct tr_claims *claims,
     for (attempt = 0; attempt < 2; attempt++) {
         if ((err = tr_store_connect(s->store, msg, msgsz)) != TR_OK)
             return err;
-        err = save_once(s, d, claims, msg, msgsz);
+        err = save_once(s, d, msg, msgsz);
         if (err == TR_OK || tr_store_connected(s->store))
             return err;
         /* the connection broke (server restart, terminated backend) */

@@ -7,9 +7,8 @@
  * rows (one per configured chat) and, on the unified endpoint, its
  * referral conversion.  A UNIQUE lead_id decides duplicates (ON CONFLICT
  * DO NOTHING), not a prior SELECT.  Each sale is one prepared statement
- * (sql/sale.sql), which can also claim the sale's messages for the caller
- * to send right after answering (a worker): those come back in a struct
- * tr_claims the caller owns and hands to tr_notify_send.
+ * (sql/sale.sql); its messages are sent by the sidecar, never by the
+ * worker that stored it.
  *
  * A lead whose sale is stored already, and any other lead event of a lead
  * that may have one (another status, a deletion), goes through
@@ -79,11 +78,9 @@ struct tr_sale {
     struct tr_store *store;
     const struct tr_config *cfg;
     struct tr_chat_lists chats;
-    int notify;    /* a bot token and chats: messages queued */
-    int paced;     /* chats are paced: a claim holds one */
-    int enrich;    /* new sales wait for the AmoCRM API */
-    int replies;   /* reversals and restorations are replied to */
-    long lease_ms; /* of the messages a caller claims */
+    int notify;  /* a bot token and chats: messages queued */
+    int enrich;  /* new sales wait for the AmoCRM API */
+    int replies; /* reversals and restorations are replied to */
 };
 
 /* Fills s for cfg and store (both kept, not owned). */
@@ -92,14 +89,13 @@ void tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
 
 /*
  * Writes d in one transaction and sets each sale item's outcome to
- * TR_OUT_SUCCESS or TR_OUT_DUPLICATE.  With claims (emptied first) the new
- * sales' messages to free chats are claimed into it, for at most
- * TR_NEW_SALES_MAX sales; NULL claims none.  Items that follow a stored
+ * TR_OUT_SUCCESS or TR_OUT_DUPLICATE; a new sale's messages wait in the
+ * outbox for the sidecar.  Items that follow a stored
  * sale get their outcome and change from the database.  A connection that broke
  * is re-established and the delivery retried once.  TR_EDBDOWN / TR_EDB
- * (nothing is stored, nothing claimed).
+ * (nothing is stored).
  */
-enum tr_err tr_sale_save(struct tr_sale *s, struct tr_delivery *d,
-                         struct tr_claims *claims, char *msg, size_t msgsz);
+enum tr_err tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg,
+                         size_t msgsz);
 
 #endif

@@ -14,9 +14,7 @@
 #include "sql.h"
 #include "tap.h"
 
-static const char *const claiming[] = {
-    "claim_due",      "claim_own",       "sale_free", "sale_paced",
-    "sale_conv_free", "sale_conv_paced", NULL};
+static const char *const claiming[] = {"claim_due", "claim_own", NULL};
 
 static int
 listed(const char *name, const char *const *list)
