@@ -138,6 +138,9 @@ like(Encode::decode('UTF-8', $out), qr/^👑 Kenesary: 0 продаж — 0 ₸ 
 
 # The sidecar, DIGEST_AT passed today and the install three days old:
 # yesterday's summary (late) and today's, once per chat, with two sidecars.
+# (First the pool's sidecar sends what the sales above queued.)
+wait_for('the sales\' messages', sub { psql("SELECT count(*) FROM"
+    . " notification_outbox WHERE status = 'pending'") == 0 }, 30);
 stop_pool();
 psql("UPDATE schema_migrations SET applied_at = now() - interval '3 days'"
     . " WHERE version = '009'");
