@@ -171,12 +171,12 @@ MUTATIONS = [
       ["t/007-telegram.t", "t/031-telegram-errors.t"]),
     m("pacing-interval", "TELEGRAM_CHAT_INTERVAL_MS not kept between two"
       " messages",
-      [("sql/009_telegram_team.sql",
+      [("sql/011_outbox_release.sql",
         "        v_next := now() + p_interval_ms * interval '1 millisecond';",
         "        v_next := now();")],
       ["t/032-telegram-pacing.t"]),
     m("pacing-group-minute", "a group's 20 a minute let through",
-      [("sql/009_telegram_team.sql",
+      [("sql/011_outbox_release.sql",
         "v_recent[1] + interval '60 seconds');",
         "v_recent[1] + interval '1 second');")],
       ["t/032-telegram-pacing.t"]),
@@ -195,10 +195,10 @@ MUTATIONS = [
     # one sale per lead
     m("one-sale-per-lead", "a repeated webhook stores a second sale",
       [("src/libtraffic/sql/sale.sql",
-        "  to_timestamp($30::bigint), $22 FROM raw\n ON CONFLICT (lead_id) DO NOTHING",
-        "  to_timestamp($30::bigint), $22 FROM raw\n"
+        "  to_timestamp($29::bigint), $22 FROM raw\n ON CONFLICT (lead_id) DO NOTHING",
+        "  to_timestamp($29::bigint), $22 FROM raw\n"
         " ON CONFLICT (lead_id) DO UPDATE SET lead_name = EXCLUDED.lead_name")],
-      ["t/020-seed.t", "t/022-corpus.t"]),
+      ["t/010-storage.t", "t/020-seed.t", "t/022-corpus.t"]),
     # spool durability and replay
     m("spool-fsync", "a spool file's fsync skipped",
       [(SPOOL, "    if (fsync(fd) != 0) {", "    if (0) {")],

@@ -11,7 +11,7 @@ use POSIX ();
 use Test::More;
 use TrafficTest;
 
-start_pg();
+start_pg(settings => ["wal_writer_delay = 10s"]);   # lazy commits stay unwritten
 
 # Two operators migrating a fresh database at the same time.
 my @kids;

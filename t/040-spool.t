@@ -127,6 +127,34 @@ SKIP: {
     stop_pool();
     run_cmd(['umount', $full]);
 }
+
+# "Written durably", shown by the system calls a spooling worker makes (the
+# operator's one-shot run, the database still down): the file's data
+# synced before its rename to its final name, then the directory synced.
+SKIP: {
+    skip 'no strace', 4 unless which('strace');
+    my $sdir = "$dir/spool-strace";
+    my $trace = "$dir/spool.strace";
+    my $b = example('01-status-142-full.txt');
+    $b =~ s/25123456/40000006/g;
+    my ($src, $sout) = run_cmd(['strace', '-f', '-y', '-o', $trace, '-e',
+        'trace=fsync,fdatasync,rename,renameat,renameat2',
+        builddir() . '/src/traffic-webhook'], stdin => $b,
+        env => { TRAFFIC_ENV_FILE => write_env(SPOOL_DIR => $sdir),
+            REQUEST_METHOD => 'POST', DOCUMENT_URI => '/webhook/amocrm/traffic',
+            CONTENT_TYPE => 'application/x-www-form-urlencoded',
+            CONTENT_LENGTH => length $b });
+    like($sout, qr/"queued":true/, 'strace\'d: spooled') or diag($sout);
+    my @calls = grep { /^\d+ +(fsync|fdatasync|rename)/ }
+        split /\n/, slurp($trace);
+    my ($f) = grep { $calls[$_] =~ /^\d+ +f(data)?sync\(\d+<\Q$sdir\E\/[^>]*\.tmp[^>]*>\) = 0/ } 0 .. $#calls;
+    my ($n) = grep { $calls[$_] =~ /^\d+ +rename\w*\(.*\Q$sdir\E\/[^"]*\.req"/ } 0 .. $#calls;
+    my ($d) = grep { $calls[$_] =~ /^\d+ +fsync\(\d+<\Q$sdir\E>\) = 0/ } 0 .. $#calls;
+    ok(defined $f, 'the entry\'s data synced') or diag(join "\n", @calls);
+    ok(defined $n && defined $f && $f < $n, 'before its rename to its name');
+    ok(defined $d && defined $n && $n < $d, 'then the directory synced');
+}
+
 start_pg_again();
 is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id IN"
     . " (40000004, 40000005)"), 0, 'the 503s stored nothing');
