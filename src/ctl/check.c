@@ -256,6 +256,14 @@ check_spool(const struct tr_config *cfg)
     }
     printf("spool: %ld request%s waiting%s\n", depth, depth == 1 ? "" : "s",
            depth > 0 ? " (traffic-ctl spool drain)" : "");
+    if ((depth = tr_spool_corrupt(cfg->spool_dir)) > 0) {
+        /* answered "queued" and never stored: an operator's to look at */
+        printf("problem: %ld spooled request%s set aside in "
+               "%s/" TR_SPOOL_CORRUPT_DIR
+               ", never stored: each NAME.why says why\n",
+               depth, depth == 1 ? "" : "s", cfg->spool_dir);
+        return 1;
+    }
     return 0;
 }
 

@@ -105,7 +105,8 @@ static const struct ctl_command commands[] = {
      "status (the default) prints how many requests wait in SPOOL_DIR;\n"
      "drain replays them, oldest first, through the webhook's own code\n"
      "and removes each after its commit (exit 1 if some are left).\n"
-     "Unreadable entries are moved to SPOOL_DIR/corrupt.\n",
+     "Unreadable entries, and those the database refuses (a constraint,\n"
+     "a value out of range), move to SPOOL_DIR/corrupt, NAME.why beside.\n",
      CTL_CONFIG | CTL_RULES,
      0,
      1,

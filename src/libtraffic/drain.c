@@ -10,11 +10,11 @@
 #include "spool.h"
 
 static void
-set_aside(const char *dir, const char *name, FILE *out)
+set_aside(const char *dir, const char *name, const char *why, FILE *out)
 {
     char where[4608];
 
-    tr_spool_set_aside(dir, name, where, sizeof(where));
+    tr_spool_set_aside(dir, name, why, where, sizeof(where));
     if (out != NULL)
         fprintf(out, "spool: %s: %s\n", name, where);
 }
@@ -40,7 +40,7 @@ replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
         tr_endpoint_parse(e.endpoint, &in.endpoint) != 0) {
         if (out != NULL)
             fprintf(out, "spool: %s: unreadable entry\n", name);
-        set_aside(dir, name, out);
+        set_aside(dir, name, "unreadable entry", out);
         st->corrupt++;
         tr_buf_release(&b);
         return TR_OK;
@@ -66,9 +66,11 @@ replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
         tr_fail(msg, msgsz, err, "%s", why);
         break;
     default:
+        /* refused for good (TR_EREFUSED: a constraint, a value out of
+         * range; or a body no longer accepted): never retried */
         if (out != NULL)
             fprintf(out, "spool: %s: %s\n", name, why);
-        set_aside(dir, name, out);
+        set_aside(dir, name, why, out);
         st->corrupt++;
         err = TR_OK;
     }

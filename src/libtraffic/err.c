@@ -30,6 +30,8 @@ tr_strerror(enum tr_err err)
         return "remote api error";
     case TR_EDENIED:
         return "not allowed";
+    case TR_EREFUSED:
+        return "refused by the database";
     }
     return "unknown error";
 }

@@ -13,15 +13,17 @@
 
 enum tr_err {
     TR_OK = 0,
-    TR_ENOMEM,  /* out of memory */
-    TR_EINVAL,  /* malformed input: the sender's fault */
-    TR_ETOOBIG, /* input over one of the hard limits */
-    TR_ECONFIG, /* bad configuration or rules file */
-    TR_EDB,     /* the database refused or failed a statement */
-    TR_EDBDOWN, /* the database cannot be reached at all */
-    TR_EIO,     /* a local file or socket failed */
-    TR_ENET,    /* a remote API failed */
-    TR_EDENIED, /* not allowed: wrong secret, foreign account */
+    TR_ENOMEM,   /* out of memory */
+    TR_EINVAL,   /* malformed input: the sender's fault */
+    TR_ETOOBIG,  /* input over one of the hard limits */
+    TR_ECONFIG,  /* bad configuration or rules file */
+    TR_EDB,      /* the database refused or failed a statement */
+    TR_EDBDOWN,  /* the database cannot be reached at all */
+    TR_EIO,      /* a local file or socket failed */
+    TR_ENET,     /* a remote API failed */
+    TR_EDENIED,  /* not allowed: wrong secret, foreign account */
+    TR_EREFUSED, /* the database refuses this data for good: a constraint,
+                  * a value out of range (SQLSTATE class 22 or 23) */
 };
 
 /* Returns a static lowercase description of err; never NULL. */

@@ -14,13 +14,13 @@
 #include "metrics.h"
 #include "rules.h"
 
-#define MAGIC 0x74726d31u /* "trm1": bump when the layout changes */
+#define MAGIC 0x74726d32u /* "trm2": bump when the layout changes */
 
 /* The file: names claimed under its lock, counters added atomically. */
 struct layout {
     uint32_t magic, size;
     char names[TR_METRICS_NAMES][TR_METRICS_NAME_MAX];
-    uint64_t requests[TR_M_EP_N][13];
+    uint64_t requests[TR_M_EP_N][TR_METRICS_STATUSES];
     uint64_t duration[TR_METRICS_BUCKETS + 1];
     uint64_t duration_sum_us, duration_count;
     uint64_t leads[2][5];
@@ -32,8 +32,8 @@ struct layout {
     uint64_t sales[TR_METRICS_NAMES], amount_cents[TR_METRICS_NAMES];
 };
 
-const int tr_metrics_statuses[13] = {0,   200, 400, 401, 403, 404, 405,
-                                     411, 413, 415, 500, 502, 503};
+const int tr_metrics_statuses[TR_METRICS_STATUSES] = {
+    0, 200, 400, 401, 403, 404, 405, 411, 413, 415, 422, 500, 502, 503};
 const double tr_metrics_bounds[TR_METRICS_BUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 const char *const tr_metrics_endpoints[TR_M_EP_N] = {
@@ -185,7 +185,7 @@ status_index(int status)
 {
     int i;
 
-    for (i = 1; i < 13; i++)
+    for (i = 1; i < TR_METRICS_STATUSES; i++)
         if (tr_metrics_statuses[i] == status)
             return i;
     return 0;

@@ -43,6 +43,7 @@ enum tr_metrics_event {
 #define TR_METRICS_NAMES 64 /* targetologists, across reloads */
 #define TR_METRICS_NAME_MAX 64
 #define TR_METRICS_BUCKETS 12
+#define TR_METRICS_STATUSES 14 /* the statuses counted apart, 0: other */
 
 /*
  * Opens (creating when missing) the counters file at path for this
@@ -88,8 +89,8 @@ void tr_metrics_reconcile(size_t recovered, size_t corrected, size_t reversed,
 
 /* A copy of the counters, to read while others add to them. */
 struct tr_metrics_snapshot {
-    uint64_t requests[TR_M_EP_N][13]; /* by status, see tr_metrics_status */
-    uint64_t duration[TR_METRICS_BUCKETS + 1]; /* webhooks, +Inf last */
+    uint64_t requests[TR_M_EP_N][TR_METRICS_STATUSES]; /* by status */
+    uint64_t duration[TR_METRICS_BUCKETS + 1];         /* webhooks, +Inf last */
     uint64_t duration_sum_us, duration_count;
     uint64_t leads[2][5]; /* traffic/unified x outcome */
     uint64_t changes[3];
@@ -103,7 +104,7 @@ struct tr_metrics_snapshot {
 int tr_metrics_read(struct tr_metrics_snapshot *s);
 
 /* The labels of the counters' indexes, for the exposition. */
-extern const int tr_metrics_statuses[13]; /* 0: other */
+extern const int tr_metrics_statuses[TR_METRICS_STATUSES]; /* 0: other */
 extern const double tr_metrics_bounds[TR_METRICS_BUCKETS];
 extern const char *const tr_metrics_endpoints[TR_M_EP_N];
 

@@ -204,8 +204,11 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
         d.amocrm_base = base;
     d.items = items;
     d.nitems = n;
-    if (!dry_run && (err = tr_sale_save(&p->sale, &d, msg, msgsz)) != TR_OK)
+    if (!dry_run && (err = tr_sale_save(&p->sale, &d, msg, msgsz)) != TR_OK) {
+        if (err == TR_EREFUSED) /* its error row, so the log still has it */
+            tr_pipeline_log_error(p, in, "delivery", msg);
         goto out;
+    }
     for (i = 0; i < n; i++) {
         count(res, &items[i]);
         if (!dry_run)

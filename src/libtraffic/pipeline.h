@@ -59,7 +59,8 @@ void tr_pipeline_init(struct tr_pipeline *p, const struct tr_config *cfg,
  * Parses, checks, classifies and stores in, counting outcomes in res.
  * With dry_run nothing is written.  TR_EINVAL / TR_ETOOBIG
  * for a bad body and TR_EDENIED for another account's (its error row is
- * logged); TR_EDB / TR_EDBDOWN when nothing could be stored.
+ * logged); TR_EDB / TR_EDBDOWN when nothing could be stored; TR_EREFUSED
+ * when the database refuses its data for good (its error row logged).
  */
 enum tr_err tr_pipeline_process(struct tr_pipeline *p,
                                 const struct tr_input *in, int dry_run,

@@ -70,7 +70,7 @@ requests(struct tr_buf *b, const struct tr_metrics_snapshot *s)
     head(b, "requests_total", "counter",
          "HTTP requests answered, by endpoint and status.");
     for (e = 0; e < TR_M_EP_N; e++)
-        for (k = 0; k < 13; k++)
+        for (k = 0; k < TR_METRICS_STATUSES; k++)
             if (s->requests[e][k] > 0 || k == 1)
                 tr_buf_addf(b,
                             PREFIX "requests_total{endpoint=\"%s\",status="
@@ -311,6 +311,10 @@ tr_prometheus_answer(const struct tr_config *cfg, struct tr_store *store,
     head(&resp->body, "spool_depth", "gauge",
          "Deliveries waiting in the spool (-1: it cannot be read).");
     tr_buf_addf(&resp->body, PREFIX "spool_depth %ld\n", depth);
+    head(&resp->body, "spool_set_aside", "gauge",
+         "Spooled deliveries set aside in SPOOL_DIR/corrupt, never stored.");
+    tr_buf_addf(&resp->body, PREFIX "spool_set_aside %ld\n",
+                tr_spool_corrupt(cfg->spool_dir));
     database(&resp->body, store);
     alerts(&resp->body, cfg, store);
     plans(&resp->body, store);

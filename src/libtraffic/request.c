@@ -43,6 +43,8 @@ tr_response_reason(int status)
         return "Payload Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
     case 500:
         return "Internal Server Error";
     case 503:

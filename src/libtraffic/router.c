@@ -321,6 +321,11 @@ answer_delivery(struct tr_router *r, const struct tr_request *req,
         snprintf(resp->error, sizeof(resp->error), "%s", msg);
         tr_response_error(resp, 403, "forbidden: not the configured account");
         return;
+    case TR_EREFUSED:
+        /* a spool entry would fail on every replay: an error, not "queued" */
+        snprintf(resp->error, sizeof(resp->error), "%s", msg);
+        tr_response_error(resp, 422, "the database refuses this delivery");
+        return;
     default:
         spool(r, req, in, msg, resp);
         return;

@@ -366,6 +366,9 @@ tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
         if ((err = tr_store_connect(s->store, msg, msgsz)) != TR_OK)
             return err;
         err = save_once(s, d, msg, msgsz);
+        if (err == TR_EDB && tr_store_connected(s->store) &&
+            tr_store_refused(s->store))
+            return TR_EREFUSED; /* no retry, no spool would ever take it */
         if (err == TR_OK || tr_store_connected(s->store))
             return err;
         /* the connection broke (server restart, terminated backend) */

@@ -93,7 +93,8 @@ void tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
  * outbox for the sidecar.  Items that follow a stored
  * sale get their outcome and change from the database.  A connection that broke
  * is re-established and the delivery retried once.  TR_EDBDOWN / TR_EDB
- * (nothing is stored).
+ * (nothing is stored); TR_EREFUSED when the database refuses the data
+ * itself (a constraint, a value out of range): it would every time.
  */
 enum tr_err tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg,
                          size_t msgsz);

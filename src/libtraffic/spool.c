@@ -271,8 +271,34 @@ tr_spool_remove(const char *dir, const char *name)
     unlink(path);
 }
 
+long
+tr_spool_corrupt(const char *dir)
+{
+    char sub[4096];
+    long n;
+
+    snprintf(sub, sizeof(sub), "%s/" TR_SPOOL_CORRUPT_DIR, dir);
+    n = tr_spool_depth(sub);
+    return n > 0 ? n : 0;
+}
+
+/* NAME.why beside the entry set aside: why, for the operator. */
+static void
+write_why(const char *to, const char *why)
+{
+    char path[4400];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.why", to);
+    if ((f = fopen(path, "we")) != NULL) {
+        fprintf(f, "%s\n", why);
+        fclose(f);
+    }
+}
+
 void
-tr_spool_set_aside(const char *dir, const char *name, char *msg, size_t msgsz)
+tr_spool_set_aside(const char *dir, const char *name, const char *why,
+                   char *msg, size_t msgsz)
 {
     char sub[4096], from[4096], to[4352];
 
@@ -285,5 +311,6 @@ tr_spool_set_aside(const char *dir, const char *name, char *msg, size_t msgsz)
         unlink(from);
         return;
     }
+    write_why(to, why);
     snprintf(msg, msgsz, "moved to %s", sub);
 }

@@ -70,10 +70,13 @@ enum tr_err tr_spool_read(const char *dir, const char *name, struct tr_buf *b,
 void tr_spool_remove(const char *dir, const char *name);
 
 /*
- * Moves a bad entry into dir/corrupt (removing it when that fails); msg
- * says where it went.
+ * Moves a bad entry into dir/corrupt (removing it when that fails), with
+ * why in NAME.why beside it; msg says where it went.
  */
-void tr_spool_set_aside(const char *dir, const char *name, char *msg,
-                        size_t msgsz);
+void tr_spool_set_aside(const char *dir, const char *name, const char *why,
+                        char *msg, size_t msgsz);
+
+/* The entries set aside in dir/corrupt (0 when there is none). */
+long tr_spool_corrupt(const char *dir);
 
 #endif

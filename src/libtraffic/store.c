@@ -32,6 +32,7 @@ struct tr_store {
     struct timespec deadline;   /* tr_store_deadline (monotonic); 0: none */
     struct timespec down_until; /* failed: no new connect before this */
     char down_reason[256];
+    int refused; /* the last failed statement's data can never be stored */
 };
 
 struct tr_store *
@@ -177,6 +178,7 @@ answer(struct tr_store *store, int sent, PGresult **failed, char *msg,
 {
     PGresult *res, *last = NULL;
     ExecStatusType st;
+    const char *state;
     long bound;
 
     /* without a deadline: PostgreSQL cancels a statement itself after
@@ -205,6 +207,10 @@ answer(struct tr_store *store, int sent, PGresult **failed, char *msg,
     st = PQresultStatus(last);
     if (sent && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
         return last;
+    state = last != NULL ? PQresultErrorField(last, PG_DIAG_SQLSTATE) : NULL;
+    /* data exceptions and integrity violations: this data, every time */
+    store->refused = state != NULL && (strncmp(state, "22", 2) == 0 ||
+                                       strncmp(state, "23", 2) == 0);
     pq_reason(store->conn, msg, msgsz, "statement failed");
     if (failed != NULL)
         *failed = last;
@@ -316,6 +322,12 @@ int
 tr_store_connected(const struct tr_store *store)
 {
     return store->conn != NULL && PQstatus(store->conn) == CONNECTION_OK;
+}
+
+int
+tr_store_refused(const struct tr_store *store)
+{
+    return store->refused;
 }
 
 int

@@ -57,6 +57,10 @@ enum tr_err tr_store_connect(struct tr_store *store, char *msg, size_t msgsz);
  * was the statement, not the connection, that failed). */
 int tr_store_connected(const struct tr_store *store);
 
+/* Whether the last statement that failed was refused for its data (a
+ * constraint, a value out of range): the same statement would fail again. */
+int tr_store_refused(const struct tr_store *store);
+
 /*
  * Cheap liveness check without a round trip: reads what the server may have
  * sent (a termination notice) and reports whether the connection is usable,
