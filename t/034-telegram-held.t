@@ -58,6 +58,14 @@ cmp_ok($delay, '<', 0.25, sprintf('each sent by the sidecar within %.0f ms'
     . ' of its sale (woken, not waiting out its second)', $delay * 1000));
 my $n = worker_statements($mark);
 is($n->{sale}, 5, 'one sale statement per sale in the worker');
+# and idle, the sidecar naps (a second, or until woken): three seconds
+# of it are a few rounds of statements, not thousands
+sub commits { psql("SELECT xact_commit FROM pg_stat_database WHERE datname"
+    . " = current_database()") }
+my $x0 = commits();
+sleep 3;
+my $idle = commits() - $x0;
+cmp_ok($idle, '<', 200, "idle for 3 s: $idle transactions (a round a second), no busy loop");
 is($n->{other} // 0, 0, 'and nothing else: no claim, no outcome');
 
 # Telegram takes the connection and never answers: no worker is held.

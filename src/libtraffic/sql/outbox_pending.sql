@@ -1,8 +1,11 @@
 -- What is still pending: the messages whose own time has come, all of them,
 -- and the seconds until the next one can go (0: now; -1: none pending).
-SELECT count(*) FILTER (WHERE o.next_attempt_at <= now()),
- count(*), coalesce(greatest(0, extract(epoch FROM
-  min(greatest(o.next_attempt_at, c.next_at, o.lease_until))
-  FILTER (WHERE o.next_attempt_at < 'infinity') - now())), -1)
-FROM notification_outbox o LEFT JOIN telegram_chats c USING (chat_id)
-WHERE o.status = 'pending'
+-- (greatest() skips NULLs: the "none" is decided on the minimum itself, or
+-- an empty outbox would read as "now" and the sidecar would never nap.)
+SELECT count(*) FILTER (WHERE p.next_attempt_at <= now()), count(*),
+ CASE WHEN min(p.at) IS NULL THEN -1
+  ELSE greatest(0, extract(epoch FROM min(p.at) - now())) END
+FROM (SELECT o.next_attempt_at, CASE WHEN o.next_attempt_at < 'infinity'
+  THEN greatest(o.next_attempt_at, c.next_at, o.lease_until) END AS at
+ FROM notification_outbox o LEFT JOIN telegram_chats c USING (chat_id)
+ WHERE o.status = 'pending') p
