@@ -5,7 +5,13 @@
 -- took the sale's lock: one that traffic_sale_apply added while the message
 -- was in flight (a price corrected, a deal reversed, during a burst) stayed
 -- due at 'infinity' for ever.  Now every sale's row takes the sale's lock
--- first, and the release looks after it.
+-- first, and the release looks after it, along an index of the few rows
+-- that wait (it runs for every sale's message now: without the index it
+-- read the whole outbox each time).
+CREATE INDEX IF NOT EXISTS notification_outbox_waiting_idx
+    ON notification_outbox (reply_to)
+    WHERE status = 'pending' AND reply_to IS NOT NULL;
+
 CREATE OR REPLACE FUNCTION traffic_outbox_record(
     p_id bigint, p_outcome text, p_message_id bigint, p_error text,
     p_delay_ms bigint, p_chat_id text, p_interval_ms integer,

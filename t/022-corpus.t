@@ -69,8 +69,9 @@ for my $f (@bodies) {
     my $ans = cgi_run($body, TRAFFIC_ENV_FILE => $env);
     my $j = eval { decode_json($ans->{content}) } || {};
     my $name = basename($f);
-    ok($ans->{status} == 200 && ($j->{results}{processed}
-        + $j->{results}{duplicates}) >= 1, "$name: its first lead is a sale")
+    # (its rows just deleted: a new sale, never a duplicate)
+    ok($ans->{status} == 200 && ($j->{results}{processed} // 0) >= 1,
+        "$name: its first lead is a sale")
         or diag($ans->{raw});
     my $price = $lead->{price};
     $price = 'NULL' if !defined $price || $price eq '';

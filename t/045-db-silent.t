@@ -145,6 +145,7 @@ $r = post_sale(45000102);
 my $took = time - $t0;
 like($r->{content}, qr/"queued":true/, 'silent mid-session: 200 "queued"');
 cmp_ok($took, '<', 1.9, sprintf('within 2 s (%.2f s)', $took));
+cmp_ok($took, '>=', 1.45, 'after the 1.5 s deadline in force, not before');
 like(pool_log(), qr/did not answer within 1500 ms/, 'the worker says why');
 ($rc, $out) = ctl(['spool', 'drain'], TRAFFIC_ENV_FILE => $real);
 is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id IN"
@@ -168,6 +169,7 @@ $took = time - $t0;
 isnt($rc, 124, 'traffic-ctl logs does not hang on a server gone quiet');
 like($out, qr/did not answer within 3000 ms/, 'it says why') or diag($out);
 cmp_ok($took, '<', 6, sprintf('after the 3 s bound (%.2f s)', $took));
+cmp_ok($took, '>=', 2.9, 'and not before it');
 stop_pid($freezer);
 kill 'TERM', $relay;
 waitpid($relay, 0);
