@@ -315,9 +315,14 @@ prepare(struct tr_notify *n, const struct tr_claims *claims, size_t i,
     return err;
 }
 
-enum tr_err
-tr_notify_send(struct tr_notify *n, struct tr_claims *claims,
-               struct tr_notify_stats *st, char *msg, size_t msgsz)
+/*
+ * Sends and records every message of claims (claim.sql's), adding the
+ * outcomes to st, and releases them.  TR_EDB / TR_EDBDOWN when an outcome
+ * cannot be recorded (the row goes out again after its lease).
+ */
+static enum tr_err
+send_claimed(struct tr_notify *n, struct tr_claims *claims,
+             struct tr_notify_stats *st, char *msg, size_t msgsz)
 {
     enum tr_err err = TR_OK;
     struct job j;
@@ -353,7 +358,7 @@ tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
         err = tr_outbox_claim(n->store, n->cfg, leads, nleads, &c, &got, msg,
                               msgsz);
         if (err == TR_OK && got)
-            err = tr_notify_send(n, &c, st, msg, msgsz);
+            err = send_claimed(n, &c, st, msg, msgsz);
         tr_claims_release(&c);
     }
     return err;

@@ -43,15 +43,6 @@ enum tr_err tr_notify_init(struct tr_notify *n, const struct tr_config *cfg,
 void tr_notify_release(struct tr_notify *n);
 
 /*
- * Sends and records every message of claims (claim.sql's), adding the
- * outcomes to st, and releases them.
- * TR_EDB / TR_EDBDOWN when an outcome cannot be recorded (the row goes out
- * again after its lease).
- */
-enum tr_err tr_notify_send(struct tr_notify *n, struct tr_claims *claims,
-                           struct tr_notify_stats *st, char *msg, size_t msgsz);
-
-/*
  * Claims, sends and records due messages, at most max of them: only those
  * of the (at most TR_NEW_SALES_MAX) leads given, or with leads NULL any due
  * message, the chats of pending rows no longer configured included (the
