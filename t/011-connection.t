@@ -69,7 +69,13 @@ if (!$locker) {
         . ' SELECT pg_sleep(1); COMMIT;');
     POSIX::_exit(0);
 }
-Time::HiRes::sleep(0.3);
+sub locks {
+    my ($granted) = @_;
+    return psql("SELECT count(*) FROM pg_locks WHERE relation ="
+        . " 'sales_notifications'::regclass AND granted = $granted"
+        . ($granted eq 'true' ? " AND mode = 'AccessExclusiveLock'" : ''));
+}
+wait_for('the table locked', sub { locks('true') == 1 });
 my $dir = tmpdir();
 my $client = fork // die;
 if (!$client) {
@@ -77,7 +83,7 @@ if (!$client) {
     spew("$dir/sigterm.status", $ans->{status});
     POSIX::_exit(0);
 }
-Time::HiRes::sleep(0.4);
+wait_for('the sale waiting for the lock', sub { locks('false') >= 1 });
 my ($worker) = worker_pids();
 kill 'TERM', $worker;
 waitpid($client, 0);
