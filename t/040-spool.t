@@ -86,7 +86,10 @@ start_pg_again();
 wait_for('the sidecar drains', sub { !entries() }, 20);
 is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id = 40000003"),
     1, 'stored by the sidecar');
-like(deliver_log() . pool_log(), qr/spool: 1 replayed/, 'and it says so');
+# (its line comes just after the entry's removal)
+wait_for('the sidecar\'s line', sub { (deliver_log() . pool_log())
+    =~ /spool: 1 replayed/ }, 10);
+pass('and it says so');
 stop_deliver();
 
 # Replaying an entry whose sale is already stored is a duplicate, no harm.
