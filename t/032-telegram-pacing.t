@@ -60,7 +60,11 @@ start_deliver(env_file => $env2);
 is(post_sale(32001000 + $_)->{status}, 200, "group sale $_") for 1 .. 5;
 my $n = sub { scalar grep { $_->{chat_id} == $group } sent_messages() };
 wait_for('three messages', sub { $n->() >= 3 }, 10);
-sleep 2;
+wait_for('their outcomes', sub { psql("SELECT count(*) FROM notification_outbox"
+    . " WHERE lead_id > 32001000 AND status = 'sent'") >= 3 }, 10);
+# the chat held for the minute: no claim can take another message before
+cmp_ok(psql("SELECT extract(epoch FROM next_at - now()) FROM telegram_chats"
+    . " WHERE chat_id = '$group'"), '>', 50, 'the group held for its minute');
 is($n->(), 3, 'three sent, the rest held back');
 is(psql("SELECT count(*) FROM notification_outbox WHERE lead_id > 32001000"
     . " AND status = 'pending'"), 2, 'two pending');

@@ -96,7 +96,6 @@ like(sale(25123458, 'enrich_error'),
     'with the reason');
 is(psql("SELECT status FROM notification_outbox WHERE lead_id = 25123458"),
     'disabled', 'its message will never go');
-sleep 0.5;
 is(scalar(messages_for(qr/./)), 2, 'nothing sent for it');
 like(pool_log() . deliver_log(), qr/lead 25123458 not confirmed, no message/,
     'the log says why');

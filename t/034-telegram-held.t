@@ -70,6 +70,7 @@ is($n->{other} // 0, 0, 'and nothing else: no claim, no outcome');
 
 # Telegram takes the connection and never answers: no worker is held.
 fake_default('sendMessage', { delay => 30 });
+my $hang = time;
 my @took;
 my $bad = in_parallel(16, sub {
     my ($k) = @_;
@@ -81,14 +82,15 @@ my $bad = in_parallel(16, sub {
 is($bad, 0, '16 sales in parallel with Telegram hanging: all answered 200,'
     . ' each within 0.9 s');
 is(post_sale(34000200)->{status}, 200, 'and the next one too');
-sleep 1;
+wait_for('the sidecar waiting on Telegram', sub {
+    grep { $_->{time} >= $hang } sent_messages() }, 10);
 fake_default('sendMessage', undef);
 my $back = time;
 wait_for('all sent once Telegram answers', sub { psql("SELECT count(*) FROM"
     . " notification_outbox WHERE lead_id BETWEEN 34000100 AND 34000200 AND"
     . " status = 'sent'") == 17 }, 60);
 pass('all 17 sent once Telegram is back');
-sleep 0.5;
+# (a row is 'sent' after its request reached the fake, and is final)
 is(scalar(grep { $_->{time} >= $back } sent_messages()), 17,
     'one request each once Telegram answers: none twice');
 

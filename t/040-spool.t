@@ -80,7 +80,8 @@ is($rc, 0, 'a second drain has nothing to do');
 stop_pg('immediate');
 is(sale(40000003)->{status}, 200, 'spooled again');
 start_deliver(env_file => $env);
-sleep 0.5;
+wait_for('the sidecar\'s round failed', sub {
+    deliver_log() =~ /^deliver: (?!running)/m }, 10);
 is(scalar(entries()), 1, 'the entry waits while the database is away');
 start_pg_again();
 wait_for('the sidecar drains', sub { !entries() }, 20);

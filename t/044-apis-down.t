@@ -51,12 +51,14 @@ fake_amocrm(leads => { map { (44000000 + $_ => { %$seed,
 fake_default('/api/v4/', undef);
 wait_for('all enriched', sub { psql("SELECT count(*) FROM sales_notifications"
     . " WHERE enrich_status = 'done'") == 10 }, 60);
-sleep 1;
+# Telegram still dropping the connection: a send tried and failed
+wait_for('a send tried while Telegram is down', sub { psql("SELECT count(*)"
+    . " FROM notification_outbox WHERE last_error IS NOT NULL") > 0 }, 30);
 my $up = time;      # before: a send may come at once
 fake_default('sendMessage', undef);
 wait_for('all sent', sub { psql("SELECT count(*) FROM notification_outbox"
     . " WHERE status = 'sent'") == 10 }, 60);
-sleep 1;
+# (a row is 'sent' after its request reached the fake, and is final)
 my @after = grep { $_->{time} >= $up } sent_messages();
 my @before = grep { $_->{time} < $up } sent_messages();
 diag(sprintf('%d failed sendMessage attempts while down, %d after', 

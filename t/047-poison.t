@@ -60,4 +60,46 @@ like($r->{content}, qr/^traffic_webhook_spool_set_aside 1$/m,
     '/metrics counts it');
 like($r->{content}, qr/^traffic_webhook_requests_total\{endpoint="traffic",status="422"\} 1$/m,
     'and the 422');
+
+# A failure that may be the entry's own (a function's raise, here) is
+# tried TR_SPOOL_TRIES (5) times, the entries after it going on, then set
+# aside; one that is the database's (a table gone) never counts.
+stop_pg('fast');
+like(post_sale(47000010)->{content}, qr/"queued":true/, 'spooled: the raiser');
+like(post_sale(47000011)->{content}, qr/"queued":true/, 'and one after it');
+start_pg_again();
+psql("CREATE FUNCTION poison_raise() RETURNS trigger LANGUAGE plpgsql AS"
+    . " \$\$BEGIN IF NEW.lead_id = 47000010 THEN RAISE EXCEPTION"
+    . " 'poison raise'; END IF; RETURN NEW; END\$\$");
+psql("CREATE TRIGGER poison_raise BEFORE INSERT ON sales_notifications"
+    . " FOR EACH ROW EXECUTE FUNCTION poison_raise()");
+my @tries;
+for my $n (1 .. 4) {
+    ($rc, $out) = ctl(['spool', 'drain'], TRAFFIC_ENV_FILE => $env);
+    push @tries, $out =~ /try (\d) of 5 failed: .*poison raise/ ? $1 : "?";
+}
+is("@tries", '1 2 3 4', 'four tries, each counted') or diag($out);
+is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id = 47000011"),
+    1, 'the entry after it replayed at the first');
+is(scalar(() = glob("$spool/*.req")), 1, 'the raiser still waits');
+($rc, $out) = ctl(['spool', 'drain'], TRAFFIC_ENV_FILE => $env);
+is(scalar(() = glob("$spool/*.req")), 0, 'the fifth: gone from the spool');
+@aside = glob("$spool/corrupt/*.req");
+is(scalar @aside, 2, 'set aside in corrupt/');
+like(slurp("$aside[-1].why"), qr/^failed 5 replays: .*poison raise/,
+    'saying how often and why');
+is(scalar(() = glob("$spool/.*.tries")), 0, 'its count of tries gone');
+
+stop_pg('fast');
+like(post_sale(47000012)->{content}, qr/"queued":true/, 'spooled again');
+start_pg_again();
+psql("ALTER TABLE webhook_logs RENAME TO webhook_logs_away");
+ctl(['spool', 'drain'], TRAFFIC_ENV_FILE => $env) for 1 .. 6;
+is(scalar(() = glob("$spool/*.req")), 1,
+    'a table gone: six failed drains, and the entry still waits');
+is(scalar(() = glob("$spool/.*.tries")), 0, 'never counted against it');
+psql("ALTER TABLE webhook_logs_away RENAME TO webhook_logs");
+($rc, $out) = ctl(['spool', 'drain'], TRAFFIC_ENV_FILE => $env);
+is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id = 47000012"),
+    1, 'the table back: replayed') or diag($out);
 done_testing();

@@ -135,6 +135,24 @@ like($r->{content}, qr/^traffic_webhook_alert_active\{alert="telegram_chat"\} 1$
     'an active one says 1');
 psql("UPDATE traffic_alerts SET active = false");
 
+# A worker measures again within a second of its last "all is well": the
+# spool gone (a file where its directory was) shows on the test endpoint.
+my $spool = tmpdir() . '/spool';
+get_json('/webhook/amocrm/traffic/test') for 1 .. 4;
+rename($spool, "$spool.away") or die "rename: $!";
+open(my $fh, '>', $spool) or die "$spool: $!";
+close($fh);
+ok(wait_for('the spool seen gone', sub {
+    my @j = map { (get_json('/webhook/amocrm/traffic/test'))[1] } 1 .. 4;
+    4 == grep { ($_->{spool} // '') =~ /failed/ } @j }, 3),
+    'the spool gone: every worker says so within its second');
+unlink($spool);
+rename("$spool.away", $spool) or die "rename back: $!";
+ok(wait_for('the spool back', sub {
+    my @j = map { (get_json('/webhook/amocrm/traffic/test'))[1] } 1 .. 4;
+    4 == grep { ($_->{spool} // '') eq 'writable' } @j }, 3),
+    'and back at the next request');
+
 # The database stopped: the test endpoint says so from the first request
 # on, each worker; health stays 200 while the spool takes sales.
 stop_pg('fast');

@@ -8,6 +8,7 @@
 #include "drain.h"
 #include "pipeline.h"
 #include "spool.h"
+#include "store.h"
 
 static void
 set_aside(const char *dir, const char *name, const char *why, FILE *out)
@@ -17,6 +18,26 @@ set_aside(const char *dir, const char *name, const char *why, FILE *out)
     tr_spool_set_aside(dir, name, why, where, sizeof(where));
     if (out != NULL)
         fprintf(out, "spool: %s: %s\n", name, where);
+}
+
+/* An entry whose replay failed, perhaps for its own data: set aside at
+ * TR_SPOOL_TRIES; until then it stays and the entries after it go on. */
+static enum tr_err
+suspect(const char *dir, const char *name, const char *why, FILE *out,
+        struct tr_drain_stats *st)
+{
+    char reason[600];
+    int n = tr_spool_tried(dir, name);
+
+    if (out != NULL)
+        fprintf(out, "spool: %s: try %d of %d failed: %s\n", name, n,
+                TR_SPOOL_TRIES, why);
+    if (n < TR_SPOOL_TRIES)
+        return TR_OK;
+    snprintf(reason, sizeof(reason), "failed %d replays: %s", n, why);
+    set_aside(dir, name, reason, out);
+    st->corrupt++;
+    return TR_OK;
 }
 
 /*
@@ -60,6 +81,14 @@ replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
                     res.summary[0] ? res.summary : "no leads");
         break;
     case TR_EDB:
+        if (tr_store_connected(p->sale.store) &&
+            tr_store_data_suspect(p->sale.store)) {
+            /* the database answered, and not with a conflict, a timeout or
+             * a schema it lacks: perhaps this entry's own fault */
+            err = suspect(dir, name, why, out, st);
+            break;
+        }
+        /* fall through */
     case TR_EDBDOWN:
     case TR_ENOMEM:
         /* not its fault: it stays, and so does everything after it */

@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "health.h"
@@ -54,6 +55,31 @@ tr_health_check(struct tr_store *store, const struct tr_config *cfg,
     check_database(store, h);
     h->spool_ok = tr_spool_probe(cfg->spool_dir, why, sizeof(why)) == TR_OK;
     snprintf(h->spool, sizeof(h->spool), "%s", h->spool_ok ? "writable" : why);
+}
+
+static long
+ms_since(const struct timespec *t, const struct timespec *now)
+{
+    return (long)(now->tv_sec - t->tv_sec) * 1000 +
+           (now->tv_nsec - t->tv_nsec) / 1000000;
+}
+
+void
+tr_health_get(struct tr_health_cache *c, struct tr_store *store,
+              const struct tr_config *cfg, struct tr_health *h)
+{
+    const struct tr_health *l = &c->last;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (c->at.tv_sec != 0 && l->database_ok && l->schema_ok && l->spool_ok &&
+        ms_since(&c->at, &now) < TR_HEALTH_FRESH_MS && tr_store_alive(store)) {
+        *h = *l;
+        return;
+    }
+    tr_health_check(store, cfg, h);
+    c->last = *h;
+    c->at = now;
 }
 
 int

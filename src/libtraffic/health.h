@@ -1,7 +1,11 @@
 /*
- * health.h: whether the service can store a sale durably, measured at the
- * request: the database answers a statement within the request's deadline
- * and has the schema this build needs, and the spool takes a file.
+ * health.h: whether the service can store a sale durably: the database
+ * answers a statement within the request's deadline and has the schema
+ * this build needs, and the spool takes a file.  A worker measures it at
+ * most TR_HEALTH_FRESH_MS apart while all is well, and on every request
+ * while anything is not; a connection the server closed (a stop, a
+ * restart, a terminated backend) is seen at the next request, by reading
+ * the socket, without a round trip.
  * GET /webhook/amocrm/traffic/test answers it inside the seed's JSON;
  * .../health the same with 503 when neither the database nor the spool
  * can take a sale (for load balancers and monitors).
@@ -10,6 +14,10 @@
 #define TR_HEALTH_H
 
 #include <stddef.h>
+#include <time.h>
+
+/* How long a worker's "all is well" stands before it asks again. */
+#define TR_HEALTH_FRESH_MS 1000
 
 struct tr_config;
 struct tr_store;
@@ -23,9 +31,21 @@ struct tr_health {
     char spool[192];     /* "writable", or why not */
 };
 
+/* A worker's last measure, and when it was taken. */
+struct tr_health_cache {
+    struct tr_health last;
+    struct timespec at; /* CLOCK_MONOTONIC; 0: never */
+};
+
 /* Checks now; a few milliseconds when all is well. */
 void tr_health_check(struct tr_store *store, const struct tr_config *cfg,
                      struct tr_health *h);
+
+/* The health by c: its last measure while all was well within
+ * TR_HEALTH_FRESH_MS and the connection is still open, else checked now
+ * (and kept in c). */
+void tr_health_get(struct tr_health_cache *c, struct tr_store *store,
+                   const struct tr_config *cfg, struct tr_health *h);
 
 /* Whether a sale can be made durable: the database, else the spool. */
 int tr_health_can_store(const struct tr_health *h);

@@ -15,6 +15,7 @@
 #ifndef TR_ROUTER_H
 #define TR_ROUTER_H
 
+#include "health.h"
 #include "pipeline.h"
 #include "request.h"
 
@@ -42,6 +43,7 @@ struct tr_router {
     const struct tr_rules *rules;
     struct tr_store *store;
     struct tr_pipeline pipeline;
+    struct tr_health_cache health; /* the test endpoint's last measure */
 };
 
 /* Fills r; it keeps (does not own) cfg, rules and store. */

@@ -262,6 +262,13 @@ tr_spool_read(const char *dir, const char *name, struct tr_buf *b,
     return TR_OK;
 }
 
+/* The path of entry name's count of tries. */
+static void
+tries_path(char *path, size_t pathsz, const char *dir, const char *name)
+{
+    snprintf(path, pathsz, "%s/.%s.tries", dir, name);
+}
+
 void
 tr_spool_remove(const char *dir, const char *name)
 {
@@ -269,6 +276,30 @@ tr_spool_remove(const char *dir, const char *name)
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     unlink(path);
+    tries_path(path, sizeof(path), dir, name);
+    unlink(path);
+}
+
+int
+tr_spool_tried(const char *dir, const char *name)
+{
+    char path[4096];
+    FILE *f;
+    int n = 0;
+
+    tries_path(path, sizeof(path), dir, name);
+    if ((f = fopen(path, "re")) != NULL) {
+        if (fscanf(f, "%d", &n) != 1 || n < 0)
+            n = 0;
+        fclose(f);
+    }
+    n++;
+    /* a count lost to a crash only gives the entry more tries */
+    if ((f = fopen(path, "we")) != NULL) {
+        fprintf(f, "%d\n", n);
+        fclose(f);
+    }
+    return n;
 }
 
 long
@@ -306,11 +337,13 @@ tr_spool_set_aside(const char *dir, const char *name, const char *why,
     snprintf(from, sizeof(from), "%s/%s", dir, name);
     snprintf(to, sizeof(to), "%s/%s", sub, name);
     if ((mkdir(sub, 0700) != 0 && errno != EEXIST) || rename(from, to) != 0) {
-        snprintf(msg, msgsz, "cannot move to %s (%s): removing it", sub,
+        /* never removed: it holds a request that was acknowledged */
+        snprintf(msg, msgsz, "cannot move to %s (%s): left where it is", sub,
                  strerror(errno));
-        unlink(from);
         return;
     }
     write_why(to, why);
+    tries_path(from, sizeof(from), dir, name);
+    unlink(from);
     snprintf(msg, msgsz, "moved to %s", sub);
 }

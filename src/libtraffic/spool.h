@@ -6,8 +6,10 @@
  * body and the headers the processing uses) to SPOOL_DIR and still answers
  * 200: temp file, fsync, rename, fsync of the directory, so an entry is
  * either complete or absent.  Entries are named by arrival time, so their
- * sorted names are their order.  An entry that cannot be read is moved to
- * SPOOL_DIR/corrupt, never retried forever.  Replaying them is drain.h's.
+ * sorted names are their order.  An entry that cannot be read, that the
+ * database refuses for its data, or that fails TR_SPOOL_TRIES replays
+ * with the database answering, is moved to SPOOL_DIR/corrupt, never
+ * retried forever.  Replaying them is drain.h's.
  */
 #ifndef TR_SPOOL_H
 #define TR_SPOOL_H
@@ -20,6 +22,9 @@
 
 #define TR_SPOOL_CORRUPT_DIR "corrupt"
 #define TR_SPOOL_HEADER_MAX 2048
+/* The replays an entry may fail, the database answering, before it is set
+ * aside (its count in the hidden file .NAME.tries beside it). */
+#define TR_SPOOL_TRIES 5
 
 /* What a spooled request holds. */
 struct tr_spool_entry {
@@ -66,12 +71,15 @@ enum tr_err tr_spool_list(const char *dir, struct tr_dir_list *list, char *msg,
 enum tr_err tr_spool_read(const char *dir, const char *name, struct tr_buf *b,
                           struct tr_spool_entry *e, char *msg, size_t msgsz);
 
-/* Removes entry name (after its commit). */
+/* Removes entry name (after its commit), and its count of tries. */
 void tr_spool_remove(const char *dir, const char *name);
 
+/* Counts one more failed replay of entry name; returns the count so far. */
+int tr_spool_tried(const char *dir, const char *name);
+
 /*
- * Moves a bad entry into dir/corrupt (removing it when that fails), with
- * why in NAME.why beside it; msg says where it went.
+ * Moves a bad entry into dir/corrupt (leaving it where it is when that
+ * fails), with why in NAME.why beside it; msg says where it went.
  */
 void tr_spool_set_aside(const char *dir, const char *name, const char *why,
                         char *msg, size_t msgsz);

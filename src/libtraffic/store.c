@@ -33,7 +33,30 @@ struct tr_store {
     struct timespec down_until; /* failed: no new connect before this */
     char down_reason[256];
     int refused; /* the last failed statement's data can never be stored */
+    int suspect; /* or its data may be the cause (data_suspect) */
 };
+
+/*
+ * Whether a failure of this SQLSTATE may come from the statement's data:
+ * not the connection (08), a conflict (40), the schema or rights (42),
+ * resources (53), a lock or state (55), a timeout or shutdown (57), the
+ * system (58), the transaction (25).  Left: a raise of a function (P0),
+ * a program limit (54), an internal error (XX), and the like.
+ */
+static int
+data_suspect(const char *state)
+{
+    static const char *const not_data[] = {"08", "25", "40", "42",
+                                           "53", "55", "57", "58"};
+    size_t i;
+
+    if (state == NULL || strlen(state) != 5)
+        return 0;
+    for (i = 0; i < sizeof(not_data) / sizeof(not_data[0]); i++)
+        if (strncmp(state, not_data[i], 2) == 0)
+            return 0;
+    return 1;
+}
 
 struct tr_store *
 tr_store_new(const char *url, const char *appname, long statement_timeout_ms,
@@ -211,6 +234,7 @@ answer(struct tr_store *store, int sent, PGresult **failed, char *msg,
     /* data exceptions and integrity violations: this data, every time */
     store->refused = state != NULL && (strncmp(state, "22", 2) == 0 ||
                                        strncmp(state, "23", 2) == 0);
+    store->suspect = data_suspect(state);
     pq_reason(store->conn, msg, msgsz, "statement failed");
     if (failed != NULL)
         *failed = last;
@@ -331,16 +355,26 @@ tr_store_refused(const struct tr_store *store)
 }
 
 int
+tr_store_data_suspect(const struct tr_store *store)
+{
+    return store->suspect;
+}
+
+int
 tr_store_alive(struct tr_store *store)
 {
-    char msg[256];
+    struct pollfd p;
 
-    if (tr_store_connected(store)) {
-        /* a terminated backend leaves an error and EOF to be read */
-        if (PQconsumeInput(store->conn) && tr_store_connected(store))
-            return 1;
-    }
-    return tr_store_connect(store, msg, sizeof(msg)) == TR_OK;
+    if (!tr_store_connected(store))
+        return 0;
+    /* an idle session gets nothing; a terminated one its notice and EOF */
+    p.fd = PQsocket(store->conn);
+    p.events = POLLIN;
+    p.revents = 0;
+    if (poll(&p, 1, 0) == 0)
+        return 1;
+    PQconsumeInput(store->conn);
+    return 0;
 }
 
 /*

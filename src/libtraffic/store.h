@@ -61,10 +61,16 @@ int tr_store_connected(const struct tr_store *store);
  * constraint, a value out of range): the same statement would fail again. */
 int tr_store_refused(const struct tr_store *store);
 
+/* Whether the last statement that failed may have failed for its data
+ * (refused, a raise, a program limit, an internal error): not for the
+ * connection, a conflict, a timeout, a missing table or right. */
+int tr_store_data_suspect(const struct tr_store *store);
+
 /*
- * Cheap liveness check without a round trip: reads what the server may have
- * sent (a termination notice) and reports whether the connection is usable,
- * connecting first if there is none.  Returns 1 for up, 0 for down.
+ * Whether the connection is open and quiet, without a round trip: an idle
+ * session receives nothing, a terminated one its notice and EOF.  1 for
+ * open and quiet, 0 for none, or for something to read (then read); it
+ * never connects.
  */
 int tr_store_alive(struct tr_store *store);
 
