@@ -438,6 +438,7 @@ static void
 unload(struct service *s)
 {
     tr_metrics_close();
+    tr_router_release(&s->router);
     if (s->store != NULL)
         tr_deliver_release(&s->deliver);
     tr_rules_release(&s->rules);

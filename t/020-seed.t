@@ -30,6 +30,15 @@ is_deeply($j->{targetologists}, [qw(Kenesary Arystan Muha Traf4)],
     'targetologists in the seed\'s order');
 like($j->{timestamp}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
     'timestamp is ISO 8601');
+# the answer is kept while the health stays the same; its time never is
+my @stamps = map { select(undef, undef, undef, 0.02);
+    (eval { decode_json(http('GET', '/webhook/amocrm/traffic/test')->{content}) }
+        || {})->{timestamp} // '' } 1 .. 6;
+my %seen = map { $_ => 1 } @stamps;
+is(scalar(keys %seen), 6, 'every answer has its own time') or diag("@stamps");
+my @t = gmtime(time);
+my $today = sprintf('%04d-%02d-%02dT', $t[5] + 1900, $t[4] + 1, $t[3]);
+like($stamps[-1], qr/^\Q$today\E/, 'and it is now');
 is($j->{database}, 'connected', 'database is connected');
 
 $r = http('HEAD', '/webhook/amocrm/traffic');

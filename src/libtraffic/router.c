@@ -4,6 +4,7 @@
  */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
@@ -47,6 +48,7 @@ tr_router_init(struct tr_router *r, const struct tr_config *cfg,
     r->rules = rules;
     r->store = store;
     memset(&r->health, 0, sizeof(r->health));
+    memset(&r->test, 0, sizeof(r->test));
     tr_pipeline_init(&r->pipeline, cfg, rules, store);
 }
 
@@ -56,6 +58,13 @@ ends_with(const char *s, size_t n, const char *suffix)
     size_t k = strlen(suffix);
 
     return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+void
+tr_router_release(struct tr_router *r)
+{
+    free(r->test.head); /* tail points into it */
+    memset(&r->test, 0, sizeof(r->test));
 }
 
 enum tr_route
@@ -74,29 +83,35 @@ tr_router_route(const char *path)
     return TR_ROUTE_NONE;
 }
 
-static void
-answer_test(struct tr_router *r, int health, struct tr_response *resp)
+/* Where the timestamp goes in the kept answer (a key and a value no
+ * string of the answer can hold unescaped). */
+static const char stamp_key[] = "\"timestamp\":\"";
+static const char stamp_mark[] = "@@stamp@@";
+
+/*
+ * Makes r's test answer for health h: the JSON in two parts, around the
+ * timestamp (the rest changes only with the health).  0, or -1 without
+ * memory.
+ */
+static int
+make_test(struct tr_router *r, int health, const struct tr_health *h)
 {
     struct json_object *o, *list;
-    struct tr_health h;
-    char now[40];
+    const char *s;
+    char *head, *at;
     size_t i;
-    int ok;
+    int ok = !health || tr_health_can_store(h);
 
     if ((o = json_object_new_object()) == NULL ||
         (list = json_object_new_array()) == NULL) {
         json_object_put(o);
-        tr_response_error(resp, 500, "out of memory");
-        return;
+        return -1;
     }
     for (i = 0; i < r->rules->n; i++)
         json_object_array_add(list,
                               json_object_new_string(r->rules->v[i].name));
-    tr_text_iso_now(now, sizeof(now));
-    tr_health_get(&r->health, r->store, r->cfg, &h);
     /* the seed's test endpoint is active whatever; health says whether a
      * sale can be stored */
-    ok = !health || tr_health_can_store(&h);
     json_object_object_add(o, "success", json_object_new_boolean(ok));
     json_object_object_add(
         o, "message",
@@ -106,14 +121,51 @@ answer_test(struct tr_router *r, int health, struct tr_response *resp)
     json_object_object_add(o, "pipeline",
                            json_object_new_int64(r->cfg->pipeline_id));
     json_object_object_add(o, "targetologists", list);
-    json_object_object_add(o, "timestamp", json_object_new_string(now));
-    json_object_object_add(o, "database", json_object_new_string(h.database));
+    json_object_object_add(o, "timestamp", json_object_new_string(stamp_mark));
+    json_object_object_add(o, "database", json_object_new_string(h->database));
     json_object_object_add(o, "migrations",
-                           json_object_new_string(h.migrations));
-    json_object_object_add(o, "spool", json_object_new_string(h.spool));
-    resp->status = ok ? 200 : 503;
-    tr_buf_adds(&resp->body, json_object_to_json_string_ext(o, TR_JSON_FLAGS));
+                           json_object_new_string(h->migrations));
+    json_object_object_add(o, "spool", json_object_new_string(h->spool));
+    s = json_object_to_json_string_ext(o, TR_JSON_FLAGS);
+    head = s != NULL ? strdup(s) : NULL;
     json_object_put(o);
+    if (head == NULL)
+        return -1;
+    at = strstr(head, stamp_key);
+    if (at == NULL || strncmp(at + sizeof(stamp_key) - 1, stamp_mark,
+                              sizeof(stamp_mark) - 1) != 0) {
+        free(head);
+        return -1;
+    }
+    at += sizeof(stamp_key) - 1;
+    *at = '\0';
+    tr_router_release(r);
+    r->test.head = head;
+    r->test.tail = at + sizeof(stamp_mark) - 1;
+    r->test.h = *h;
+    r->test.health = health;
+    r->test.ok = ok;
+    return 0;
+}
+
+static void
+answer_test(struct tr_router *r, int health, struct tr_response *resp)
+{
+    struct tr_health h;
+    char now[40];
+
+    tr_health_get(&r->health, r->store, r->cfg, &h);
+    if ((r->test.head == NULL || r->test.health != health ||
+         memcmp(&r->test.h, &h, sizeof(h)) != 0) &&
+        make_test(r, health, &h) != 0) {
+        tr_response_error(resp, 500, "out of memory");
+        return;
+    }
+    tr_text_iso_now(now, sizeof(now));
+    resp->status = r->test.ok ? 200 : 503;
+    tr_buf_adds(&resp->body, r->test.head);
+    tr_buf_adds(&resp->body, now);
+    tr_buf_adds(&resp->body, r->test.tail);
 }
 
 /* Whether the request carries WEBHOOK_SECRET: as the path segment nginx

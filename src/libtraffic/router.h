@@ -44,11 +44,20 @@ struct tr_router {
     struct tr_store *store;
     struct tr_pipeline pipeline;
     struct tr_health_cache health; /* the test endpoint's last measure */
+    struct {                       /* its answer but the timestamp */
+        struct tr_health h;        /* for this health */
+        int health;                /* of .../health (1) or .../test (0) */
+        int ok;                    /* success */
+        char *head, *tail;         /* NULL: none yet */
+    } test;
 };
 
 /* Fills r; it keeps (does not own) cfg, rules and store. */
 void tr_router_init(struct tr_router *r, const struct tr_config *cfg,
                     const struct tr_rules *rules, struct tr_store *store);
+
+/* Frees what r made (its test answer). */
+void tr_router_release(struct tr_router *r);
 
 /* The route of a request path ("/x/webhook/amocrm/traffic/" counts). */
 enum tr_route tr_router_route(const char *path);
