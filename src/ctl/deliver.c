@@ -116,36 +116,8 @@ struct sidecar {
     struct timespec last_watch;
     struct timespec last_digest; /* the daily summary's look */
     int digested;
-    int wake;      /* the workers' nudges (wake.h), -1: none */
-    long analyzed; /* the pending messages at the last ANALYZE */
+    int wake; /* the workers' nudges (wake.h), -1: none */
 };
-
-/* The pending messages a burst must leave for a fresh ANALYZE. */
-#define ANALYZE_PENDING_MIN 500
-
-/*
- * After a round: when the pending messages have grown fourfold since the
- * last time (a burst), fresh statistics of the outbox, so that no session
- * keeps a plan made for a few rows (sql/012).  Its failure is said once
- * per burst; the round goes on.
- */
-static void
-analyze_when_grown(struct ctl *c, struct sidecar *s)
-{
-    char msg[256];
-
-    if (s->pending < s->analyzed / 4)
-        s->analyzed = s->pending; /* drained: the next burst counts again */
-    if (s->pending < ANALYZE_PENDING_MIN || s->pending < 4 * s->analyzed)
-        return;
-    s->analyzed = s->pending;
-    if (tr_outbox_analyze(c->store, msg, sizeof(msg)) != TR_OK)
-        printf("deliver: the outbox's statistics: %s\n", msg);
-    else
-        printf("deliver: %ld messages pending: the outbox analyzed\n",
-               s->pending);
-    fflush(stdout);
-}
 
 /* With --loop, every RECONCILE_INTERVAL_S: a reconciliation (its line on
  * stdout); its failure is said and the round goes on. */
@@ -228,10 +200,8 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
         return err;
     reconcile_when_due(c, s);
     digest_when_due(c, s);
-    if ((err = tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
-                                 msgsz)) == TR_OK)
-        analyze_when_grown(c, s);
-    return err;
+    return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
+                             msgsz);
 }
 
 /* Rounds until SIGTERM (loop), or until nothing is due. */

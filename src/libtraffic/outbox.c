@@ -429,18 +429,6 @@ tr_outbox_pending(struct tr_store *store, long *due, long *pending,
 }
 
 enum tr_err
-tr_outbox_analyze(struct tr_store *store, char *msg, size_t msgsz)
-{
-    PGresult *res = tr_store_query_prepared(store, tr_sql_outbox_analyze, 0,
-                                            NULL, msg, msgsz);
-
-    if (res == NULL)
-        return TR_EDB;
-    PQclear(res);
-    return TR_OK;
-}
-
-enum tr_err
 tr_outbox_counts(struct tr_store *store, long *pending, long *failed, char *msg,
                  size_t msgsz)
 {

@@ -192,9 +192,6 @@ enum tr_err tr_outbox_resend(struct tr_store *store,
                              const struct tr_chat_lists *lists, int64_t lead_id,
                              long *rows, char *msg, size_t msgsz);
 
-/* Refreshes the outbox's statistics (after a burst: outbox_analyze.sql). */
-enum tr_err tr_outbox_analyze(struct tr_store *store, char *msg, size_t msgsz);
-
 /*
  * What is still pending: *due the messages whose own time has come (held
  * back only by a chat's pacing or a lease), *pending all of them, *wait the
