@@ -81,8 +81,7 @@ replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
                     res.summary[0] ? res.summary : "no leads");
         break;
     case TR_EDB:
-        if (tr_store_connected(p->sale.store) &&
-            tr_store_data_suspect(p->sale.store)) {
+        if (tr_store_data_suspect(p->sale.store)) {
             /* the database answered, and not with a conflict, a timeout or
              * a schema it lacks: perhaps this entry's own fault */
             err = suspect(dir, name, why, out, st);

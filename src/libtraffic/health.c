@@ -78,6 +78,8 @@ tr_health_get(struct tr_health_cache *c, struct tr_store *store,
         return;
     }
     tr_health_check(store, cfg, h);
+    if (c->at.tv_sec == 0 || memcmp(h, l, sizeof(*h)) != 0)
+        c->changes++;
     c->last = *h;
     c->at = now;
 }

@@ -35,6 +35,7 @@ struct tr_health {
 struct tr_health_cache {
     struct tr_health last;
     struct timespec at; /* CLOCK_MONOTONIC; 0: never */
+    unsigned changes;   /* how often a measure differed from the last */
 };
 
 /* Checks now; a few milliseconds when all is well. */

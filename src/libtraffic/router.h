@@ -45,7 +45,7 @@ struct tr_router {
     struct tr_pipeline pipeline;
     struct tr_health_cache health; /* the test endpoint's last measure */
     struct {                       /* its answer but the timestamp */
-        struct tr_health h;        /* for this health */
+        unsigned changes;          /* for this health (health.changes) */
         int health;                /* of .../health (1) or .../test (0) */
         int ok;                    /* success */
         char *head, *tail;         /* NULL: none yet */

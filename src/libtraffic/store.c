@@ -32,7 +32,7 @@ struct tr_store {
     struct timespec deadline;   /* tr_store_deadline (monotonic); 0: none */
     struct timespec down_until; /* failed: no new connect before this */
     char down_reason[256];
-    int refused; /* the last failed statement's data can never be stored */
+    int refused; /* the last statement failed: its data can never be stored */
     int suspect; /* or its data may be the cause (data_suspect) */
 };
 
@@ -204,6 +204,8 @@ answer(struct tr_store *store, int sent, PGresult **failed, char *msg,
     const char *state;
     long bound;
 
+    /* what refused and suspect say is of this statement, never an older */
+    store->refused = store->suspect = 0;
     /* without a deadline: PostgreSQL cancels a statement itself after
      * statement_timeout, so silence beyond that is a server gone quiet */
     bound = store->deadline.tv_sec != 0 ? store->answer_ms
