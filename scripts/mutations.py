@@ -236,6 +236,15 @@ MUTATIONS = [
       [("src/libtraffic/store.c", "    if (state == NULL || strlen(state) != 5)\n        return 0;",
         "    if (state != NULL)\n        return 1;")],
       ["t/047-poison.t"]),
+    # plans
+    m("plans-kept", "the sidecar keeps the plans it made while the outbox was small",
+      [("src/libtraffic/notify.c", "    if (top < TR_NOTIFY_REPLAN_MIN || top / 4 < n->planned_at)\n        return;",
+        "    if (top >= 0)\n        return;")],
+      ["t/061-plans.t"]),
+    m("plans-once", "the sidecar has its plans made again only the first time",
+      [("src/libtraffic/notify.c", "    if (top < TR_NOTIFY_REPLAN_MIN || top / 4 < n->planned_at)",
+        "    if (top < TR_NOTIFY_REPLAN_MIN || n->planned_at > 0)")],
+      ["t/061-plans.t"]),
     # health
     m("test-stamp-frozen", "the kept test answer keeps its timestamp too",
       [("src/libtraffic/router.c", "    tr_buf_adds(&resp->body, now);",

@@ -337,6 +337,31 @@ send_claimed(struct tr_notify *n, struct tr_claims *claims,
     return err;
 }
 
+/*
+ * A session keeps the plans it made while the outbox was small (a new
+ * install, the start of a burst): a scan of the whole table for the ten
+ * rows a claim takes, once it holds tens of thousands.  Each time the
+ * outbox has grown fourfold they are made again, at its size then.
+ */
+static void
+replan(struct tr_notify *n, const struct tr_claims *c)
+{
+    char msg[256];
+    int64_t top = 0, id;
+    size_t i;
+
+    for (i = 0; i < c->n; i++)
+        if ((id = strtoll(c->v[i].id, NULL, 10)) > top)
+            top = id;
+    if (top < TR_NOTIFY_REPLAN_MIN || top / 4 < n->planned_at)
+        return;
+    n->planned_at = top;
+    if (tr_store_run(n->store, "DISCARD PLANS", 0, NULL, msg, sizeof(msg)) ==
+        TR_OK)
+        tr_log_say(&n->log, "outbox: past id %" PRId64 ", plans made again",
+                   top);
+}
+
 enum tr_err
 tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
                   size_t nleads, struct tr_notify_stats *st, char *msg,
@@ -357,6 +382,8 @@ tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
     for (done = 0; done < max && got && err == TR_OK; done++) {
         err = tr_outbox_claim(n->store, n->cfg, leads, nleads, &c, &got, msg,
                               msgsz);
+        if (err == TR_OK && got)
+            replan(n, &c);
         if (err == TR_OK && got)
             err = send_claimed(n, &c, st, msg, msgsz);
         tr_claims_release(&c);

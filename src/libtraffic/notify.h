@@ -21,6 +21,9 @@
 struct tr_config;
 struct tr_store;
 
+/* the outbox id past which a session's plans are first made again */
+#define TR_NOTIFY_REPLAN_MIN 1024
+
 struct tr_notify_stats {
     size_t sent, retried, failed;
 };
@@ -30,8 +33,9 @@ struct tr_notify {
     struct tr_store *store;
     struct tr_telegram tg;
     struct tr_chat_lists chats;
-    int enabled;     /* a bot token and at least one chat */
-    int chats_known; /* the configured chats are in the table */
+    int enabled;        /* a bot token and at least one chat */
+    int chats_known;    /* the configured chats are in the table */
+    int64_t planned_at; /* the largest outbox id when plans were made again */
     struct tr_log log;
 };
 
