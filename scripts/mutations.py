@@ -236,6 +236,10 @@ MUTATIONS = [
       [("src/libtraffic/store.c", "    if (state == NULL || strlen(state) != 5)\n        return 0;",
         "    if (state != NULL)\n        return 1;")],
       ["t/047-poison.t"]),
+    # a lead event without a stored sale skips traffic_sale_apply
+    m("lead-event-unstored", "a lead event never reaches its stored sale",
+      [("src/libtraffic/sql/lead_event.sql", " WHERE stored.yes\n", " WHERE false\n")],
+      ["t/052-sale-life.t"]),
     # plans
     m("plans-kept", "the sidecar keeps the plans it made while the outbox was small",
       [("src/libtraffic/notify.c", "    if (top < TR_NOTIFY_REPLAN_MIN || top / 4 < n->planned_at)\n        return;",
