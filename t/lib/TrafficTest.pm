@@ -36,6 +36,7 @@ our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
 my ($DIR, %PG, @PIDS, %NGINX, %POOL, $POOL_LOG);
+my $OWNER = $$;    # the test's process (END: not its forked children)
 
 sub srcdir   { $SRC }
 sub shared   { $ENV{TRAFFIC_SHARED} || abs_path("$SRC/../shared") }
@@ -414,7 +415,7 @@ sub cgi_fcgi {
 # Runs src/traffic-webhook once as a CGI program (the operator's replay).
 sub cgi_run {
     my ($body, %env) = @_;
-    my $err = tmpdir() . '/cgi-stderr.log';
+    my $err = tmpdir() . "/cgi-stderr-$$.log";   # forked callers: one each
     unlink $err;
     my ($rc, $out) = run_cmd(["$BUILD/src/traffic-webhook"],
         stdin => $body, errfile => $err,
@@ -625,6 +626,9 @@ sub _check_server_logs {
 }
 
 END {
+    # only the test's own process: a child it forked that dies must not
+    # stop the cluster and the servers under the test
+    return if $$ != $OWNER;
     # a die ("timed out waiting ...") leaves is_passing true, not $?
     my $ok = Test::More->builder->is_passing && $? == 0;
     kill 'TERM', $NGINX{pid} if $NGINX{pid};
