@@ -353,13 +353,12 @@ replan(struct tr_notify *n, const struct tr_claims *c)
     for (i = 0; i < c->n; i++)
         if ((id = strtoll(c->v[i].id, NULL, 10)) > top)
             top = id;
-    if (top < TR_NOTIFY_REPLAN_MIN || top / 4 < n->planned_at)
-        return;
+    if (top < TR_NOTIFY_REPLAN_MIN || top / 4 < n->planned_at ||
+        tr_store_run(n->store, "DISCARD PLANS", 0, NULL, msg, sizeof(msg)) !=
+            TR_OK)
+        return; /* failed: tried again at the next claim */
     n->planned_at = top;
-    if (tr_store_run(n->store, "DISCARD PLANS", 0, NULL, msg, sizeof(msg)) ==
-        TR_OK)
-        tr_log_say(&n->log, "outbox: past id %" PRId64 ", plans made again",
-                   top);
+    tr_log_say(&n->log, "outbox: past id %" PRId64 ", plans made again", top);
 }
 
 enum tr_err
@@ -382,10 +381,10 @@ tr_notify_deliver(struct tr_notify *n, size_t max, const int64_t *leads,
     for (done = 0; done < max && got && err == TR_OK; done++) {
         err = tr_outbox_claim(n->store, n->cfg, leads, nleads, &c, &got, msg,
                               msgsz);
-        if (err == TR_OK && got)
+        if (err == TR_OK && got) {
             replan(n, &c);
-        if (err == TR_OK && got)
             err = send_claimed(n, &c, st, msg, msgsz);
+        }
         tr_claims_release(&c);
     }
     return err;
