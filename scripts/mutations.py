@@ -240,6 +240,10 @@ MUTATIONS = [
     m("lead-event-unstored", "a lead event never reaches its stored sale",
       [("src/libtraffic/sql/lead_event.sql", " WHERE stored.yes\n", " WHERE false\n")],
       ["t/052-sale-life.t"]),
+    # a lone lead event is only logged when its lead has no stored sale
+    m("lead-log-stored", "a lone lead event is only logged, stored sale or not",
+      [("src/libtraffic/sql/lead_log.sql", "WHERE NOT EXISTS (SELECT 1", "WHERE true OR EXISTS (SELECT 1")],
+      ["t/052-sale-life.t"]),
     # plans
     m("plans-kept", "the sidecar keeps the plans it made while the outbox was small",
       [("src/libtraffic/notify.c", "    if (top < TR_NOTIFY_REPLAN_MIN || top / 4 < n->planned_at ||",

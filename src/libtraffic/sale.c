@@ -223,8 +223,39 @@ take_change(struct tr_item *it, const char *change, const char *status)
 }
 
 /*
+ * The log row of a lead event, alone in its delivery, when the lead has no
+ * stored sale (lead_log.sql); *logged is 0 when it has one.
+ */
+static enum tr_err
+log_unless_sale(struct tr_sale *s, const struct tr_delivery *d,
+                const struct tr_item *it, int *logged, char *msg, size_t msgsz)
+{
+    char id[24];
+    const char *p[10];
+    PGresult *res;
+
+    p[0] = id_text(id, sizeof(id), it->lead_id);
+    p[1] = d->received_at;
+    p[2] = d->source;
+    p[3] = it->event;
+    p[4] = d->request_id;
+    p[5] = it->routing;
+    p[6] = tr_outcome_name(it->outcome);
+    p[7] = it->rule ? it->rule->name : NULL;
+    p[8] = nonempty(it->reason);
+    p[9] = d->log_body;
+    if ((res = tr_store_query_prepared(s->store, tr_sql_lead_log, 10, p, msg,
+                                       msgsz)) == NULL)
+        return TR_EDB;
+    *logged = PQntuples(res) == 1;
+    PQclear(res);
+    return TR_OK;
+}
+
+/*
  * A lead whose stored sale may follow it: a repeat or a new price of a won
- * lead, another status, a deletion (lead_event.sql).
+ * lead, another status, a deletion (lead_event.sql).  Alone in a webhook's
+ * delivery, a lead without a sale (the most common event) is only logged.
  */
 static enum tr_err
 save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
@@ -235,7 +266,13 @@ save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
     const char *p[EP_N];
     PGresult *res;
     enum tr_err err = TR_OK;
+    int logged = 0;
 
+    if (alone && !d->quiet &&
+        (err = log_unless_sale(s, d, it, &logged, msg, msgsz)) != TR_OK)
+        return err;
+    if (logged)
+        return TR_OK;
     p[EP_LEAD] = id_text(t[0], sizeof(t[0]), it->lead_id);
     p[EP_WON] = it->is_sale ? "true" : "false";
     p[EP_PRICE] = l ? nonempty(l->price) : NULL;
