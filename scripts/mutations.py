@@ -240,6 +240,15 @@ MUTATIONS = [
     m("lead-event-unstored", "a lead event never reaches its stored sale",
       [("src/libtraffic/sql/lead_event.sql", " WHERE stored.yes\n", " WHERE false\n")],
       ["t/052-sale-life.t"]),
+    # the end of a FastCGI request
+    m("fcgi-wait", "a worker waits for its client to close after every answer",
+      [("src/io.c", "    if (FCGX_HasSeenEOF(fcgi->in) == EOF || FCGX_GetChar(fcgi->in) == EOF)",
+        "    if (0)")],
+      ["t/025-pool.t"]),
+    m("fcgi-reset", "a worker closes at once with a body unread",
+      [("src/io.c", "    if (FCGX_HasSeenEOF(fcgi->in) == EOF || FCGX_GetChar(fcgi->in) == EOF)",
+        "    if (1)")],
+      ["t/043-hostile.t"]),
     # a lone lead event is only logged when its lead has no stored sale
     m("lead-log-stored", "a lone lead event is only logged, stored sale or not",
       [("src/libtraffic/sql/lead_log.sql", "WHERE NOT EXISTS (SELECT 1", "WHERE true OR EXISTS (SELECT 1")],

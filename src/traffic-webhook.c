@@ -37,6 +37,7 @@
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
 #include "libtraffic/wake.h"
+#include "io.h"
 #include "pool.h"
 
 #define EX_CONFIG 78
@@ -112,51 +113,6 @@ log_sink(void *arg, const char *line)
         "%s", line);
 }
 
-/* Where a request's parameters and body come from and its answer goes. */
-struct io {
-    FCGX_Request *fcgi; /* NULL in CGI mode */
-};
-
-static const char *
-param(struct io *io, const char *name)
-{
-    return io->fcgi ? FCGX_GetParam(name, io->fcgi->envp) : getenv(name);
-}
-
-static size_t
-read_body(struct io *io, char *buf, size_t n)
-{
-    size_t got = 0;
-    int r;
-
-    if (io->fcgi != NULL) {
-        while (got < n) {
-            r = FCGX_GetStr(buf + got, (int)(n - got), io->fcgi->in);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        return got;
-    }
-    while (got < n) {
-        size_t k = fread(buf + got, 1, n - got, stdin);
-
-        if (k == 0)
-            break;
-        got += k;
-    }
-    return got;
-}
-
-static void
-write_all(struct io *io, const char *p, size_t n)
-{
-    if (io->fcgi != NULL)
-        FCGX_PutStr(p, (int)n, io->fcgi->out);
-    else
-        fwrite(p, 1, n, stdout);
-}
-
 static long long
 parse_length(const char *s)
 {
@@ -196,25 +152,25 @@ fill_request(struct io *io, struct tr_request *req, char *pathbuf,
     clock_gettime(CLOCK_REALTIME, &ts);
     req->received_sec = ts.tv_sec;
     req->received_nsec = ts.tv_nsec;
-    req->method = param(io, "REQUEST_METHOD");
-    req->path = param(io, "DOCUMENT_URI");
-    if (req->path == NULL && (uri = param(io, "REQUEST_URI")) != NULL) {
+    req->method = io_param(io, "REQUEST_METHOD");
+    req->path = io_param(io, "DOCUMENT_URI");
+    if (req->path == NULL && (uri = io_param(io, "REQUEST_URI")) != NULL) {
         snprintf(pathbuf, pathsz, "%.*s", (int)strcspn(uri, "?"), uri);
         req->path = pathbuf;
     }
     if (req->path == NULL)
-        req->path = param(io, "SCRIPT_NAME");
-    req->query = param(io, "QUERY_STRING");
-    req->content_type = param(io, "CONTENT_TYPE");
-    req->content_length = parse_length(param(io, "CONTENT_LENGTH"));
-    req->request_id = request_id(param(io, "HTTP_X_AMOCRM_REQUESTID"));
-    req->authorization = param(io, "HTTP_AUTHORIZATION");
+        req->path = io_param(io, "SCRIPT_NAME");
+    req->query = io_param(io, "QUERY_STRING");
+    req->content_type = io_param(io, "CONTENT_TYPE");
+    req->content_length = parse_length(io_param(io, "CONTENT_LENGTH"));
+    req->request_id = request_id(io_param(io, "HTTP_X_AMOCRM_REQUESTID"));
+    req->authorization = io_param(io, "HTTP_AUTHORIZATION");
     /* only nginx sets it (an allow-listed location): no header can */
-    req->trusted = (uri = param(io, "TRAFFIC_ADMIN_TRUSTED")) != NULL &&
+    req->trusted = (uri = io_param(io, "TRAFFIC_ADMIN_TRUSTED")) != NULL &&
                    strcmp(uri, "1") == 0;
     /* likewise only nginx: the secret as the traffic webhook's last path
        segment; the path is then the webhook's (never logged with it) */
-    if ((req->token = param(io, "TRAFFIC_WEBHOOK_TOKEN")) != NULL)
+    if ((req->token = io_param(io, "TRAFFIC_WEBHOOK_TOKEN")) != NULL)
         req->path = "/webhook/amocrm/traffic";
 }
 
@@ -242,9 +198,9 @@ respond(struct io *io, const struct tr_response *resp, int head)
         n += snprintf(hdr + n, sizeof(hdr) - (size_t)n,
                       "Content-Length: %zu\r\n", resp->body.len);
     n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n");
-    write_all(io, hdr, (size_t)n);
+    io_write(io, hdr, (size_t)n);
     if (!head && resp->body.len > 0)
-        write_all(io, resp->body.data, resp->body.len);
+        io_write(io, resp->body.data, resp->body.len);
 }
 
 /* Reads the body the router asked for and has it processed. */
@@ -259,7 +215,7 @@ finish(struct service *s, struct io *io, struct tr_request *req,
         return;
     }
     req->body = *body;
-    req->body_len = read_body(io, *body, (size_t)req->content_length);
+    req->body_len = io_read(io, *body, (size_t)req->content_length);
     req->body_short = req->body_len < (size_t)req->content_length;
     tr_router_finish(&s->router, req, resp, res);
 }
@@ -313,7 +269,7 @@ serve(struct service *s, struct io *io, struct tr_results *res)
          (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     tr_metrics_request(endpoint_of(req.path), resp.status, ms / 1e3);
     /* nginx's $request_id (the snippet passes it) ties the line to its */
-    nginx = request_id(param(io, "TRAFFIC_REQUEST_ID"));
+    nginx = request_id(io_param(io, "TRAFFIC_REQUEST_ID"));
     say(resp.status >= 500 ? 3
         : resp.error[0]    ? 4
                            : 6,
@@ -456,10 +412,7 @@ once(struct service *s, struct io *io)
     tr_store_deadline(s->store, s->cfg.db_answer_ms);
     serve(s, io, &res);
     /* AmoCRM has its answer before any message is sent */
-    if (io->fcgi != NULL)
-        FCGX_Finish_r(io->fcgi);
-    else
-        fflush(stdout);
+    io_end(io);
     tr_store_deadline(s->store, 0);
     after_answer(s, &res);
 }

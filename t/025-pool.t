@@ -3,10 +3,13 @@
 # RestartPreventExitStatus=78 keeps from restarting) with the reason, and
 # so does a worker that finds it bad later; SIGHUP under load re-reads the
 # env and rules files without one failed request, and a bad file is
-# refused while the old workers keep serving; SIGTERM stops it; the
-# journal gets each line's priority.  Loopback only, fixed request counts.
+# refused while the old workers keep serving; a worker that has answered
+# serves the next connection without waiting for its client to close;
+# SIGTERM stops it; the journal gets each line's priority.  Loopback only,
+# fixed request counts.
 use strict;
 use warnings;
+use IO::Select;
 use IO::Socket::UNIX;
 use JSON::PP;
 use POSIX ();
@@ -149,6 +152,51 @@ like($answer, qr/Status: 200/, 'SIGTERM mid-request: the request is served');
 wait_for('the worker to leave', sub { !grep { $_ == $one } worker_pids() },
     10);
 pass('then the worker leaves (and the supervisor replaces it)');
+stop_pool();
+
+# A worker is ready for the next connection once it has answered: it does
+# not wait for the client to close first (libfcgi's own close waits up to
+# 2 s for that), so a client that keeps its connection open after its
+# answer delays no one.
+sub ask_test {
+    my ($s) = @_;
+    print $s record(1, pack('nCx5', 1, 0))
+        . record(4, nv('REQUEST_METHOD', 'GET')
+            . nv('DOCUMENT_URI', '/webhook/amocrm/traffic/test'))
+        . record(4, '') . record(5, '');
+}
+sub answer_of {         # the records up to FCGI_END_REQUEST, within 5 s
+    my ($s) = @_;
+    my ($got, $until) = ('', time + 5);
+    my $sel = IO::Select->new($s);
+    while (time < $until && $sel->can_read($until - time)) {
+        sysread($s, my $buf, 65536) or last;
+        $got .= $buf;
+        my $o = 0;
+        while ($o + 8 <= length $got) {
+            my (undef, $type, undef, $clen, $plen) =
+                unpack('CCnnC', substr($got, $o, 8));
+            return $got if $type == 3;
+            $o += 8 + $clen + $plen;
+        }
+    }
+    return $got;
+}
+start_pool(workers => 1, env_file => $envfile);
+my $held = IO::Socket::UNIX->new(Peer => pool_sock(), Type => SOCK_STREAM);
+$held->autoflush(1);
+ask_test($held);
+like(answer_of($held), qr/Status: 200/,
+    'a client answered that keeps its connection open');
+my $t_next = time;
+my $next = IO::Socket::UNIX->new(Peer => pool_sock(), Type => SOCK_STREAM);
+$next->autoflush(1);
+ask_test($next);
+like(answer_of($next), qr/Status: 200/, 'the next client on the one worker');
+cmp_ok(time - $t_next, '<', 1.5, '  is answered at once, the first one'
+    . ' still connected');
+close $next;
+close $held;
 stop_pool();
 
 # SIGTERM: the supervisor and its workers leave, exit 0.

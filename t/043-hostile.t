@@ -1,7 +1,8 @@
 # Hostile input, table-driven, through the real nginx and pool: each case
 # gets its documented status and a JSON error, writes no sale (only its
 # webhook_logs row where one makes sense), and leaves the workers serving.
-# nginx's error log holds nothing above [error] afterwards.
+# nginx's error log holds nothing above [error] afterwards.  A body refused
+# unread (MAX_BODY_BYTES) resets no connection, through nginx or on TCP.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -144,4 +145,55 @@ is_deeply([worker_pids()], \@workers, 'no worker died');
 unlike(nginx_error_log(), qr/\[(alert|crit|emerg)\]/, 'nothing above [error] in nginx\'s log');
 unlike(pool_log(), qr/AddressSanitizer|runtime error|Segmentation/,
     'no sanitizer report or crash in the pool log');
+
+# MAX_BODY_BYTES below nginx's limit: the worker refuses the body unread,
+# while nginx is still sending it, and nginx passes the 413 on.
+stop_pool();
+my $small = write_env(MAX_BODY_BYTES => 4096);
+start_pool(workers => 1, env_file => $small);
+my $r = http('POST', '/webhook/amocrm/traffic', 'a=' . ('x' x (600 * 1024)),
+    'Content-Type' => $form);
+is($r->{status}, 413, 'MAX_BODY_BYTES, a larger body through nginx: 413')
+    or diag(substr($r->{content}, 0, 300));
+like($r->{content}, qr/"error":"body too large"/, '  the service says so');
+stop_pool();
+
+# The same on a TCP socket (spawn-fcgi -a -p), from a FastCGI client that
+# sends its whole request before it reads: the worker takes the rest of
+# the unread body before it closes, so the client's sending fails nowhere
+# (a close with data unread resets a TCP connection) and it reads the 413.
+sub record {            # a FastCGI record: version 1, request 1
+    my ($type, $content) = @_;
+    return pack('CCnnCC', 1, $type, 1, length $content, 0, 0) . $content;
+}
+sub nv { my ($n, $v) = @_; pack('CC', length $n, length $v) . $n . $v }
+my $tport = free_port();
+my $tcp = TrafficTest::_spawn([which('spawn-fcgi'), '-n', '-a', '127.0.0.1',
+    '-p', $tport, '--', builddir() . '/src/traffic-webhook'],
+    tmpdir() . '/tcp.log', { TRAFFIC_ENV_FILE => $small });
+wait_for('the TCP worker', sub {
+    IO::Socket::INET->new(PeerAddr => "127.0.0.1:$tport") });
+my $big = 'a=' . ('x' x (600 * 1024));
+for my $i (1 .. 3) {
+    local $SIG{PIPE} = 'IGNORE';
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$tport", Timeout => 5)
+        or die "connect: $!";
+    my $sent = print $s record(1, pack('nCx5', 1, 0))
+        . record(4, nv('REQUEST_METHOD', 'POST')
+            . nv('DOCUMENT_URI', '/webhook/amocrm/traffic')
+            . nv('CONTENT_TYPE', $form) . nv('CONTENT_LENGTH', length $big))
+        . record(4, '');
+    for (my $o = 0; $sent && $o < length $big; $o += 32768) {
+        $sent = print $s record(5, substr($big, $o, 32768));
+    }
+    $sent &&= print $s record(5, '');
+    my $error = $sent ? '' : "$!";
+    my ($answer, $n) = ('');
+    while ($n = sysread($s, my $buf, 65536)) { $answer .= $buf }
+    $error ||= "reading: $!" unless defined $n;
+    is($error, '', "TCP, a body over MAX_BODY_BYTES ($i): all of it sent,"
+        . ' no reset');
+    like($answer, qr/Status: 413/, '  and the 413 read');
+}
+stop_pid($tcp);
 done_testing();
