@@ -20,7 +20,8 @@
 -- sale without waiting for one that is not committed yet.
 -- lead_event_lazy, for a delivery that is this one event: when no sale
 -- changed (the lead has none, or nothing new) the transaction commits
--- without waiting for the WAL flush, as sale_log_lazy; a change waits.
+-- without waiting for the WAL flush, as sale_log_lazy; a change waits.  A
+-- webhook's lone event comes here only when lead_log.sql found a sale.
 --@variant lead_event
 --@variant lead_event_lazy lazy
 WITH stored AS (
