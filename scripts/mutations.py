@@ -240,6 +240,11 @@ MUTATIONS = [
     m("lead-event-unstored", "a lead event never reaches its stored sale",
       [("src/libtraffic/sql/lead_event.sql", " WHERE stored.yes\n", " WHERE false\n")],
       ["t/052-sale-life.t"]),
+    # signals only while waiting for a connection
+    m("accept-signals", "SIGTERM is taken while libfcgi accepts a connection",
+      [("src/traffic-webhook.c", "    sigprocmask(SIG_BLOCK, term, &waiting);",
+        "    sigprocmask(SIG_UNBLOCK, term, &waiting);")],
+      ["t/025-pool.t"]),
     # the end of a FastCGI request
     m("fcgi-wait", "a worker waits for its client to close after every answer",
       [("src/io.c", "    if (FCGX_HasSeenEOF(fcgi->in) == EOF || FCGX_GetChar(fcgi->in) == EOF)",

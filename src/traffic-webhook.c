@@ -19,8 +19,11 @@
  * to the journal (JOURNAL_STREAM set) with its priority, <6> requests, <4>
  * warnings, <3> errors.
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,7 +46,6 @@
 #define EX_CONFIG 78
 
 static volatile sig_atomic_t stopping;
-static volatile sig_atomic_t idle;
 
 /* What a worker holds for its life. */
 struct service {
@@ -54,22 +56,12 @@ struct service {
     struct tr_deliver deliver;
 };
 
+/* Runs only in the accept loop's ppoll(): the loop then ends. */
 static void
 on_term(int sig)
 {
-    int fd;
-
     (void)sig;
     stopping = 1;
-    /*
-     * Waiting for a connection: a fresh socket over the listening one, so
-     * the accept(), restarted, fails and the loop ends.  A connection it
-     * took meanwhile is served first; the others wait for other workers.
-     */
-    if (idle && (fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0) {
-        dup2(fd, 0);
-        close(fd);
-    }
 }
 
 /* <3>, <4>, <6> before each line when stderr is the journal's */
@@ -426,7 +418,7 @@ signals(sigset_t *term)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = on_term;
-    sa.sa_flags = SA_RESTART; /* an accept() restarted meets the new fd 0 */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -443,6 +435,8 @@ accept_loop(struct service *s, const sigset_t *term)
 {
     FCGX_Request freq;
     struct io io;
+    struct pollfd pfd;
+    sigset_t waiting;
     char msg[512];
     int got;
 
@@ -453,14 +447,29 @@ accept_loop(struct service *s, const sigset_t *term)
     tr_store_deadline(s->store, 0);
     FCGX_InitRequest(&freq, 0, 0);
     io.fcgi = &freq;
-    sigprocmask(SIG_BLOCK, term, NULL);
+    /*
+     * SIGTERM and SIGHUP are taken only in ppoll(), waiting for a
+     * connection: taken in libfcgi's accept, its wait for the request's
+     * first bytes (poll) ends with EINTR and libfcgi drops the connection
+     * unread.  The listening socket is non-blocking, so a connection
+     * another worker took first is EAGAIN, back to ppoll().
+     */
+    sigprocmask(SIG_BLOCK, term, &waiting);
+    sigdelset(&waiting, SIGTERM);
+    sigdelset(&waiting, SIGINT);
+    sigdelset(&waiting, SIGHUP);
+    fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
     while (!stopping) {
-        /* SIGTERM is taken only while waiting for a connection */
-        idle = 1;
-        sigprocmask(SIG_UNBLOCK, term, NULL);
+        pfd.fd = 0;
+        pfd.events = POLLIN;
+        if (ppoll(&pfd, 1, NULL, &waiting) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
         got = FCGX_Accept_r(&freq);
-        sigprocmask(SIG_BLOCK, term, NULL);
-        idle = 0;
+        if (got == -EAGAIN || got == -EWOULDBLOCK)
+            continue;
         if (got < 0)
             break;
         once(s, &io);

@@ -3,7 +3,8 @@
 # RestartPreventExitStatus=78 keeps from restarting) with the reason, and
 # so does a worker that finds it bad later; SIGHUP under load re-reads the
 # env and rules files without one failed request, and a bad file is
-# refused while the old workers keep serving; a worker that has answered
+# refused while the old workers keep serving; SIGTERM neither mid-request
+# nor before a request's first bytes loses it; a worker that has answered
 # serves the next connection without waiting for its client to close;
 # SIGTERM stops it; the journal gets each line's priority.  Loopback only,
 # fixed request counts.
@@ -152,6 +153,25 @@ like($answer, qr/Status: 200/, 'SIGTERM mid-request: the request is served');
 wait_for('the worker to leave', sub { !grep { $_ == $one } worker_pids() },
     10);
 pass('then the worker leaves (and the supervisor replaces it)');
+
+# SIGTERM after the worker accepted a connection whose client has sent
+# nothing yet (libfcgi waits for the first bytes): the request is served
+# too, not dropped unread.
+($one) = worker_pids();
+$c = IO::Socket::UNIX->new(Peer => pool_sock(), Type => SOCK_STREAM);
+$c->autoflush(1);
+sleep 0.3;
+kill 'TERM', $one;
+sleep 0.3;
+print $c record(1, pack('nCx5', 1, 0))
+    . record(4, nv('REQUEST_METHOD', 'GET')
+        . nv('DOCUMENT_URI', '/webhook/amocrm/traffic/test'))
+    . record(4, '') . record(5, '');
+$answer = <$c> // '';
+like($answer, qr/Status: 200/,
+    'SIGTERM before the first bytes: the request is served');
+wait_for('that worker to leave', sub { !grep { $_ == $one } worker_pids() },
+    10);
 stop_pool();
 
 # A worker is ready for the next connection once it has answered: it does
