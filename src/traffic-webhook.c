@@ -19,17 +19,16 @@
  * to the journal (JOURNAL_STREAM set) with its priority, <6> requests, <4>
  * warnings, <3> errors.
  */
-#define _GNU_SOURCE /* ppoll */
+#define _GNU_SOURCE /* EPOLLEXCLUSIVE */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,7 +55,7 @@ struct service {
     struct tr_deliver deliver;
 };
 
-/* Runs only in the accept loop's ppoll(): the loop then ends. */
+/* Runs only in the accept loop's epoll_pwait(): the loop then ends. */
 static void
 on_term(int sig)
 {
@@ -435,10 +434,10 @@ accept_loop(struct service *s, const sigset_t *term)
 {
     FCGX_Request freq;
     struct io io;
-    struct pollfd pfd;
+    struct epoll_event ev = {EPOLLIN | EPOLLEXCLUSIVE, {.fd = 0}};
     sigset_t waiting;
     char msg[512];
-    int got;
+    int got, ep;
 
     /* a worker started while the database is away serves (spools) soon */
     tr_store_deadline(s->store, s->cfg.db_answer_ms);
@@ -448,21 +447,25 @@ accept_loop(struct service *s, const sigset_t *term)
     FCGX_InitRequest(&freq, 0, 0);
     io.fcgi = &freq;
     /*
-     * SIGTERM and SIGHUP are taken only in ppoll(), waiting for a
+     * SIGTERM and SIGHUP are taken only in epoll_pwait(), waiting for a
      * connection: taken in libfcgi's accept, its wait for the request's
      * first bytes (poll) ends with EINTR and libfcgi drops the connection
-     * unread.  The listening socket is non-blocking, so a connection
-     * another worker took first is EAGAIN, back to ppoll().
+     * unread.  EPOLLEXCLUSIVE wakes one idle worker per connection, not
+     * all; the listening socket is non-blocking, so one another worker
+     * took first is EAGAIN, back to the wait.
      */
+    if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) < 0) {
+        say(3, "epoll on the listening socket: %s", strerror(errno));
+        return;
+    }
     sigprocmask(SIG_BLOCK, term, &waiting);
     sigdelset(&waiting, SIGTERM);
     sigdelset(&waiting, SIGINT);
     sigdelset(&waiting, SIGHUP);
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
     while (!stopping) {
-        pfd.fd = 0;
-        pfd.events = POLLIN;
-        if (ppoll(&pfd, 1, NULL, &waiting) < 0) {
+        if (epoll_pwait(ep, &ev, 1, -1, &waiting) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -474,6 +477,7 @@ accept_loop(struct service *s, const sigset_t *term)
             break;
         once(s, &io);
     }
+    close(ep);
 }
 
 /* A worker's life: its configuration, then requests until SIGTERM. */
