@@ -180,6 +180,22 @@ MUTATIONS = [
         "v_recent[1] + interval '60 seconds');",
         "v_recent[1] + interval '1 second');")],
       ["t/032-telegram-pacing.t"]),
+    # a combined message's other sales, recorded all at once
+    m("record-batch-release", "a combined message's other sales leave their"
+      " waiting edits and replies held",
+      [("sql/013_outbox_record_batch.sql",
+        "      AND w.status = 'pending' AND m.id = w.reply_to;",
+        "      AND false AND m.id = w.reply_to;")],
+      ["t/062-record-batch.t"]),
+    m("record-batch-status", "a combined message's other sales never sent",
+      [("sql/013_outbox_record_batch.sql",
+        "                                   WHEN a.pending = 0 THEN 'sent'",
+        "                                   WHEN a.pending < 0 THEN 'sent'")],
+      ["t/062-record-batch.t"]),
+    m("schema-version-behind", "the build's schema older than sql/'s newest",
+      [("src/libtraffic/migrate.h", '#define TR_SCHEMA_VERSION "0',
+        '#define TR_SCHEMA_VERSION "00')],
+      ["t/056-health-metrics.t"]),
     # AmoCRM: the rate and confirmation
     m("amocrm-rate", "AMOCRM_RATE exceeded (slots half as far apart)",
       [("sql/007_sale_life.sql",
