@@ -67,6 +67,9 @@ error_log $run/nginx-error.log;
 events { worker_connections 4096; }
 http {
     access_log off;
+    # bench/run's latencies as nginx saw them: from the request's first
+    # byte to its answer's last, wrk's own client and scheduling left out
+    log_format bench '\$msec \$status \$request_time';
     client_body_temp_path $run/nginx-tmp/body;
     fastcgi_temp_path $run/nginx-tmp/fastcgi;
     proxy_temp_path $run/nginx-tmp/proxy;
@@ -74,6 +77,7 @@ http {
     scgi_temp_path $run/nginx-tmp/scgi;
     server {
         listen 127.0.0.1:$port;
+        access_log $run/access.log bench;
         include $run/traffic-webhook.conf;
         ${1:-}
     }
