@@ -12,6 +12,7 @@
 #include "spool.h"
 #include "sql.h"
 #include "store.h"
+#include "text.h"
 
 static void
 check_database(struct tr_store *store, struct tr_health *h)
@@ -57,13 +58,6 @@ tr_health_check(struct tr_store *store, const struct tr_config *cfg,
     snprintf(h->spool, sizeof(h->spool), "%s", h->spool_ok ? "writable" : why);
 }
 
-static long
-ms_since(const struct timespec *t, const struct timespec *now)
-{
-    return (long)(now->tv_sec - t->tv_sec) * 1000 +
-           (now->tv_nsec - t->tv_nsec) / 1000000;
-}
-
 void
 tr_health_get(struct tr_health_cache *c, struct tr_store *store,
               const struct tr_config *cfg, struct tr_health *h)
@@ -73,7 +67,8 @@ tr_health_get(struct tr_health_cache *c, struct tr_store *store,
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (c->at.tv_sec != 0 && l->database_ok && l->schema_ok && l->spool_ok &&
-        ms_since(&c->at, &now) < TR_HEALTH_FRESH_MS && tr_store_alive(store)) {
+        tr_ms_since(&c->at, &now) < TR_HEALTH_FRESH_MS &&
+        tr_store_alive(store)) {
         *h = *l;
         return;
     }

@@ -351,9 +351,7 @@ spool(struct tr_router *r, const struct tr_request *req,
      * not the database's */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     snprintf(resp->error, sizeof(resp->error), "%.200s; spooled in %ld ms",
-             dberr,
-             (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-                    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+             dberr, tr_ms_since(&t0, &t1));
     resp->status = 200;
     tr_buf_adds(&resp->body, "{\"success\":true,\"queued\":true}");
 }

@@ -38,6 +38,13 @@ tr_text_sanitize(struct tr_buf *dst, const char *s, size_t n, size_t max)
     return err;
 }
 
+long
+tr_ms_since(const struct timespec *t, const struct timespec *now)
+{
+    return (long)(now->tv_sec - t->tv_sec) * 1000 +
+           (now->tv_nsec - t->tv_nsec) / 1000000;
+}
+
 void
 tr_text_timestamp(char *buf, size_t bufsz, long long sec, long nsec)
 {

@@ -7,6 +7,7 @@
 #define TR_TEXT_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -25,6 +26,9 @@ enum tr_err tr_text_sanitize(struct tr_buf *dst, const char *s, size_t n,
  * "2026-11-25 10:00:00.123456+00".
  */
 void tr_text_timestamp(char *buf, size_t bufsz, long long sec, long nsec);
+
+/* Milliseconds from t to now (two times of one clock). */
+long tr_ms_since(const struct timespec *t, const struct timespec *now);
 
 /* Writes the time now as ISO 8601 in UTC: "2026-11-25T10:00:00.123Z". */
 void tr_text_iso_now(char *buf, size_t bufsz);
