@@ -87,6 +87,52 @@ is((grep { /$seq/ } @grown[-3 .. -1]), 0,
     'the grown outbox: the claims no longer scan the table');
 like(deliver_log(), qr/outbox: past id \d+, plans made again/,
     'the sidecar says it had its plans made again');
+
+# After a burst has drained, the last VACUUM or ANALYZE finds the pending
+# index empty (density 0) and the index keeps its pages: in the next burst
+# the planner counts on no pending row, and walks the whole index for any
+# pending row asked for by id (outbox_release.sql here).  The sidecar sees
+# the backlog and has the outbox ANALYZEd.
+my $release = slurp('src/libtraffic/sql/outbox_release.sql');
+sub release_plan {
+    return psql("PREPARE rel AS $release; EXPLAIN EXECUTE rel('{1,2}')");
+}
+sub pending_rows {
+    my ($rows, $status) = @_;
+    psql(<<"SQL");
+WITH s AS (
+    INSERT INTO sales_notifications (lead_id, sale_amount, targetologist,
+        pipeline_id, status_id, sale_date, notification_status)
+    SELECT 63000000 + $grown + i, 1000, 'Kenesary', 10418746, 142, now(),
+        'pending'
+    FROM generate_series(1, $rows) i RETURNING id, lead_id
+)
+INSERT INTO notification_outbox (sale_id, lead_id, chat_id, status,
+    next_attempt_at)
+SELECT id, lead_id, '-1006100000001', '$status', 'infinity' FROM s
+SQL
+    $grown += $rows;
+}
+stop_deliver();
+pending_rows(2000, 'pending');
+psql("UPDATE notification_outbox SET status = 'sent' WHERE status = 'pending'");
+psql('VACUUM ANALYZE notification_outbox');
+my ($pages, $tuples) = split /\|/, psql("SELECT relpages, reltuples FROM"
+    . " pg_class WHERE relname = 'notification_outbox_chat_order_idx'");
+ok($pages > 1 && $tuples == 0, "drained: the pending index's $pages pages"
+    . ' hold no row as PostgreSQL counts them');
+pending_rows(3000, 'pending');     # held: due at 'infinity', never sent
+like(release_plan(), qr/notification_outbox_chat_order_idx/,
+    'the next burst: a pending row by id is planned along the pending index');
+start_deliver(env_file => $envfile);
+wait_for('the sidecar has the outbox analyzed', sub { deliver_log() =~
+    /3000 messages pending where PostgreSQL's plans count on 0: ANALYZE notification_outbox took \d+ ms, now (\d+)/
+    && $1 > 1000 });
+cmp_ok(psql("SELECT reltuples FROM pg_class"
+    . " WHERE relname = 'notification_outbox_chat_order_idx'"), '>', 1000,
+    'the pending index counted again');
+like(release_plan(), qr/Index Scan using notification_outbox_pkey/,
+    'a pending row by id is planned along the primary key again');
 unlike(deliver_log(), qr/error/i, 'the sidecar logged no error');
 
 stop_deliver();

@@ -20,8 +20,9 @@
 #include "libtraffic/spool.h"
 #include "libtraffic/wake.h"
 
-#define ONCE_MAX_S 600   /* deliver without --loop waits out pacing so long */
-#define DIGEST_LOOK_S 30 /* how often the sidecar looks for a summary due */
+#define ONCE_MAX_S 600    /* deliver without --loop waits out pacing so long */
+#define DIGEST_LOOK_S 30  /* how often the sidecar looks for a summary due */
+#define ANALYZE_LOOK_S 60 /* and whether the planner knows the backlog */
 
 static volatile sig_atomic_t stopping;
 
@@ -116,6 +117,8 @@ struct sidecar {
     struct timespec last_watch;
     struct timespec last_digest; /* the daily summary's look */
     int digested;
+    struct timespec last_analyze; /* the planner's, likewise */
+    int analyzed;
     int wake; /* the workers' nudges (wake.h), -1: none */
 };
 
@@ -188,6 +191,34 @@ digest_when_due(struct ctl *c, struct sidecar *s)
     fflush(stdout);
 }
 
+/* Every ANALYZE_LOOK_S while a backlog lasts: the outbox ANALYZEd when
+ * PostgreSQL's plans count on far fewer pending messages (outbox.h). */
+static void
+analyze_when_due(struct ctl *c, struct sidecar *s)
+{
+    struct timespec now;
+    double planned[2];
+    char msg[512];
+    long ms;
+
+    if (s->pending < TR_OUTBOX_ANALYZE_MIN)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->analyzed && now.tv_sec - s->last_analyze.tv_sec < ANALYZE_LOOK_S)
+        return;
+    s->analyzed = 1;
+    s->last_analyze = now;
+    if (tr_outbox_analyze(c->store, s->pending, planned, &ms, msg,
+                          sizeof(msg)) != TR_OK)
+        printf("deliver: ANALYZE notification_outbox: %s\n", msg);
+    else if (ms >= 0)
+        printf("deliver: %ld messages pending where PostgreSQL's plans "
+               "count on %.0f: ANALYZE notification_outbox took %ld ms, "
+               "now %.0f\n",
+               s->pending, planned[0], ms, planned[1]);
+    fflush(stdout);
+}
+
 /* One round: the spool, then what is due; the pending messages after.
  * (The alerts' watch comes after each round, whatever it met.) */
 static enum tr_err
@@ -200,8 +231,10 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
         return err;
     reconcile_when_due(c, s);
     digest_when_due(c, s);
-    return tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
-                             msgsz);
+    if ((err = tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
+                                 msgsz)) == TR_OK)
+        analyze_when_due(c, s);
+    return err;
 }
 
 /* Rounds until SIGTERM (loop), or until nothing is due. */

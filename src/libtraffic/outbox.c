@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "outbox.h"
 #include "sql.h"
 #include "store.h"
+#include "text.h"
 
 /*
  * The claim columns: every statement that claims returns them by name; the
@@ -426,6 +428,30 @@ tr_outbox_pending(struct tr_store *store, long *due, long *pending,
     *pending = (long)v[1];
     *wait = v[2];
     return err;
+}
+
+enum tr_err
+tr_outbox_analyze(struct tr_store *store, long pending, double planned[2],
+                  long *ms, char *msg, size_t msgsz)
+{
+    struct timespec t0, t1;
+    enum tr_err err;
+
+    planned[0] = planned[1] = -1;
+    *ms = -1;
+    if (pending < TR_OUTBOX_ANALYZE_MIN)
+        return TR_OK;
+    if ((err = numbers(store, tr_sql_outbox_planned, planned, 1, msg, msgsz)) !=
+            TR_OK ||
+        planned[0] < 0 || planned[0] * 4 >= (double)pending)
+        return err;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((err = tr_store_run(store, tr_sql_outbox_analyze, 0, NULL, msg,
+                            msgsz)) != TR_OK)
+        return err;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *ms = tr_ms_since(&t0, &t1);
+    return numbers(store, tr_sql_outbox_planned, planned + 1, 1, msg, msgsz);
 }
 
 enum tr_err

@@ -201,6 +201,21 @@ enum tr_err tr_outbox_resend(struct tr_store *store,
 enum tr_err tr_outbox_pending(struct tr_store *store, long *due, long *pending,
                               double *wait, char *msg, size_t msgsz);
 
+/*
+ * PostgreSQL plans with what its last ANALYZE saw, and the outbox's pending
+ * rows come in bursts no autovacuum threshold sees (a tenth of the table).
+ * When pending (from tr_outbox_pending) is at least TR_OUTBOX_ANALYZE_MIN and
+ * the planner counts on under a quarter of them (outbox_planned.sql),
+ * ANALYZEs the outbox: planned[0] what it counted on, planned[1] what it
+ * counts on after (the same when the ANALYZE was skipped: a VACUUM under way,
+ * a role that does not own the table), *ms how long the ANALYZE took (-1:
+ * none was needed).  TR_EDB.
+ */
+#define TR_OUTBOX_ANALYZE_MIN 1000
+enum tr_err tr_outbox_analyze(struct tr_store *store, long pending,
+                              double planned[2], long *ms, char *msg,
+                              size_t msgsz);
+
 /* Counts the pending and the failed messages (traffic-ctl check). */
 enum tr_err tr_outbox_counts(struct tr_store *store, long *pending,
                              long *failed, char *msg, size_t msgsz);
