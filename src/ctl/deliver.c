@@ -122,23 +122,32 @@ struct sidecar {
     int wake; /* the workers' nudges (wake.h), -1: none */
 };
 
+/* Whether a task run every seconds is due (the first time: at once); when it
+ * is, *ran and *last say it ran now. */
+static int
+every(int *ran, struct timespec *last, long seconds)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (*ran && now.tv_sec - last->tv_sec < seconds)
+        return 0;
+    *ran = 1;
+    *last = now;
+    return 1;
+}
+
 /* With --loop, every RECONCILE_INTERVAL_S: a reconciliation (its line on
  * stdout); its failure is said and the round goes on. */
 static void
 reconcile_when_due(struct ctl *c, struct sidecar *s)
 {
     struct tr_reconcile_stats st;
-    struct timespec now;
     char msg[512], line[768];
 
-    if (!s->loop || !s->rec.enabled || c->cfg.reconcile_interval_s == 0)
+    if (!s->loop || !s->rec.enabled || c->cfg.reconcile_interval_s == 0 ||
+        !every(&s->reconciled, &s->last, (long)c->cfg.reconcile_interval_s))
         return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (s->reconciled &&
-        now.tv_sec - s->last.tv_sec < c->cfg.reconcile_interval_s)
-        return;
-    s->reconciled = 1;
-    s->last = now;
     if (tr_reconcile_run(&s->rec, c->cfg.reconcile_window_s, 0, &st, msg,
                          sizeof(msg)) != TR_OK)
         printf("reconcile: %s\n", msg);
@@ -151,16 +160,11 @@ reconcile_when_due(struct ctl *c, struct sidecar *s)
 static void
 watch_when_due(struct ctl *c, struct sidecar *s)
 {
-    struct timespec now;
     char msg[512];
 
-    if (!s->loop)
+    if (!s->loop ||
+        !every(&s->watched, &s->last_watch, (long)c->cfg.alert_check_s))
         return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (s->watched && now.tv_sec - s->last_watch.tv_sec < c->cfg.alert_check_s)
-        return;
-    s->watched = 1;
-    s->last_watch = now;
     if (tr_alerts_watch(&s->alerts, msg, sizeof(msg)) != TR_OK)
         printf("alert: the watch failed: %s\n", msg);
     fflush(stdout);
@@ -171,17 +175,12 @@ watch_when_due(struct ctl *c, struct sidecar *s)
 static void
 digest_when_due(struct ctl *c, struct sidecar *s)
 {
-    struct timespec now;
     char msg[512];
     long rows;
 
-    if (!s->loop || c->cfg.digest_minute < 0 || !s->d.notify.enabled)
+    if (!s->loop || c->cfg.digest_minute < 0 || !s->d.notify.enabled ||
+        !every(&s->digested, &s->last_digest, DIGEST_LOOK_S))
         return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (s->digested && now.tv_sec - s->last_digest.tv_sec < DIGEST_LOOK_S)
-        return;
-    s->digested = 1;
-    s->last_digest = now;
     if (tr_digest_due(c->store, &c->cfg, &c->rules, &rows, msg, sizeof(msg)) !=
         TR_OK)
         printf("digest: %s\n", msg);
@@ -196,18 +195,13 @@ digest_when_due(struct ctl *c, struct sidecar *s)
 static void
 analyze_when_due(struct ctl *c, struct sidecar *s)
 {
-    struct timespec now;
     double planned[2];
     char msg[512];
     long ms;
 
-    if (s->pending < TR_OUTBOX_ANALYZE_MIN)
+    if (s->pending < TR_OUTBOX_ANALYZE_MIN ||
+        !every(&s->analyzed, &s->last_analyze, ANALYZE_LOOK_S))
         return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (s->analyzed && now.tv_sec - s->last_analyze.tv_sec < ANALYZE_LOOK_S)
-        return;
-    s->analyzed = 1;
-    s->last_analyze = now;
     if (tr_outbox_analyze(c->store, s->pending, planned, &ms, msg,
                           sizeof(msg)) != TR_OK)
         printf("deliver: ANALYZE notification_outbox: %s\n", msg);
