@@ -49,6 +49,29 @@ CONF
     url="postgresql:///traffic?host=$run/pg&user=traffic"
 }
 
+# bench_wal: WAL segments ready for reuse, as on a server that has been
+# running.  Such a server renames its old segments for reuse; a new cluster
+# has none and creates each 16 MB segment as the last one fills, writing it
+# with zeros and syncing it while every commit waits (here 50 to 65 ms,
+# every request in flight at once, each time ours' sales had written
+# another 16 MB: every 1.2 s at c=8).  So 256 of them are created first
+# (about 15 s) and kept (min_wal_size); measure says of each run how many it
+# still had to create.
+bench_wal() {
+    "${psql[@]}" -d postgres -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
+        -c "ALTER SYSTEM SET min_wal_size = '4GB'" -c "SELECT pg_reload_conf()" \
+        -c "DO \$\$ BEGIN FOR i IN 1..256 LOOP
+        PERFORM pg_logical_emit_message(false, 'bench', 'wal');
+        PERFORM pg_switch_wal(); END LOOP; END \$\$" -c CHECKPOINT >/dev/null
+}
+
+# wal_new SINCE: how many WAL segments were created (not renamed for reuse:
+# a renamed one keeps its birth time) since SINCE (unix seconds)
+wal_new() {
+    stat -c %W "$run/pg/data/pg_wal/"0* 2>/dev/null | awk -v t="$1" '$1 >= t {n++}
+        END {print n + 0}'
+}
+
 # bench_nginx [SERVER-EXTRA]: nginx on $port with the shipped snippet (and
 # SERVER-EXTRA in its server block), a fake Telegram on $tgport.
 bench_nginx() {
@@ -170,6 +193,7 @@ INSERT INTO all_sales_tracking (lead_id, lead_name, sale_amount,
     targetologist, pipeline_id, status_id, sale_date, webhook_received_at)
 SELECT lead_id, 'Сделка ' || i, price, who, 10418746, 142, at, at FROM s;
 VACUUM ANALYZE;
+CHECKPOINT;
 SQL
     "${psql[@]}" -d traffic -tAc "SELECT 'tables: webhook_logs ' ||
         pg_size_pretty(pg_total_relation_size('webhook_logs')) || ', sales ' ||
