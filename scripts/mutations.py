@@ -197,6 +197,12 @@ MUTATIONS = [
       [("src/libtraffic/outbox.c", "planned[0] < 0 || planned[0] * 4 >= (double)pending)",
         "planned[0] < 0 || planned[0] * 4 >= 0)")],
       ["t/061-plans.t"]),
+    m("commit-not-raised", "a session given synchronous_commit off keeps it,"
+      " so a PostgreSQL crash can lose a sale answered 200",
+      [("src/libtraffic/sql/session_commit.sql",
+        "THEN set_config('synchronous_commit', 'local', false) END",
+        "THEN current_setting('synchronous_commit') END")],
+      ["t/012-ctl.t"]),
     m("schema-version-behind", "the build's schema older than sql/'s newest",
       [("src/libtraffic/migrate.h", '#define TR_SCHEMA_VERSION "0',
         '#define TR_SCHEMA_VERSION "00')],

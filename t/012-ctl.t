@@ -9,7 +9,8 @@ use Encode ();
 binmode(Test::More->builder->$_, ':utf8') for qw(output failure_output);
 use TrafficTest;
 
-start_pg();
+# durable as a server is by default: fsync on, synchronous_commit on
+start_pg(durable => 1, settings => ['fsync = on']);
 my ($rc, $out) = ctl(['check']);
 is($rc, 1, 'check before migrating: fails');
 my $n = () = glob(srcdir() . '/sql/*.sql');
@@ -24,6 +25,28 @@ like($out, qr/database: reachable, schema up to date/, 'says the schema is curre
 unlike($out, qr/hunter2|SECRET-token|webhook-secret-0123456789/,
     'no secret printed');
 like($out, qr/TELEGRAM_BOT_TOKEN=\*{8} \(set\)/, 'secrets shown as set');
+like($out, qr/^database: a sale's commit is on disk before its 200 \(synchronous_commit on\)$/m,
+    'says a sale is on disk before its 200');
+
+# a database whose sessions would commit without the flush: the service's
+# raise it themselves (every tr_store session: check's is one of them)
+psql('ALTER DATABASE traffic SET synchronous_commit = off');
+($rc, $out) = ctl(['check']);
+is($rc, 0, 'synchronous_commit off for the database: check passes') or diag($out);
+like($out, qr/^note: synchronous_commit is off for this database or role; the service's sessions commit with local, so a sale answered 200 is on disk$/m,
+    'and says its sessions commit with local');
+psql('ALTER DATABASE traffic RESET synchronous_commit');
+# fsync off is the server's: a problem
+psql('ALTER SYSTEM SET fsync = off');
+psql('SELECT pg_reload_conf()');
+wait_for('fsync off', sub { psql('SHOW fsync') eq 'off' });
+($rc, $out) = ctl(['check']);
+is($rc, 1, 'fsync off: check fails');
+like($out, qr/^problem: PostgreSQL runs with fsync off: a crash of its machine can lose sales already answered 200, and the database with them: set fsync = on$/m,
+    'and says why');
+psql('ALTER SYSTEM RESET fsync');
+psql('SELECT pg_reload_conf()');
+wait_for('fsync on', sub { psql('SHOW fsync') eq 'on' });
 ($rc, $out) = ctl(['check'], DATABASE_URL =>
     'postgresql:///traffic?host=/nonexistent&user=traffic');
 is($rc, 1, 'check with an unreachable database: fails');

@@ -14,7 +14,7 @@ my %secret = (WEBHOOK_SECRET => 'whsec-0123456789abcdef-XYZ',
     TELEGRAM_BOT_TOKEN => '42424242:TGSECRET-abcdefXYZ',
     AMOCRM_ACCESS_TOKEN => 'amo-0123456789abcdef-XYZ');
 my $dbpass = 'pgpass-0123456789-XYZ';
-start_pg();
+start_pg(settings => ['fsync = on']);    # check calls fsync off a problem
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 my $api = start_fake_api(fixtures => srcdir() . '/t/fixtures/amocrm');

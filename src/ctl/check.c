@@ -1,11 +1,12 @@
 /*
  * check.c: traffic-ctl check: the configuration with secrets masked, then
  * a "problem:" line per thing to fix (every configuration problem, the
- * spool not writable by the service user, database, migrations, Telegram
+ * spool not writable by the service user, database, migrations, fsync, Telegram
  * token and chats, AmoCRM token, failed messages, a world-readable env
  * file, a network that does not answer); exit 78 for the configuration, 1
  * for the rest.  --config-only: no database, no network.
  */
+#include <libpq-fe.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "libtraffic/outbox.h"
 #include "libtraffic/reconcile.h"
 #include "libtraffic/spool.h"
+#include "libtraffic/sql.h"
 #include "libtraffic/store.h"
 #include "libtraffic/telegram.h"
 
@@ -167,6 +169,46 @@ check_outbox(struct tr_store *store)
     return 1;
 }
 
+/*
+ * What a sale's 200 relies on: its commit on disk.  fsync off is the
+ * server's alone (a problem); synchronous_commit off the service's sessions
+ * raise to local themselves (tr_store_commit_raised).  The number of
+ * problems.
+ */
+static int
+check_durability(struct tr_store *store)
+{
+    char msg[512];
+    PGresult *res = tr_store_query(store, tr_sql_check_durability, 0, NULL, msg,
+                                   sizeof(msg));
+    int problems = 0;
+
+    if (res == NULL || PQntuples(res) != 1) {
+        printf("problem: the database's fsync and synchronous_commit cannot "
+               "be read (%s)\n",
+               res == NULL ? msg : "no row");
+        PQclear(res);
+        return 1;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "on") != 0) {
+        printf("problem: PostgreSQL runs with fsync off: a crash of its "
+               "machine can lose sales already answered 200, and the "
+               "database with them: set fsync = on\n");
+        problems++;
+    }
+    if (tr_store_commit_raised(store))
+        printf("note: synchronous_commit is off for this database or role; "
+               "the service's sessions commit with %s, so a sale answered "
+               "200 is on disk\n",
+               PQgetvalue(res, 0, 1));
+    else if (problems == 0)
+        printf("database: a sale's commit is on disk before its 200 "
+               "(synchronous_commit %s)\n",
+               PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return problems;
+}
+
 /* The database, its schema and its outbox: the number of problems. */
 static int
 check_database(struct ctl *c, const char *sqldir)
@@ -195,7 +237,7 @@ check_database(struct ctl *c, const char *sqldir)
         return 1;
     }
     printf("database: reachable, schema up to date\n");
-    return check_outbox(c->store);
+    return check_durability(c->store) + check_outbox(c->store);
 }
 
 /*

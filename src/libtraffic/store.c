@@ -27,6 +27,7 @@ struct tr_store {
     size_t nprepared;
     int unprepared;             /* a pooler loses them: never prepare */
     int no_options;             /* a pooler refuses the "options" parameter */
+    int commit_raised;          /* the session had synchronous_commit off */
     int in_tx;                  /* tr_store_begin ... commit / rollback */
     int kept;                   /* tr_store_keep_session */
     struct timespec deadline;   /* tr_store_deadline (monotonic); 0: none */
@@ -273,6 +274,22 @@ session_timeout(struct tr_store *store, char *msg, size_t msgsz)
 }
 
 /*
+ * A new session's commits reach the disk before the statement returns
+ * (sql/session_commit.sql).  Without an answer the connection is gone; a
+ * refusal (a pooler) leaves the session as it is.
+ */
+static enum tr_err
+session_commit(struct tr_store *store, char *msg, size_t msgsz)
+{
+    PGresult *res = exec(store, tr_sql_session_commit, 0, NULL, msg, msgsz);
+
+    store->commit_raised =
+        res != NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return store->conn != NULL ? TR_OK : TR_EDBDOWN;
+}
+
+/*
  * Starts a connection and polls it up, within the deadline (or
  * TR_STORE_CONNECT_MS): libpq's connect_timeout rounds up to 2 s.
  */
@@ -341,7 +358,16 @@ tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
                   "connect to the database failed");
         return gone(store, msg, msgsz, "%s", why);
     }
-    return store->no_options ? session_timeout(store, msg, msgsz) : TR_OK;
+    if (store->no_options &&
+        (err = session_timeout(store, msg, msgsz)) != TR_OK)
+        return err;
+    return session_commit(store, msg, msgsz);
+}
+
+int
+tr_store_commit_raised(const struct tr_store *store)
+{
+    return store->commit_raised;
 }
 
 int

@@ -100,6 +100,13 @@ struct pg_result *tr_store_query_prepared(struct tr_store *store,
 const char *tr_store_prepared_as(const struct tr_store *store, const char *sql,
                                  char *buf, size_t bufsz);
 
+/*
+ * Whether this session was given synchronous_commit = off (by the server,
+ * the database or the role) and so commits with local instead: an
+ * answered sale is always on disk (sql/session_commit.sql).
+ */
+int tr_store_commit_raised(const struct tr_store *store);
+
 /* tr_store_query for a statement whose result is not needed: TR_EDB. */
 enum tr_err tr_store_run(struct tr_store *store, const char *sql, int n,
                          const char *const *params, char *msg, size_t msgsz);
