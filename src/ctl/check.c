@@ -1,10 +1,10 @@
 /*
  * check.c: traffic-ctl check: the configuration with secrets masked, then
  * a "problem:" line per thing to fix (every configuration problem, the
- * spool not writable by the service user, database, migrations, fsync, Telegram
- * token and chats, AmoCRM token, failed messages, a world-readable env
- * file, a network that does not answer); exit 78 for the configuration, 1
- * for the rest.  --config-only: no database, no network.
+ * spool not writable by the service user, database, migrations, fsync,
+ * Telegram token and chats, AmoCRM token, failed messages, a world-readable
+ * env file, a network that does not answer); exit 78 for the configuration,
+ * 1 for the rest.  --config-only: no database, no network.
  */
 #include <libpq-fe.h>
 #include <pwd.h>
