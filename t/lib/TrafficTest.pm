@@ -50,12 +50,25 @@ sub tmpdir {
     return $DIR;
 }
 
+# A port for a listener a test starts later (nginx, pgbouncer).  Taken
+# below the kernel's ephemeral range: port 0 would hand out one of those,
+# and between its close and nginx's bind any outgoing connection of the
+# tests running alongside may take it (nginx then fails "Address already in
+# use").  Random, and checked free; 100 tries.
 sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-        LocalPort => 0, Proto => 'tcp', ReuseAddr => 1) or die "bind: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    my $lo = 32768;
+    if (open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        ($lo) = split ' ', scalar <$fh>;
+    }
+    $lo = 32768 if $lo < 11000;
+    for (1 .. 100) {
+        my $port = 10000 + int rand($lo - 10000);
+        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+            LocalPort => $port, Proto => 'tcp', ReuseAddr => 1) or next;
+        close $s;
+        return $port;
+    }
+    die "no free port below $lo";
 }
 
 sub slurp {
