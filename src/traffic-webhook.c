@@ -173,7 +173,12 @@ respond(struct io *io, const struct tr_response *resp, int head)
 
     n = snprintf(hdr, sizeof(hdr),
                  "Status: %d %s\r\nContent-Type: %s\r\n"
-                 "Cache-Control: no-store\r\n%s%s%s%s%s%s",
+                 "Cache-Control: no-store\r\n"
+                 /* no page of ours is framed, sniffed or leaks its URL */
+                 "X-Frame-Options: DENY\r\n"
+                 "Content-Security-Policy: frame-ancestors 'none'\r\n"
+                 "X-Content-Type-Options: nosniff\r\n"
+                 "Referrer-Policy: no-referrer\r\n%s%s%s%s%s%s",
                  resp->status, tr_response_reason(resp->status),
                  resp->content_type ? resp->content_type : "application/json",
                  resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",

@@ -106,8 +106,10 @@ wait_for('its message', sub { messages_for(qr/Arystan/) >= 1 });
 my ($ary) = messages_for(qr/Arystan/);
 like($ary->{text}, qr/Клиент: Без имени\n.*Сумма: 7,500 /s, 'Без имени, the API\'s price');
 
-# A burst of 30 sales the API does not know: never more than 7 requests in
-# any second, all of them unconfirmed.
+# A burst of 30 sales the API does not show (204: deleted, or hidden from
+# the token's user, alike): never more than 7 requests in any second, and
+# none of them unconfirmed, absence being no evidence (they are tried again,
+# and at worst go out with the webhook's data).
 my $t0 = time;
 my @kids;
 for my $k (0 .. 2) {
@@ -126,8 +128,13 @@ for my $k (0 .. 2) {
 }
 waitpid($_, 0) for @kids;
 wait_for('30 sales checked', sub { psql("SELECT count(*) FROM"
-    . " sales_notifications WHERE lead_id >= 34000000 AND enrich_status ="
-    . " 'unconfirmed'") == 30 }, 40);
+    . " sales_notifications WHERE lead_id >= 34000000 AND enrich_attempts"
+    . " >= 1") == 30 && grep({ $_->{time} >= $t0 } api_requests()) >= 30 },
+    40);
+is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id >= 34000000"
+    . " AND enrich_status = 'unconfirmed'"), 0, 'a 204 unconfirms none');
+like(sale(34000001, 'enrich_error'), qr/does not show lead 34000001 \(HTTP 204\)/,
+    'the reason of the next try');
 my @t = sort { $a <=> $b } map { $_->{time} } grep { $_->{time} >= $t0 }
     api_requests();
 my $most = 0;
@@ -139,6 +146,17 @@ diag(sprintf('%d API requests over %.1f s, at most %d in a second',
     scalar @t, $t[-1] - $t[0], $most));
 cmp_ok(scalar @t, '>=', 30, 'one request (at least) per sale');
 cmp_ok($most, '<=', 7, 'never more than 7 requests in any second');
+
+# A lead the API sends without its status and pipeline is no evidence
+# either: tried again, not unconfirmed.
+fake_queue('/api/v4/leads/33000009', { status => 200, body => { id =>
+    33000009, name => 'no status', price => 100 } });
+post(example('01-status-142-full.txt'), 33000009);
+wait_for('its first try', sub { sale(33000009, 'enrich_attempts') >= 1 &&
+    sale(33000009, 'enrich_error') ne '' });
+like(sale(33000009, 'enrich_error'), qr/lead 33000009 has no status/,
+    'a lead without status: tried again');
+isnt(sale(33000009, 'enrich_status'), 'unconfirmed', 'not unconfirmed');
 
 # While sales waited for the API (their messages due at 'infinity'), the
 # sidecar's every round went through.

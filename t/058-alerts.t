@@ -38,6 +38,7 @@ my %env = (ADMIN_TOKEN => $admin, AMOCRM_ACCESS_TOKEN =>
     TELEGRAM_API_BASE => $api, TELEGRAM_CHAT_IDS => $sales_chat,
     TELEGRAM_CHAT_INTERVAL_MS => 0, TELEGRAM_GROUP_PER_MINUTE => 0,
     RECONCILE_INTERVAL_S => 0, ALERT_CHECK_S => 1, ALERT_SPOOL_S => 2,
+    ALERT_MIN_S => 0,
     WEBHOOK_PUBLIC_URL => 'https://api.example.com/webhook/amocrm/traffic');
 start_pool(workers => 2, env_file => write_env(%env), sidecar => 0);
 start_nginx();
@@ -226,10 +227,38 @@ cause_and_clear(name => 'silence', alert => 'silence',
     clear => sub { post_form('/webhook/amocrm/traffic', lead_form(
         id => 58000003, status_id => 143, pipeline_id => 10418746)) });
 
+# Damping (ALERT_MIN_S=4): a problem that comes and goes within it posts
+# nothing; one that lasts posts once it has lasted, and its end once that
+# has.
+stop_deliver();
+start_deliver(env_file => write_env(%env, ALERT_MIN_S => 4));
+rounds();
+my $n = () = alerts();
+fake_amocrm(hooks => [{ %$hook, disabled => JSON::PP::true }]);
+rounds();
+fake_amocrm(hooks => [$hook]);
+rounds();
+rounds();
+sleep 4.5;
+rounds();
+is(scalar(alerts()), $n, 'damped: a hook off for two checks posts nothing');
+my $t0 = time;
+fake_amocrm(hooks => [{ %$hook, disabled => JSON::PP::true }]);
+patiently('the damped alert', sub { alerts() > $n }, 15);
+cmp_ok(time - $t0, '>=', 3.9, 'a lasting problem is posted after'
+    . ' ALERT_MIN_S');
+fake_amocrm(hooks => [$hook]);
+patiently('the damped clear', sub { alerts() > $n + 1 }, 15);
+is(scalar(alerts()), $n + 2, 'and its end once, when that lasted');
+stop_deliver();
+$envfile = write_env(%env);
+start_deliver(env_file => $envfile);
+
 # Two sidecars (two hosts): still one message each way.
 start_deliver(env_file => $envfile);
 cause_and_clear(name => 'two sidecars', alert => 'amocrm_hook',
     says => qr/AmoCRM отключил вебхук/,
     cause => sub { fake_amocrm(hooks => [{ %$hook, disabled => JSON::PP::true }]) },
     clear => sub { fake_amocrm(hooks => [$hook]) });
+
 done_testing();

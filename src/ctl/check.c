@@ -97,8 +97,8 @@ check_hook(struct ctl *c)
     }
     if (tr_reconcile_hook(&r, &st, msg, sizeof(msg)) != TR_OK) {
         printf("note: AmoCRM's webhooks could not be listed (%s)\n", msg);
-    } else if (st.hook_problem[0] != '\0') {
-        printf("problem: %s\n", st.hook_problem);
+    } else if (st.hook.problem[0] != '\0') {
+        printf("problem: %s\n", st.hook.problem);
         problems = 1;
     } else {
         printf("amocrm: a webhook posts here and is enabled\n");
@@ -298,6 +298,14 @@ check_spool(const struct tr_config *cfg)
     }
     printf("spool: %ld request%s waiting%s\n", depth, depth == 1 ? "" : "s",
            depth > 0 ? " (traffic-ctl spool drain)" : "");
+    if (depth > 0) {
+        char why[512];
+
+        tr_spool_last_failure(cfg->spool_dir, why, sizeof(why));
+        printf("spool: the oldest waits %ld s%s%s\n",
+               tr_spool_oldest_age(cfg->spool_dir),
+               why[0] ? "; its last replay failed: " : "", why);
+    }
     if ((depth = tr_spool_corrupt(cfg->spool_dir)) > 0) {
         /* answered "queued" and never stored: an operator's to look at */
         printf("problem: %ld spooled request%s set aside in "
@@ -310,11 +318,12 @@ check_spool(const struct tr_config *cfg)
 }
 
 /* What the sidecar's alerts would say that the lines above do not: the
- * spool stuck, a silence. */
+ * spool stuck, a silence, reconciliation failing or held back. */
 static int
 check_alerts(struct ctl *c)
 {
-    static const enum tr_alert more[] = {TR_ALERT_SPOOL, TR_ALERT_SILENCE};
+    static const enum tr_alert more[] = {TR_ALERT_SPOOL, TR_ALERT_SILENCE,
+                                         TR_ALERT_RECONCILE};
     struct tr_alert_found found[TR_ALERT_N];
     struct tr_alerts a;
     char msg[512];

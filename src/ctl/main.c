@@ -149,19 +149,22 @@ static const struct ctl_command commands[] = {
     {"reconcile",
      ctl_reconcile,
      ctl_reconcile_args,
-     "[--since AGE] [--dry-run]",
+     "[--since AGE] [--dry-run] [--force]",
      "hold the stored sales against the AmoCRM API (lost webhooks)",
      "Asks the AmoCRM API for the won leads changed in the last AGE\n"
      "(default RECONCILE_WINDOW, 72h) and for every stored sale of that\n"
      "time: a won lead not stored becomes a sale, a new price is\n"
-     "corrected, a lead no longer won (or deleted) is reversed.  Also\n"
-     "says whether AmoCRM's webhook posts here.  Ends with one line:\n"
-     "reconcile: checked N, recovered N, corrected N, reversed N,\n"
-     "unchanged N.  --dry-run writes nothing.\n",
+     "corrected, a lead the API returns in another status (or deleted,\n"
+     "by its events) is reversed; a lead it leaves out is unverified and\n"
+     "changes nothing.  A run that would reverse more than a tenth of the\n"
+     "window's won sales (and more than three) reverses none; --force\n"
+     "reverses them.  Also says whether AmoCRM's webhook posts here.\n"
+     "Ends with one line: reconcile: checked N, recovered N, corrected N,\n"
+     "reversed N, unchanged N, unverified N.  --dry-run writes nothing.\n",
      CTL_CONFIG | CTL_DB | CTL_RULES,
      0,
      0,
-     {{"since", "AGE"}, {"dry-run", NULL}}},
+     {{"since", "AGE"}, {"dry-run", NULL}, {"force", NULL}}},
     {"sale",
      ctl_sale,
      ctl_lead_args,

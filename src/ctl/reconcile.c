@@ -11,7 +11,7 @@
 int
 ctl_reconcile_args(const struct ctl *c)
 {
-    /* --since AGE, --dry-run */
+    /* --since AGE, --dry-run, --force */
     return c->opt[0] == NULL || tr_text_parse_age(c->opt[0]) > 0 ? 0 : -1;
 }
 
@@ -36,6 +36,7 @@ ctl_reconcile(struct ctl *c)
         tr_reconcile_release(&r);
         return EX_CONFIG;
     }
+    r.force = c->opt[2] != NULL;
     if (tr_reconcile_run(&r, since, dry, &st, msg, sizeof(msg)) != TR_OK) {
         fprintf(stderr, "traffic-ctl reconcile: %s\n", msg);
         rc = 1;

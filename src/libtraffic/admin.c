@@ -54,6 +54,7 @@ tr_admin_allowed(const struct tr_config *cfg, const struct tr_request *req,
 {
     const char *a = req->authorization, *colon;
     char plain[512];
+    long n;
 
     if (req->trusted)
         return 1;
@@ -68,9 +69,11 @@ tr_admin_allowed(const struct tr_config *cfg, const struct tr_request *req,
         return 0;
     }
     /* a browser: any user name, the token as the password */
+    /* a NUL inside ("TOKEN\0more") would end the password early: the
+     * decoded length must be the string's */
     if (basic && a != NULL && strncmp(a, "Basic ", 6) == 0 &&
-        tr_text_base64_decode(a + 6, plain, sizeof(plain)) >= 0 &&
-        (colon = strchr(plain, ':')) != NULL &&
+        (n = tr_text_base64_decode(a + 6, plain, sizeof(plain))) >= 0 &&
+        strlen(plain) == (size_t)n && (colon = strchr(plain, ':')) != NULL &&
         tr_secret_equal(colon + 1, cfg->admin_token))
         return 1;
     resp->www_authenticate =

@@ -7,13 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alerts.h"
 #include "amorate.h"
 #include "buf.h"
 #include "config.h"
-#include "reconcile.h"
+#include "hooks.h"
 #include "render.h"
 #include "spool.h"
 #include "sql.h"
@@ -21,7 +22,7 @@
 
 static const char *const names[TR_ALERT_N] = {
     "amocrm_hook",     "amocrm_token", "telegram_token", "telegram_chat",
-    "failed_messages", "spool",        "silence",
+    "failed_messages", "spool",        "silence",        "reconcile",
 };
 
 const char *
@@ -36,10 +37,13 @@ tr_alerts_init(struct tr_alerts *a, const struct tr_config *cfg,
 {
     char base[512], host[64];
     enum tr_err err;
+    int i;
 
     memset(a, 0, sizeof(*a));
     a->cfg = cfg;
     a->store = store;
+    for (i = 0; i < TR_ALERT_N; i++)
+        a->passed[i] = -1;
     if (log != NULL)
         a->log = *log;
     /* the messages say which host, the spool's alert being its own */
@@ -92,7 +96,7 @@ static void
 detect_amocrm(struct tr_alerts *a, struct tr_alert_found *hook,
               struct tr_alert_found *token)
 {
-    struct tr_reconcile_stats st;
+    struct tr_hooks_verdict v;
     struct tr_amo_hooks hooks;
     enum tr_amo_status s;
     char why[512], ru[512];
@@ -117,10 +121,9 @@ detect_amocrm(struct tr_alerts *a, struct tr_alert_found *hook,
     } else if (s != TR_AMO_OK) {
         hook->known = token->known = 0; /* AmoCRM is away: no news */
     } else {
-        memset(&st, 0, sizeof(st));
-        tr_reconcile_judge_hooks(a->cfg, &hooks, &st);
+        tr_hooks_judge(a->cfg, &hooks, &v);
         snprintf(ru, sizeof(ru), "%s",
-                 strcmp(st.hook, "disabled") == 0
+                 strcmp(v.state, "disabled") == 0
                      ? "AmoCRM отключил вебхук (слишком много неудачных "
                        "доставок): новые продажи не приходят. Включите его в "
                        "AmoCRM: Настройки → API → Вебхуки; сверка восстановит "
@@ -128,8 +131,8 @@ detect_amocrm(struct tr_alerts *a, struct tr_alert_found *hook,
                      : "В AmoCRM нет вебхука на этот сервис: продажи не "
                        "приходят. Добавьте его: Настройки → API → Вебхуки, "
                        "события «Изменение сделки» и «Изменение статуса».");
-        if (st.hook_problem[0] != '\0')
-            set(hook, ru, "%s", st.hook_problem);
+        if (v.problem[0] != '\0')
+            set(hook, ru, "%s", v.problem);
     }
     tr_amo_hooks_release(&hooks);
 }
@@ -201,18 +204,62 @@ static void
 detect_spool(struct tr_alerts *a, struct tr_alert_found *f)
 {
     long age = tr_spool_oldest_age(a->cfg->spool_dir);
+    char why[512], ru[768];
 
     f->known = age >= 0;
-    if (age > a->cfg->alert_spool_s)
+    if (age <= a->cfg->alert_spool_s)
+        return;
+    tr_spool_last_failure(a->cfg->spool_dir, why, sizeof(why));
+    if (why[0] == '\0' || strstr(why, "connect") != NULL ||
+        strstr(why, "did not answer") != NULL) {
         set(f,
             "База данных недоступна: вебхуки ждут в спуле слишком долго "
             "(продажи не потеряны, но дашборд их ещё не видит).",
             "requests have waited in the spool for %ld s: the database "
-            "does not take them (traffic-ctl spool status)",
-            age);
+            "does not take them (traffic-ctl spool status)%s%s",
+            age, why[0] ? ": " : "", why);
+        return;
+    }
+    snprintf(ru, sizeof(ru),
+             "База данных отвечает, но не принимает продажи: %.300s. "
+             "Вебхуки ждут в спуле (продажи не потеряны, но дашборд их ещё "
+             "не видит).",
+             why);
+    set(f, ru,
+        "requests have waited in the spool for %ld s: their replay fails: "
+        "%.300s",
+        age, why);
 }
 
-/* What the database says: failed messages, a silence. */
+/* The last reconciliation: it failed, or its breaker held reversals. */
+static void
+detect_reconcile(struct tr_alert_found *f, const char *error, long held)
+{
+    char ru[768];
+
+    f->known = 1;
+    if (held > 0) {
+        snprintf(ru, sizeof(ru),
+                 "Сверка с AmoCRM отменила бы сразу %ld продаж — слишком "
+                 "много, ничего не отменено. Проверьте сделки в AmoCRM и "
+                 "права токена; если отмены верны: traffic-ctl reconcile "
+                 "--force.",
+                 held);
+        set(f, ru,
+            "reconcile held back %ld reversals (more than a tenth of the "
+            "window's sales): check AmoCRM, then traffic-ctl reconcile "
+            "--force",
+            held);
+    } else if (error[0] != '\0') {
+        snprintf(ru, sizeof(ru),
+                 "Сверка с AmoCRM не удалась: %.300s. Дашборд может "
+                 "расходиться с AmoCRM, пока она не пройдёт.",
+                 error);
+        set(f, ru, "the last reconciliation failed: %.300s", error);
+    }
+}
+
+/* What the database says: failed messages, a silence, reconciliation. */
 static enum tr_err
 detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
              size_t msgsz)
@@ -248,6 +295,8 @@ detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
             "no webhook for %.0f hours (ALERT_SILENCE_H %ld)", silent,
             cfg->alert_silence_h);
     }
+    detect_reconcile(&found[TR_ALERT_RECONCILE], PQgetvalue(res, 0, 3),
+                     strtol(PQgetvalue(res, 0, 4), NULL, 10));
     PQclear(res);
     return TR_OK;
 }
@@ -275,19 +324,18 @@ tr_alerts_detect(struct tr_alerts *a, int apis,
 static int
 spool_state(const struct tr_config *cfg, char *was, size_t wassz)
 {
-    char path[4096];
-    size_t n = 0;
-    FILE *f;
+    char path[4096], why[128];
+    struct tr_buf b;
+    int active;
 
     snprintf(path, sizeof(path), "%s/" TR_ALERT_SPOOL_FILE, cfg->spool_dir);
-    if ((f = fopen(path, "re")) == NULL)
-        return 0;
-    if (wassz > 0) {
-        n = fread(was, 1, wassz - 1, f);
-        was[n] = '\0';
-    }
-    fclose(f);
-    return 1;
+    tr_buf_init(&b, 4096);
+    /* a FIFO in its place is never waited on */
+    active = tr_buf_read_file(&b, path, why, sizeof(why)) == TR_OK;
+    if (active && wassz > 0)
+        snprintf(was, wassz, "%.*s", (int)b.len, b.data ? b.data : "");
+    tr_buf_release(&b);
+    return active;
 }
 
 /* Records the spool alert's state; -1 when the spool cannot be written. */
@@ -357,6 +405,32 @@ announce(struct tr_alerts *a, int i, const struct tr_alert_found *f,
     post(a, text);
 }
 
+/*
+ * Damping: whether alert i's state f, seen now, is to be passed on.  A
+ * state is passed once it has been seen without a break for ALERT_MIN_S
+ * (at the first look after a start, at once: what a restart finds is not
+ * news to wait for); before that f is made the state passed last, so a
+ * problem that comes and goes within it changes nothing.
+ */
+static int
+damp(struct tr_alerts *a, int i, struct tr_alert_found *f)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (a->seen_since[i] == 0 || a->seen[i] != f->active) {
+        a->seen[i] = f->active;
+        a->seen_since[i] = (long)now.tv_sec;
+    }
+    if (a->passed[i] == -1 || a->passed[i] == f->active ||
+        (long)now.tv_sec - a->seen_since[i] >= a->cfg->alert_min_s) {
+        a->passed[i] = f->active;
+        return 1;
+    }
+    f->active = a->passed[i];
+    return 0;
+}
+
 /* The spool's alert, from this host's file: it needs no database. */
 static void
 watch_spool(struct tr_alerts *a)
@@ -368,7 +442,11 @@ watch_spool(struct tr_alerts *a)
     memset(&f, 0, sizeof(f));
     detect_spool(a, &f);
     active = spool_state(a->cfg, was, sizeof(was));
-    if (!f.known || f.active == active)
+    if (!f.known)
+        return;
+    if (a->passed[TR_ALERT_SPOOL] == -1)
+        a->passed[TR_ALERT_SPOOL] = active; /* the file says what was */
+    if (!damp(a, TR_ALERT_SPOOL, &f) || f.active == active)
         return;
     if (spool_record(a->cfg, &f) != 0) {
         tr_log_say(&a->log, "alert: spool: cannot record its state in %s",
@@ -391,7 +469,7 @@ tr_alerts_watch(struct tr_alerts *a, char *msg, size_t msgsz)
     if ((err = tr_alerts_detect(a, 1, found, msg, msgsz)) != TR_OK)
         return err;
     for (i = 0; i < TR_ALERT_N; i++) {
-        if (!found[i].known || i == TR_ALERT_SPOOL)
+        if (!found[i].known || i == TR_ALERT_SPOOL || !damp(a, i, &found[i]))
             continue;
         p[0] = names[i];
         p[1] = found[i].active ? "true" : "false";

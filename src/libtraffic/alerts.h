@@ -35,6 +35,7 @@ enum tr_alert {
     TR_ALERT_FAILED_MESSAGES,
     TR_ALERT_SPOOL,
     TR_ALERT_SILENCE,
+    TR_ALERT_RECONCILE,
     TR_ALERT_N
 };
 
@@ -54,6 +55,11 @@ struct tr_alerts {
     int tg_enabled, amo_enabled;
     struct tr_log log;
     char host[96]; /* "traffic-webhook@HOST", in the messages */
+    /* damping (ALERT_MIN_S): what each alert looks like now, since when
+     * (monotonic seconds; 0: not seen yet), and what was passed on */
+    int seen[TR_ALERT_N];
+    long seen_since[TR_ALERT_N];
+    int passed[TR_ALERT_N]; /* -1: nothing yet */
 };
 
 /* The spool alert's state file, in SPOOL_DIR (this host's alone). */

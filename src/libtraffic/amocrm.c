@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "amocrm.h"
 #include "buf.h"
@@ -121,7 +122,7 @@ read_lead(struct json_object *o, const struct tr_utm_map *map,
     lead->obj = o;
     if ((lead->id = id_of(o, "id")) == 0)
         return -1;
-    lead->updated_at = id_of(o, "updated_at");
+    lead->updated_at = tr_lead_time(id_of(o, "updated_at"));
     lead->status_id = id_of(o, "status_id");
     lead->pipeline_id = id_of(o, "pipeline_id");
     lead->responsible_user_id = id_of(o, "responsible_user_id");
@@ -214,6 +215,51 @@ tr_amocrm_parse_hooks(const char *body, size_t len, struct tr_amo_hooks *out)
             json_object_get_boolean(member(h, "disabled"));
     }
     return 0;
+}
+
+int
+tr_amocrm_parse_events(const char *body, size_t len, struct tr_amo_events *out)
+{
+    struct json_object *list, *e;
+    const char *type;
+    size_t i, n;
+
+    memset(out, 0, sizeof(*out));
+    if ((out->tree = parse_object(body, len)) == NULL ||
+        (list = array(member(out->tree, "_embedded"), "events")) == NULL)
+        return -1;
+    n = json_object_array_length(list);
+    if (n > 0 && (out->v = calloc(n, sizeof(*out->v))) == NULL)
+        return -1;
+    for (i = 0; i < n; i++) {
+        struct tr_amo_event *ev = &out->v[out->n];
+
+        e = json_object_array_get_idx(list, i);
+        if ((type = text(e, "type")) == NULL ||
+            (strcmp(type, "lead_deleted") != 0 &&
+             strcmp(type, "lead_restored") != 0))
+            continue;
+        /* an event without its lead or time is no evidence */
+        if ((ev->lead_id = id_of(e, "entity_id")) == 0 ||
+            (ev->created_at = id_of(e, "created_at")) == 0)
+            continue;
+        ev->created_at = tr_lead_time(ev->created_at);
+        if (tr_lead_time_ahead(ev->created_at, (int64_t)time(NULL)))
+            continue; /* a time we cannot trust dates nothing */
+        ev->deleted = strcmp(type, "lead_deleted") == 0;
+        out->n++;
+    }
+    out->more =
+        member(member(member(out->tree, "_links"), "next"), "href") != NULL;
+    return 0;
+}
+
+void
+tr_amo_events_release(struct tr_amo_events *e)
+{
+    json_object_put(e->tree);
+    free(e->v);
+    memset(e, 0, sizeof(*e));
 }
 
 void
@@ -362,6 +408,43 @@ tr_amocrm_list_leads(struct tr_amocrm *a, const char *query, int page,
     if (tr_amocrm_parse_leads(a->http.answer.data, a->http.answer.len, a->map,
                               out) != 0) {
         snprintf(why, whysz, "GET /api/v4/leads: not a leads list");
+        return TR_AMO_RETRY;
+    }
+    return TR_AMO_OK;
+}
+
+enum tr_amo_status
+tr_amocrm_lead_events(struct tr_amocrm *a, const int64_t *ids, size_t n,
+                      int page, struct tr_amo_events *out, char *why,
+                      size_t whysz)
+{
+    char path[1024];
+    size_t i, used;
+    enum tr_amo_status st;
+
+    memset(out, 0, sizeof(*out));
+    if (n == 0 || n > TR_AMO_EVENT_IDS) {
+        snprintf(why, whysz, "events of %zu leads asked at once", n);
+        return TR_AMO_RETRY;
+    }
+    used = (size_t)snprintf(path, sizeof(path),
+                            "/api/v4/events?filter%%5Bentity%%5D%%5B%%5D=lead"
+                            "&filter%%5Btype%%5D%%5B%%5D=lead_deleted"
+                            "&filter%%5Btype%%5D%%5B%%5D=lead_restored"
+                            "&limit=100&page=%d",
+                            page);
+    for (i = 0; i < n && used < sizeof(path); i++)
+        used += (size_t)snprintf(path + used, sizeof(path) - used,
+                                 "&filter%%5Bentity_id%%5D%%5B%%5D=%" PRId64,
+                                 ids[i]);
+    if ((st = get(a, NULL, path, why, whysz)) == TR_AMO_GONE &&
+        a->http.status == 204)
+        return TR_AMO_OK; /* no such event */
+    if (st != TR_AMO_OK)
+        return st;
+    if (tr_amocrm_parse_events(a->http.answer.data, a->http.answer.len, out) !=
+        0) {
+        snprintf(why, whysz, "GET /api/v4/events: not an events list");
         return TR_AMO_RETRY;
     }
     return TR_AMO_OK;

@@ -49,6 +49,21 @@ struct tr_amo_leads {
     int more; /* _links.next: there is another page */
 };
 
+/* A deletion or restoration of a lead, from the events API. */
+struct tr_amo_event {
+    int64_t lead_id, created_at; /* created_at: unix seconds */
+    int deleted;                 /* 1 lead_deleted, 0 lead_restored */
+};
+
+/* One page of events; at most TR_AMO_EVENT_IDS leads a request. */
+#define TR_AMO_EVENT_IDS 10
+struct tr_amo_events {
+    struct json_object *tree; /* owned */
+    struct tr_amo_event *v;   /* owned */
+    size_t n;
+    int more; /* _links.next */
+};
+
 /* One webhook subscription of the account. */
 struct tr_amo_hook {
     const char *destination;
@@ -105,6 +120,23 @@ enum tr_amo_status tr_amocrm_get_contact(struct tr_amocrm *a, const char *base,
 enum tr_amo_status tr_amocrm_list_leads(struct tr_amocrm *a, const char *query,
                                         int page, struct tr_amo_leads *out,
                                         char *why, size_t whysz);
+
+/*
+ * GET /api/v4/events for the deletions and restorations of the n leads ids
+ * (at most TR_AMO_EVENT_IDS), page PAGE, into out (release it whatever the
+ * result): positive evidence that a lead was deleted, which absence from a
+ * list never is.  204 is an empty list.
+ */
+enum tr_amo_status tr_amocrm_lead_events(struct tr_amocrm *a,
+                                         const int64_t *ids, size_t n, int page,
+                                         struct tr_amo_events *out, char *why,
+                                         size_t whysz);
+
+/* Parses an events answer; -1 when it is not one.  Pure. */
+int tr_amocrm_parse_events(const char *body, size_t len,
+                           struct tr_amo_events *out);
+
+void tr_amo_events_release(struct tr_amo_events *e);
 
 /* GET /api/v4/webhooks: the account's subscriptions into out. */
 enum tr_amo_status tr_amocrm_list_hooks(struct tr_amocrm *a,

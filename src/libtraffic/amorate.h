@@ -9,7 +9,9 @@
 
 #include <stddef.h>
 
+#include "amocrm.h"
 #include "err.h"
+#include "log.h"
 
 struct tr_store;
 
@@ -21,5 +23,19 @@ struct tr_store;
  */
 int tr_amorate_take(struct tr_store *store, long rate, double max_wait,
                     char *msg, size_t msgsz);
+
+/*
+ * One page of tr_amocrm_list_leads for a batch job: after its slot (waiting
+ * up to a minute for one), a 429, 5xx or unreadable answer tried again up
+ * to three times, after AmoCRM's Retry-After (at most 30 s) or 1 s, then
+ * 2 s; each retry said in log (may be NULL).  TR_ENET when the API did not
+ * answer (msg says why), TR_EDB when the database failed; out is filled on
+ * TR_OK and released otherwise.
+ */
+enum tr_err tr_amorate_list_leads(struct tr_amocrm *amo, struct tr_store *store,
+                                  long rate, const char *query, int page,
+                                  struct tr_amo_leads *out,
+                                  const struct tr_log *log, char *msg,
+                                  size_t msgsz);
 
 #endif

@@ -2,10 +2,13 @@
  * buf.c: the bounded growable buffer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -116,12 +119,25 @@ tr_buf_read_file(struct tr_buf *b, const char *path, char *msg, size_t msgsz)
 {
     char chunk[8192];
     enum tr_err err = TR_OK;
+    struct stat sb;
     size_t got;
     FILE *f;
+    int fd;
 
-    if ((f = fopen(path, "rb")) == NULL)
+    /* a FIFO or a device in its place must not hold the reader forever */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
         return tr_fail(msg, msgsz, TR_EIO, "open \"%s\" failed: %s", path,
                        strerror(errno));
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return tr_fail(msg, msgsz, TR_EIO, "\"%s\" is not a regular file",
+                       path);
+    }
+    if ((f = fdopen(fd, "rb")) == NULL) {
+        close(fd);
+        return tr_fail(msg, msgsz, TR_EIO, "open \"%s\" failed: %s", path,
+                       strerror(errno));
+    }
     while (err == TR_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
         if ((err = tr_buf_add(b, chunk, got)) != TR_OK)
             tr_fail(msg, msgsz, err, "\"%s\" is larger than %zu bytes", path,

@@ -41,8 +41,8 @@ enum tr_err tr_buf_addf(struct tr_buf *b, const char *fmt, ...)
 
 /*
  * Appends the contents of the file at path.  TR_EIO when it cannot be opened
- * or read, TR_ETOOBIG when it is larger than what b may hold; msg names the
- * file either way.
+ * or read or is not a regular file (a FIFO is never waited on), TR_ETOOBIG when
+ * it is larger than what b may hold; msg names the file either way.
  */
 enum tr_err tr_buf_read_file(struct tr_buf *b, const char *path, char *msg,
                              size_t msgsz);

@@ -70,6 +70,7 @@ static const struct {
     [TR_CFG_ALERT_SILENCE_H] = {"ALERT_SILENCE_H", K_TEXT, "24"},
     [TR_CFG_ALERT_CHECK_S] = {"ALERT_CHECK_S", K_TEXT, "60"},
     [TR_CFG_ALERT_SPOOL_S] = {"ALERT_SPOOL_S", K_TEXT, "300"},
+    [TR_CFG_ALERT_MIN_S] = {"ALERT_MIN_S", K_TEXT, "120"},
     [TR_CFG_DIGEST_TZ] = {"DIGEST_TZ", K_TEXT, "Asia/Almaty"},
     [TR_CFG_DIGEST_AT] = {"DIGEST_AT", K_TEXT, "21:00"},
     [TR_CFG_METRICS_FILE] = {"METRICS_FILE", K_TEXT, NULL},
@@ -396,6 +397,7 @@ finish_numbers(struct tr_config *cfg, char *msg, size_t msgsz)
          offsetof(struct tr_config, alert_check_s)},
         {TR_CFG_ALERT_SPOOL_S, 1, 86400,
          offsetof(struct tr_config, alert_spool_s)},
+        {TR_CFG_ALERT_MIN_S, 0, 86400, offsetof(struct tr_config, alert_min_s)},
     };
     enum tr_err err;
     int64_t n;

@@ -65,6 +65,7 @@ enum tr_config_key {
     TR_CFG_ALERT_SILENCE_H,
     TR_CFG_ALERT_CHECK_S,
     TR_CFG_ALERT_SPOOL_S,
+    TR_CFG_ALERT_MIN_S,
     TR_CFG_DIGEST_TZ,
     TR_CFG_DIGEST_AT,
     TR_CFG_METRICS_FILE,
@@ -117,6 +118,8 @@ struct tr_config {
     long alert_silence_h;           /* no webhook that long: an alert; 0 off */
     long alert_check_s;     /* the sidecar looks for problems so often */
     long alert_spool_s;     /* requests spooled longer: an alert */
+    long alert_min_s;       /* a change of an alert lasts this long before
+                             * it is posted */
     const char *tz;         /* DIGEST_TZ: the team's day */
     int digest_minute;      /* DIGEST_AT as minutes after midnight; -1 off */
     char metrics_file[512]; /* METRICS_FILE, else SPOOL_DIR/.metrics */

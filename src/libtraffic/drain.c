@@ -52,16 +52,20 @@ replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
     struct tr_input in;
     struct tr_results res;
     struct tr_buf b;
-    char why[512];
+    char why[512] = "";
     enum tr_err err;
 
     tr_buf_init(&b, p->limits.max_bytes + TR_SPOOL_HEADER_MAX);
     memset(&in, 0, sizeof(in));
     if (tr_spool_read(dir, name, &b, &e, why, sizeof(why)) != TR_OK ||
         tr_endpoint_parse(e.endpoint, &in.endpoint) != 0) {
+        char reason[600];
+
+        snprintf(reason, sizeof(reason), "unreadable entry: %s",
+                 why[0] ? why : "an endpoint no longer served");
         if (out != NULL)
-            fprintf(out, "spool: %s: unreadable entry\n", name);
-        set_aside(dir, name, "unreadable entry", out);
+            fprintf(out, "spool: %s: %s\n", name, reason);
+        set_aside(dir, name, reason, out);
         st->corrupt++;
         tr_buf_release(&b);
         return TR_OK;
@@ -84,6 +88,7 @@ replay_one(const char *dir, const char *name, struct tr_pipeline *p, FILE *out,
         if (tr_store_data_suspect(p->sale.store)) {
             /* the database answered, and not with a conflict, a timeout or
              * a schema it lacks: perhaps this entry's own fault */
+            tr_spool_note_failure(dir, why);
             err = suspect(dir, name, why, out, st);
             break;
         }
@@ -119,6 +124,10 @@ tr_drain_run(const char *dir, struct tr_pipeline *p, FILE *out,
         for (i = 0; i < list.n && err == TR_OK; i++)
             err = replay_one(dir, list.names[i], p, out, st, msg, msgsz);
         st->left = list.n - st->replayed - st->corrupt;
+        /* why the entries wait, for the alert and check; gone once none
+         * does */
+        if (list.n > 0)
+            tr_spool_note_failure(dir, err != TR_OK ? msg : NULL);
     }
     tr_dir_list_release(&list);
     return err;

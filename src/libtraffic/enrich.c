@@ -220,6 +220,44 @@ done(struct tr_enrich *e, const struct claimed *c,
     return routing != NULL ? route(e, c, utm, routing, msg, msgsz) : TR_OK;
 }
 
+/*
+ * What the API's answer st about lead proves: TR_AMO_GONE only on evidence
+ * that it is no sale (the lead in another status or pipeline, or deleted);
+ * an answer without the fields that decide, a 204 or a 404 (a lead the
+ * token's user cannot see, a glitch) is TR_AMO_RETRY: tried again, and at
+ * worst the message goes out with the webhook's data.  why says it.
+ */
+static enum tr_amo_status
+evidence(const struct tr_enrich *e, const struct claimed *c,
+         const struct tr_amo_lead *l, enum tr_amo_status st, char *why,
+         size_t whysz)
+{
+    if (st == TR_AMO_OK && (l->pipeline_id == 0 || l->status_id == 0)) {
+        snprintf(why, whysz,
+                 "the API's lead %" PRId64 " has no status or pipeline",
+                 c->lead);
+        return TR_AMO_RETRY;
+    }
+    if (st == TR_AMO_OK && (l->pipeline_id != e->cfg->pipeline_id ||
+                            l->status_id != e->cfg->status_id)) {
+        snprintf(why, whysz,
+                 "the API has lead %" PRId64 " in pipeline "
+                 "%" PRId64 " status %" PRId64 ", not %" PRId64 "/%" PRId64,
+                 c->lead, l->pipeline_id, l->status_id, e->cfg->pipeline_id,
+                 e->cfg->status_id);
+        return TR_AMO_GONE;
+    }
+    if (st == TR_AMO_GONE && e->amo.http.status != 200) {
+        snprintf(why, whysz,
+                 "the API does not show lead %" PRId64 " (HTTP %ld)", c->lead,
+                 e->amo.http.status);
+        return TR_AMO_RETRY;
+    }
+    if (st == TR_AMO_GONE)
+        snprintf(why, whysz, "the API has lead %" PRId64 " deleted", c->lead);
+    return st;
+}
+
 static enum tr_err
 enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
            int *stop, char *msg, size_t msgsz)
@@ -243,18 +281,7 @@ enrich_one(struct tr_enrich *e, const struct claimed *c, double max_wait,
     }
     st = tr_amocrm_get_lead(&e->amo, c->base, c->lead, &lead, why, sizeof(why));
     tr_metrics_amocrm((int)st);
-    if (st == TR_AMO_OK && (lead.pipeline_id != e->cfg->pipeline_id ||
-                            lead.status_id != e->cfg->status_id)) {
-        snprintf(why, sizeof(why),
-                 "the API has lead %" PRId64 " in pipeline "
-                 "%" PRId64 " status %" PRId64 ", not %" PRId64 "/%" PRId64,
-                 c->lead, lead.pipeline_id, lead.status_id, e->cfg->pipeline_id,
-                 e->cfg->status_id);
-        st = TR_AMO_GONE;
-    } else if (st == TR_AMO_GONE) {
-        snprintf(why, sizeof(why),
-                 "the API does not know lead %" PRId64 " (deleted?)", c->lead);
-    }
+    st = evidence(e, c, &lead, st, why, sizeof(why));
     if (st == TR_AMO_OK && lead.main_contact != 0) {
         if (!slot(e, 1e9, msg, msgsz, &err))
             goto out;

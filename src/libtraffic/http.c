@@ -79,10 +79,12 @@ tr_http_request(struct tr_http *h, const char *url, const char *const *headers,
     struct curl_slist *list = NULL, *l;
     char errbuf[CURL_ERROR_SIZE];
     enum tr_err err = TR_OK;
+    curl_off_t ra = 0;
     CURLcode rc;
 
     h->status = 0;
     h->seconds = 0;
+    h->retry_after = 0;
     tr_buf_reset(&h->answer);
     if ((err = setup(h, msg, msgsz)) != TR_OK)
         return err;
@@ -106,6 +108,9 @@ tr_http_request(struct tr_http *h, const char *url, const char *const *headers,
     curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &h->seconds);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->status);
+        if (curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+            ra > 0)
+            h->retry_after = ra > 86400 ? 86400 : (long)ra;
     } else {
         if (rc == CURLE_WRITE_ERROR)
             snprintf(errbuf, sizeof(errbuf), "answer over %d bytes",

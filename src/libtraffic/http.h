@@ -24,6 +24,7 @@ struct tr_http {
     struct tr_buf answer; /* the last answer's body */
     long status;          /* the last answer's HTTP status, 0: none */
     double seconds;       /* how long the last request took */
+    long retry_after;     /* the last answer's Retry-After, seconds; 0 */
 };
 
 /* Fills h; nothing is allocated until the first request. */

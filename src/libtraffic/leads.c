@@ -1,10 +1,12 @@
 /*
  * leads.c: walks the tree of a webhook body and collects its leads.
  */
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "leads.h"
 
@@ -53,6 +55,22 @@ tr_parse_id(const char *s, int64_t *out)
         return -1;
     *out = (int64_t)v;
     return 0;
+}
+
+int64_t
+tr_lead_time(int64_t raw)
+{
+    if (raw <= 0)
+        return 0;
+    while (raw >= INT64_C(100000000000))
+        raw /= 1000;
+    return raw;
+}
+
+int
+tr_lead_time_ahead(int64_t t, int64_t now)
+{
+    return t > now + TR_LEAD_SKEW_S;
 }
 
 const char *
@@ -189,6 +207,14 @@ fill_lead(struct tr_lead *l, struct json_object *o,
     if (get_id(o, "updated_at", &l->updated_at) != 0 || l->updated_at == 0)
         if (get_id(o, "last_modified", &l->updated_at) != 0)
             l->updated_at = 0;
+    l->updated_at = tr_lead_time(l->updated_at);
+    if (tr_lead_time_ahead(l->updated_at, (int64_t)time(NULL))) {
+        /* refused with its log row: applied, it would freeze the sale */
+        l->kind = TR_LEAD_INVALID;
+        snprintf(l->error, sizeof(l->error),
+                 "updated_at %" PRId64 " is in the future", l->updated_at);
+        return;
+    }
     l->name = get_str(o, "name");
     l->price_error = tr_parse_price(get_str(o, "price"), l->price);
     tr_utm_extract(&l->utm, get(o, "custom_fields"), map);

@@ -94,4 +94,20 @@ int tr_parse_id(const char *s, int64_t *out);
  */
 const char *tr_parse_price(const char *s, char *out);
 
+#define TR_LEAD_SKEW_S 300 /* a lead time this far ahead is still trusted */
+
+/*
+ * A lead's modification time in unix seconds, given raw from the wire:
+ * milliseconds and microseconds (values of 10^11 and more, past the year
+ * 5000) are brought to seconds.  0 stays 0.  Pure.
+ */
+int64_t tr_lead_time(int64_t raw);
+
+/*
+ * Whether lead time t is further ahead of now than TR_LEAD_SKEW_S: not to
+ * be trusted, since one such event would make every later real one stale.
+ * Pure.
+ */
+int tr_lead_time_ahead(int64_t t, int64_t now);
+
 #endif

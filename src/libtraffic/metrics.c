@@ -3,17 +3,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
 #include "rules.h"
 
+#define OPEN_FLAGS (O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
 #define MAGIC 0x74726d32u /* "trm2": bump when the layout changes */
 
 /* The file: names claimed under its lock, counters added atomically. */
@@ -44,11 +47,95 @@ static struct layout *M;
 static int slots[TR_RULES_MAX + 1];
 static size_t nslots;
 
+/*
+ * The file is shared with whoever can write the spool directory: one that
+ * shrinks it under a running pool would make the next add touch a page
+ * past its end (SIGBUS).  The handler puts private zeroed memory where the
+ * file was mapped, so the add lands there, and says so in lost; the next
+ * add maps the file again (a new one, counters from zero).  A file removed
+ * or replaced is noticed within a second by its inode.
+ */
+static volatile sig_atomic_t lost;
+static struct sigaction chained; /* the SIGBUS action before ours */
+static int handling;             /* ours is installed */
+static char opened[1024];        /* the path mapped */
+static const struct tr_rules *opened_rules;
+static dev_t opened_dev;
+static ino_t opened_ino;
+static time_t checked; /* the last look at the path */
+
+static void
+on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    char *a = si->si_addr, *m = (char *)M;
+
+    if (m != NULL && a >= m && a < m + sizeof(struct layout) &&
+        mmap(m, sizeof(struct layout), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+        lost = 1;
+        return; /* the faulting add runs again, on the new memory */
+    }
+    /* not ours: what would have happened without us */
+    sigaction(SIGBUS, &chained, NULL);
+    if (chained.sa_flags & SA_SIGINFO)
+        chained.sa_sigaction(sig, si, ctx);
+    else if (chained.sa_handler != SIG_IGN && chained.sa_handler != SIG_DFL)
+        chained.sa_handler(sig);
+    else
+        raise(sig);
+}
+
+static void
+reopen(void)
+{
+    char msg[256];
+    const struct tr_rules *rules = opened_rules;
+    char path[sizeof(opened)];
+
+    memcpy(path, opened, sizeof(path));
+    lost = 0;
+    /* failing, no counters (rather than wrong ones) until the next look */
+    (void)tr_metrics_open(path, rules, msg, sizeof(msg));
+}
+
+/*
+ * Maps the file again when it shrank under us, or was replaced (looked at
+ * once a second), or could not be had last time.  A path that is not
+ * there for the moment (its directory renamed) leaves the mapping as it
+ * is: the file is still the one we count in.
+ */
+static void
+revalidate(void)
+{
+    struct stat sb;
+    time_t now = time(NULL);
+
+    if (lost) {
+        reopen();
+        return;
+    }
+    if (opened[0] == '\0' || now == checked)
+        return;
+    checked = now;
+    if (M == NULL || (stat(opened, &sb) == 0 &&
+                      (sb.st_ino != opened_ino || sb.st_dev != opened_dev ||
+                       sb.st_size != (off_t)sizeof(struct layout))))
+        reopen();
+}
+
+/* Whether there are counters to add to, the file looked at first: every
+ * entry point asks before it takes an address in M (which may move). */
+static int
+ready(void)
+{
+    revalidate();
+    return M != NULL;
+}
+
 static void
 add(uint64_t *c, uint64_t n)
 {
-    if (M != NULL)
-        __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
 /* The slot of a targetologist's name, claimed if new; -1 when full. */
@@ -81,6 +168,12 @@ map(int fd, char *msg, size_t msgsz)
 
     if (fstat(fd, &sb) != 0)
         return -1;
+    if (!S_ISREG(sb.st_mode)) {
+        tr_fail(msg, msgsz, TR_EIO, "the metrics file is not a regular file");
+        return -1;
+    }
+    opened_dev = sb.st_dev;
+    opened_ino = sb.st_ino;
     fresh = sb.st_size == 0;
     if (!fresh && sb.st_size != (off_t)sizeof(struct layout))
         return 1; /* another layout */
@@ -137,6 +230,22 @@ make_dir(const char *path)
     return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* Our SIGBUS handler, once per process. */
+static void
+handle_sigbus(void)
+{
+    struct sigaction sa;
+
+    if (handling)
+        return;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &chained) == 0)
+        handling = 1;
+}
+
 enum tr_err
 tr_metrics_open(const char *path, const struct tr_rules *rules, char *msg,
                 size_t msgsz)
@@ -144,10 +253,15 @@ tr_metrics_open(const char *path, const struct tr_rules *rules, char *msg,
     int fd = -1, r = 1, tries;
 
     tr_metrics_close();
+    snprintf(opened, sizeof(opened), "%s", path);
+    opened_rules = rules;
+    checked = time(NULL);
+    handle_sigbus();
     for (tries = 0; tries < 2 && r == 1; tries++) {
-        if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 &&
-            errno == ENOENT && make_dir(path) == 0)
-            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        /* never wait on a FIFO or follow a link put in its place */
+        if ((fd = open(path, OPEN_FLAGS, 0600)) < 0 && errno == ENOENT &&
+            make_dir(path) == 0)
+            fd = open(path, OPEN_FLAGS, 0600);
         if (fd < 0)
             return tr_fail(msg, msgsz, TR_EIO, "open \"%s\" failed: %s", path,
                            strerror(errno));
@@ -174,10 +288,13 @@ tr_metrics_open(const char *path, const struct tr_rules *rules, char *msg,
 void
 tr_metrics_close(void)
 {
-    if (M != NULL)
-        munmap(M, sizeof(struct layout));
+    struct layout *m = M;
+
     M = NULL;
+    if (m != NULL)
+        munmap(m, sizeof(struct layout));
     nslots = 0;
+    opened[0] = '\0'; /* closed on purpose: not mapped again */
 }
 
 static int
@@ -196,7 +313,7 @@ tr_metrics_request(enum tr_metrics_endpoint ep, int status, double seconds)
 {
     int k;
 
-    if (M == NULL || ep >= TR_M_EP_N)
+    if (ep >= TR_M_EP_N || !ready())
         return;
     add(&M->requests[ep][status_index(status)], 1);
     if (ep != TR_M_EP_TRAFFIC && ep != TR_M_EP_UNIFIED)
@@ -211,7 +328,7 @@ tr_metrics_request(enum tr_metrics_endpoint ep, int status, double seconds)
 void
 tr_metrics_lead(int unified, int outcome)
 {
-    if (M != NULL && outcome >= 0 && outcome < 5)
+    if (outcome >= 0 && outcome < 5 && ready())
         add(&M->leads[unified != 0][outcome], 1);
 }
 
@@ -245,7 +362,7 @@ tr_metrics_sale(const struct tr_rules *rules, const struct tr_rule *rule,
     size_t i;
     int slot;
 
-    if (M == NULL || nslots == 0)
+    if (!ready() || nslots == 0)
         return;
     i = rule == &rules->fallback ? nslots - 1 : (size_t)(rule - rules->v);
     if (i >= nslots || (slot = slots[i]) < 0)
@@ -263,28 +380,28 @@ tr_metrics_change(const char *change)
     int i;
 
     for (i = 0; change != NULL && i < 3; i++)
-        if (strcmp(change, names[i]) == 0 && M != NULL)
+        if (strcmp(change, names[i]) == 0 && ready())
             add(&M->changes[i], 1);
 }
 
 void
 tr_metrics_event(enum tr_metrics_event e)
 {
-    if (M != NULL && e < TR_M_EVENT_N)
+    if (e < TR_M_EVENT_N && ready())
         add(&M->events[e], 1);
 }
 
 void
 tr_metrics_telegram(int outcome)
 {
-    if (M != NULL && outcome >= 0 && outcome < 6)
+    if (outcome >= 0 && outcome < 6 && ready())
         add(&M->telegram[outcome], 1);
 }
 
 void
 tr_metrics_amocrm(int status)
 {
-    if (M != NULL && status >= 0 && status < 4)
+    if (status >= 0 && status < 4 && ready())
         add(&M->amocrm[status], 1);
 }
 
@@ -295,8 +412,8 @@ tr_metrics_enrich(const char *result)
                                          "retry"};
     int i;
 
-    for (i = 0; M != NULL && i < 4; i++)
-        if (strcmp(result, names[i]) == 0)
+    for (i = 0; i < 4; i++)
+        if (strcmp(result, names[i]) == 0 && ready())
             add(&M->enrich[i], 1);
 }
 
@@ -304,7 +421,7 @@ void
 tr_metrics_reconcile(size_t recovered, size_t corrected, size_t reversed,
                      size_t unchanged, int failed)
 {
-    if (M == NULL)
+    if (!ready())
         return;
     add(&M->reconcile[0], 1);
     add(&M->reconcile[1], failed != 0);
@@ -317,7 +434,7 @@ tr_metrics_reconcile(size_t recovered, size_t corrected, size_t reversed,
 int
 tr_metrics_read(struct tr_metrics_snapshot *s)
 {
-    if (M == NULL)
+    if (!ready())
         return -1;
     /* aligned 64-bit words: each read whole, the set not at one instant */
     memcpy(s->requests, M->requests, sizeof(s->requests));

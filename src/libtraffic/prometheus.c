@@ -255,7 +255,7 @@ plans(struct tr_buf *b, struct tr_store *store)
         {"sale_conv", tr_sql_sale_conv},
     };
     enum { N = sizeof(sale) / sizeof(sale[0]) };
-    char names[N][16], list[96], msg[256];
+    char names[N][24], list[96], msg[256];
     const char *p[1] = {list}, *as[N];
     size_t i, o = 0;
     PGresult *res;

@@ -13,6 +13,9 @@
 #include "buf.h"
 #include "classify.h"
 #include "config.h"
+#include "deletions.h"
+#include "hooks.h"
+#include "idset.h"
 #include "leads.h"
 #include "metrics.h"
 #include "reconcile.h"
@@ -22,44 +25,28 @@
 
 #define IDS_PER_REQUEST 250
 #define PAGES_MAX 400  /* 100,000 leads in one window */
-#define TRIES 3        /* a request, 429/5xx retried after 1 s and 2 s */
 #define SLOT_WAIT 60.0 /* a batch job waits for its slot */
+/*
+ * The breaker: a run that would reverse more than REVERSE_SHARE_PCT of the
+ * window's won sales, and more than REVERSE_FREE, reverses none.  Refunds
+ * and lost deals after "won" are a few in a hundred; ten in a hundred at
+ * once is far more likely an answer misread (a token that lost its rights,
+ * an API glitch) than a day of real cancellations, and a wrong reversal
+ * takes a paid sale off the dashboard and says so in every chat.
+ */
+#define REVERSE_SHARE_PCT 10
+#define REVERSE_FREE 3
 
-/* The lead ids seen in the first pass, sorted for bsearch afterwards. */
-struct ids {
-    int64_t *v;
-    size_t n, cap;
+/* A reversal the API gave evidence of, applied at the run's end. */
+struct reversal {
+    int64_t id, pipeline_id, status_id, updated_at;
+    int deleted;
 };
 
-static int
-add_id(struct ids *s, int64_t id)
-{
-    int64_t *v;
-
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 256;
-        if ((v = realloc(s->v, s->cap * sizeof(*v))) == NULL)
-            return -1;
-        s->v = v;
-    }
-    s->v[s->n++] = id;
-    return 0;
-}
-
-static int
-cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static int
-has_id(const struct ids *s, int64_t id)
-{
-    return s->n > 0 &&
-           bsearch(&id, s->v, s->n, sizeof(s->v[0]), cmp_id) != NULL;
-}
+struct plan {
+    struct reversal *v;
+    size_t n, cap;
+};
 
 enum tr_err
 tr_reconcile_init(struct tr_reconcile *r, const struct tr_config *cfg,
@@ -90,41 +77,6 @@ tr_reconcile_release(struct tr_reconcile *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* A slot, then one leads request, retried while the API says so. */
-static enum tr_err
-ask(struct tr_reconcile *r, const char *query, int page,
-    struct tr_amo_leads *out, char *msg, size_t msgsz)
-{
-    enum tr_amo_status st = TR_AMO_RETRY;
-    struct timespec ts;
-    char why[512] = "";
-    long backoff = 1000;
-    int k;
-
-    for (k = 0; k < TRIES; k++) {
-        if (tr_amorate_take(r->store, r->cfg->amo_rate, SLOT_WAIT, msg, msgsz) <
-            0)
-            return TR_EDB;
-        st = tr_amocrm_list_leads(&r->amo, query, page, out, why, sizeof(why));
-        tr_metrics_amocrm((int)st);
-        if (st != TR_AMO_RETRY)
-            break;
-        tr_amo_leads_release(out);
-        tr_log_say(&r->log, "reconcile: %s; again in %ld ms", why, backoff);
-        ts.tv_sec = backoff / 1000;
-        ts.tv_nsec = (backoff % 1000) * 1000000L;
-        nanosleep(&ts, NULL);
-        backoff *= 2;
-    }
-    if (st == TR_AMO_OK)
-        return TR_OK;
-    tr_amo_leads_release(out);
-    return tr_fail(msg, msgsz, TR_ENET, "the AmoCRM API: %s%s", why,
-                   st == TR_AMO_DENIED ? " (AmoCRM refused "
-                                         "AMOCRM_ACCESS_TOKEN)"
-                                       : "");
-}
-
 /* Counts what applying one lead did. */
 static void
 count(struct tr_reconcile_stats *st, const struct tr_item *it)
@@ -142,40 +94,59 @@ count(struct tr_reconcile_stats *st, const struct tr_item *it)
         st->unchanged++;
 }
 
+/* A lead seen without evidence either way: counted, nothing changed. */
+static void
+unverified(struct tr_reconcile *r, struct tr_reconcile_stats *st, int64_t id,
+           const char *why)
+{
+    st->checked++;
+    st->unverified++;
+    tr_log_say(&r->log, "reconcile: lead %" PRId64 " unverified: %s", id, why);
+}
+
+/* Whether the lead's own fields put it in the sale's pipeline and status. */
+static int
+won(const struct tr_config *cfg, int64_t pipeline_id, int64_t status_id)
+{
+    return pipeline_id == cfg->pipeline_id && status_id == cfg->status_id;
+}
+
+/* The lead of an API answer, as a webhook would have brought it. */
+static void
+lead_of(const struct tr_amo_lead *api, struct tr_lead *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->kind = api->is_deleted ? TR_LEAD_DELETED : TR_LEAD_CANDIDATE;
+    l->event = "reconcile";
+    l->id = api->id;
+    l->pipeline_id = api->pipeline_id;
+    l->status_id = api->status_id;
+    l->responsible_user_id = api->responsible_user_id;
+    l->updated_at = api->updated_at;
+    l->name = api->name;
+    memcpy(l->price, api->price, sizeof(l->price));
+    l->utm = api->utm;
+    l->raw = api->obj;
+}
+
 /*
- * Applies what the API says of lead id (api NULL: it no longer returns it)
- * as a webhook event would, with source 'reconcile'; in a dry run rolled
- * back.
+ * Applies lead l as a webhook event would, with source 'reconcile'; in a
+ * dry run rolled back.  A lead the database refuses for its own data is
+ * skipped and counted as unverified, never the run's end.
  */
 static enum tr_err
-apply(struct tr_reconcile *r, const struct tr_amo_lead *api, int64_t id,
-      int dry, struct tr_reconcile_stats *st, char *msg, size_t msgsz)
+apply(struct tr_reconcile *r, const struct tr_lead *l, int dry,
+      struct tr_reconcile_stats *st, char *msg, size_t msgsz)
 {
-    struct tr_lead l;
     struct tr_item it;
     struct tr_delivery d;
     struct timespec now;
     char at[40];
     enum tr_err err;
 
-    memset(&l, 0, sizeof(l));
     memset(&it, 0, sizeof(it));
     memset(&d, 0, sizeof(d));
-    l.kind =
-        api != NULL && !api->is_deleted ? TR_LEAD_CANDIDATE : TR_LEAD_DELETED;
-    l.event = "reconcile";
-    l.id = id;
-    if (api != NULL) {
-        l.pipeline_id = api->pipeline_id;
-        l.status_id = api->status_id;
-        l.responsible_user_id = api->responsible_user_id;
-        l.updated_at = api->updated_at;
-        l.name = api->name;
-        memcpy(l.price, api->price, sizeof(l.price));
-        l.utm = api->utm;
-        l.raw = api->obj;
-    }
-    tr_classify(r->cfg, r->rules, TR_EP_TRAFFIC, &l, &it);
+    tr_classify(r->cfg, r->rules, TR_EP_TRAFFIC, l, &it);
     clock_gettime(CLOCK_REALTIME, &now);
     tr_text_timestamp(at, sizeof(at), now.tv_sec, now.tv_nsec);
     d.source = TR_SOURCE_TRAFFIC;
@@ -190,17 +161,45 @@ apply(struct tr_reconcile *r, const struct tr_amo_lead *api, int64_t id,
     err = tr_sale_save(&r->sale, &d, msg, msgsz);
     if (dry)
         tr_store_rollback(r->store);
-    if (err == TR_OK)
+    if (err == TR_OK) {
         count(st, &it);
+    } else if (tr_store_connected(r->store) &&
+               (err == TR_EREFUSED || tr_store_data_suspect(r->store))) {
+        unverified(r, st, l->id, msg);
+        err = TR_OK;
+    }
     return err;
+}
+
+/* Keeps a reversal the API gave evidence of, for the end of the run. */
+static int
+plan_add(struct plan *p, const struct tr_lead *l)
+{
+    struct reversal *v;
+
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        if ((v = realloc(p->v, p->cap * sizeof(*v))) == NULL)
+            return -1;
+        p->v = v;
+    }
+    v = &p->v[p->n++];
+    v->id = l->id;
+    v->pipeline_id = l->pipeline_id;
+    v->status_id = l->status_id;
+    v->updated_at = l->updated_at;
+    v->deleted = l->kind == TR_LEAD_DELETED;
+    return 0;
 }
 
 /* Pass 1: the won leads the API changed since the window's start. */
 static enum tr_err
-won_leads(struct tr_reconcile *r, long long since, int dry, struct ids *seen,
-          struct tr_reconcile_stats *st, char *msg, size_t msgsz)
+won_leads(struct tr_reconcile *r, long long since, int dry,
+          struct tr_idset *seen, struct tr_reconcile_stats *st, char *msg,
+          size_t msgsz)
 {
     struct tr_amo_leads list;
+    struct tr_lead l;
     char query[256];
     enum tr_err err = TR_OK;
     int page, more = 1;
@@ -212,159 +211,228 @@ won_leads(struct tr_reconcile *r, long long since, int dry, struct ids *seen,
              "&filter%%5Bupdated_at%%5D%%5Bfrom%%5D=%lld",
              r->cfg->pipeline_id, r->cfg->status_id, since);
     for (page = 1; more && page <= PAGES_MAX && err == TR_OK; page++) {
-        if ((err = ask(r, query, page, &list, msg, msgsz)) != TR_OK)
+        if ((err = tr_amorate_list_leads(&r->amo, r->store, r->cfg->amo_rate,
+                                         query, page, &list, &r->log, msg,
+                                         msgsz)) != TR_OK)
             break;
         for (i = 0; i < list.n && err == TR_OK; i++) {
-            if (add_id(seen, list.v[i].id) != 0)
+            const struct tr_amo_lead *a = &list.v[i];
+
+            if (tr_idset_add(seen, a->id) != 0)
                 err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
-            else
-                err = apply(r, &list.v[i], list.v[i].id, dry, st, msg, msgsz);
+            else if (tr_lead_time_ahead(a->updated_at, (int64_t)time(NULL)))
+                unverified(r, st, a->id, "its updated_at is in the future");
+            else if (a->is_deleted ||
+                     !won(r->cfg, a->pipeline_id, a->status_id))
+                /* the filter says won, its own fields do not (or it has
+                 * none): no evidence either way */
+                unverified(r, st, a->id,
+                           "in the won list without the won status");
+            else {
+                lead_of(a, &l);
+                err = apply(r, &l, dry, st, msg, msgsz);
+            }
         }
         more = list.more;
         tr_amo_leads_release(&list);
     }
-    if (seen->n > 0)
-        qsort(seen->v, seen->n, sizeof(seen->v[0]), cmp_id);
+    tr_idset_sort(seen);
     return err;
 }
 
-/* Pass 2, one request: these stored sales' leads, by id. */
+/*
+ * Leads ids (stored as won, absent from an answer by id) whose newest event
+ * in AmoCRM is their deletion are planned for reversal, dated by it; the
+ * others stay as they are, unverified.
+ */
 static enum tr_err
-check_batch(struct tr_reconcile *r, const int64_t *ids, size_t n, int dry,
-            struct tr_reconcile_stats *st, char *msg, size_t msgsz)
+deleted_leads(struct tr_reconcile *r, const int64_t *ids, size_t n,
+              struct plan *plan, struct tr_reconcile_stats *st, char *msg,
+              size_t msgsz)
+{
+    int64_t at[TR_AMO_EVENT_IDS];
+    struct tr_lead l;
+    char why[512];
+    size_t k;
+    int answered;
+
+    answered = tr_deletions_find(&r->amo, r->store, r->cfg->amo_rate, ids, n,
+                                 at, why, sizeof(why));
+    if (answered < 0)
+        return tr_fail(msg, msgsz, TR_EDB, "%s", why);
+    for (k = 0; k < n; k++) {
+        if (answered == 0 || at[k] == 0) {
+            unverified(r, st, ids[k],
+                       answered == 0 ? why
+                                     : "absent from the API's answer, and no "
+                                       "deletion among its events");
+            continue;
+        }
+        memset(&l, 0, sizeof(l));
+        l.kind = TR_LEAD_DELETED;
+        l.id = ids[k];
+        l.updated_at = at[k];
+        if (plan_add(plan, &l) != 0)
+            return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+    }
+    return TR_OK;
+}
+
+/* A stored sale of the window, and whether it is won now. */
+struct stored {
+    int64_t id;
+    int won;
+};
+
+/*
+ * Pass 2, one batch: these stored sales' leads, by id, every page of the
+ * answer.  A lead returned in another status or pipeline, or deleted, is
+ * planned for reversal when its sale is won; won again, it is applied
+ * (restored, a new price); without the fields that decide, or absent from
+ * the answer with no deletion among its events, it is unverified.
+ */
+static enum tr_err
+check_batch(struct tr_reconcile *r, const struct stored *b, size_t n, int dry,
+            struct plan *plan, struct tr_reconcile_stats *st, char *msg,
+            size_t msgsz)
 {
     struct tr_amo_leads list;
+    struct tr_lead l;
     struct tr_buf q;
-    enum tr_err err;
-    size_t i, k;
+    int64_t missing[TR_AMO_EVENT_IDS];
+    char seen[IDS_PER_REQUEST] = {0};
+    enum tr_err err = TR_OK;
+    int page, more = 1;
+    size_t i, k, nm = 0;
 
     tr_buf_init(&q, 64 * 1024);
-    for (i = 0, err = TR_OK; i < n && err == TR_OK; i++)
+    for (i = 0; i < n && err == TR_OK; i++)
         err = tr_buf_addf(&q, "%sfilter%%5Bid%%5D%%5B%%5D=%" PRId64,
-                          i ? "&" : "", ids[i]);
-    if (err == TR_OK)
-        err = ask(r, q.data, 1, &list, msg, msgsz);
-    tr_buf_release(&q);
-    if (err != TR_OK)
-        return err;
-    for (i = 0; i < n && err == TR_OK; i++) {
-        for (k = 0; k < list.n && list.v[k].id != ids[i]; k++)
-            ;
-        /* not returned: deleted */
-        err = apply(r, k < list.n ? &list.v[k] : NULL, ids[i], dry, st, msg,
-                    msgsz);
+                          i ? "&" : "", b[i].id);
+    for (page = 1; more && page <= PAGES_MAX && err == TR_OK; page++) {
+        if ((err = tr_amorate_list_leads(&r->amo, r->store, r->cfg->amo_rate,
+                                         q.data, page, &list, &r->log, msg,
+                                         msgsz)) != TR_OK)
+            break;
+        for (i = 0; i < list.n && err == TR_OK; i++) {
+            const struct tr_amo_lead *a = &list.v[i];
+
+            for (k = 0; k < n && b[k].id != a->id; k++)
+                ;
+            if (k == n || seen[k])
+                continue; /* not asked for, or twice */
+            seen[k] = 1;
+            lead_of(a, &l);
+            if (!a->is_deleted && (a->pipeline_id == 0 || a->status_id == 0))
+                unverified(r, st, a->id, "the API's lead has no status");
+            else if (tr_lead_time_ahead(a->updated_at, (int64_t)time(NULL)))
+                unverified(r, st, a->id, "its updated_at is in the future");
+            else if (b[k].won && (a->is_deleted ||
+                                  !won(r->cfg, a->pipeline_id, a->status_id)))
+                err = plan_add(plan, &l) == 0
+                          ? TR_OK
+                          : tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+            else
+                err = apply(r, &l, dry, st, msg, msgsz);
+        }
+        more = list.more;
+        tr_amo_leads_release(&list);
     }
-    tr_amo_leads_release(&list);
+    tr_buf_release(&q);
+    for (k = 0; k < n && err == TR_OK; k++) {
+        if (seen[k])
+            continue;
+        if (!b[k].won) {
+            st->checked++;
+            st->unchanged++; /* reversed already: nothing to take back */
+            continue;
+        }
+        missing[nm++] = b[k].id;
+        if (nm == TR_AMO_EVENT_IDS) {
+            err = deleted_leads(r, missing, nm, plan, st, msg, msgsz);
+            nm = 0;
+        }
+    }
+    if (err == TR_OK && nm > 0)
+        err = deleted_leads(r, missing, nm, plan, st, msg, msgsz);
     return err;
 }
 
-/* Pass 2: the stored sales of the window that pass 1 did not see. */
+/* Pass 2: the stored sales of the window that pass 1 did not see; *won_n
+ * says how many of the window's sales are won (the breaker's measure). */
 static enum tr_err
 stored_sales(struct tr_reconcile *r, long long since, int dry,
-             const struct ids *seen, struct tr_reconcile_stats *st, char *msg,
-             size_t msgsz)
+             const struct tr_idset *seen, struct plan *plan, size_t *won_n,
+             struct tr_reconcile_stats *st, char *msg, size_t msgsz)
 {
-    int64_t batch[IDS_PER_REQUEST], id;
+    struct stored batch[IDS_PER_REQUEST];
     char s[24];
     const char *p[1] = {s};
     enum tr_err err = TR_OK;
     PGresult *res;
     size_t n = 0;
-    int i;
+    int i, won_now;
+    int64_t id;
 
     snprintf(s, sizeof(s), "%lld", since);
     if ((res = tr_store_query(r->store, tr_sql_reconcile_sales, 1, p, msg,
                               msgsz)) == NULL)
         return TR_EDB;
+    *won_n = 0;
     for (i = 0; i < PQntuples(res) && err == TR_OK; i++) {
         id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        if (has_id(seen, id))
+        won_now = PQgetvalue(res, i, 1)[0] == 't';
+        *won_n += (size_t)won_now;
+        if (tr_idset_has(seen, id))
             continue;
-        batch[n++] = id;
+        batch[n].id = id;
+        batch[n++].won = won_now;
         if (n == IDS_PER_REQUEST) {
-            err = check_batch(r, batch, n, dry, st, msg, msgsz);
+            err = check_batch(r, batch, n, dry, plan, st, msg, msgsz);
             n = 0;
         }
     }
     if (err == TR_OK && n > 0)
-        err = check_batch(r, batch, n, dry, st, msg, msgsz);
+        err = check_batch(r, batch, n, dry, plan, st, msg, msgsz);
     PQclear(res);
     return err;
 }
 
-/* The path of a URL, without its scheme, host and query. */
-static void
-url_path(const char *url, char *buf, size_t bufsz)
+/*
+ * The planned reversals, once the run's evidence is in: all of them, or,
+ * when they are more than REVERSE_SHARE_PCT of the window's won sales and
+ * more than REVERSE_FREE, none without force (held, for an operator).
+ */
+static enum tr_err
+reverse_planned(struct tr_reconcile *r, const struct plan *plan, size_t won_n,
+                int dry, struct tr_reconcile_stats *st, char *msg, size_t msgsz)
 {
-    const char *p = strstr(url, "://");
+    struct tr_lead l;
+    enum tr_err err = TR_OK;
+    size_t i;
 
-    p = p ? strchr(p + 3, '/') : url;
-    snprintf(buf, bufsz, "%.*s", p ? (int)strcspn(p, "?#") : 0, p ? p : "");
-    while (strlen(buf) > 1 && buf[strlen(buf) - 1] == '/')
-        buf[strlen(buf) - 1] = '\0';
-}
-
-/* Whether a subscription's destination is this service. */
-static int
-ours(const struct tr_config *cfg, const char *dest)
-{
-    char path[1024];
-    size_t n, k;
-
-    if (cfg->webhook_public_url != NULL) {
-        /* AmoCRM keeps ?token=... in the destination */
-        n = strcspn(cfg->webhook_public_url, "?#");
-        k = strcspn(dest, "?#");
-        while (n > 0 && cfg->webhook_public_url[n - 1] == '/')
-            n--;
-        while (k > 0 && dest[k - 1] == '/')
-            k--;
-        return n == k && strncmp(cfg->webhook_public_url, dest, n) == 0;
+    if (plan->n > REVERSE_FREE && plan->n * 100 > won_n * REVERSE_SHARE_PCT &&
+        !r->force) {
+        st->held = plan->n;
+        st->checked += plan->n;
+        tr_log_say(&r->log,
+                   "reconcile: %zu reversals of %zu won sales held back (more "
+                   "than %d%%): check AmoCRM, then traffic-ctl reconcile "
+                   "--force",
+                   plan->n, won_n, REVERSE_SHARE_PCT);
+        return TR_OK;
     }
-    url_path(dest, path, sizeof(path));
-    n = strlen(path);
-    return (n >= 23 && strcmp(path + n - 23, "/webhook/amocrm/traffic") == 0) ||
-           (n >= 15 && strcmp(path + n - 15, "/webhook/amocrm") == 0);
-}
-
-void
-tr_reconcile_judge_hooks(const struct tr_config *cfg,
-                         const struct tr_amo_hooks *hooks,
-                         struct tr_reconcile_stats *st)
-{
-    const char *where = cfg->webhook_public_url ? cfg->webhook_public_url
-                                                : ".../webhook/amocrm/traffic";
-    size_t i, enabled = 0, disabled = 0;
-    const char *off = NULL;
-
-    for (i = 0; i < hooks->n; i++) {
-        if (!ours(cfg, hooks->v[i].destination))
-            continue;
-        if (hooks->v[i].disabled) {
-            disabled++;
-            off = hooks->v[i].destination;
-        } else {
-            enabled++;
-        }
+    for (i = 0; i < plan->n && err == TR_OK; i++) {
+        memset(&l, 0, sizeof(l));
+        l.kind = plan->v[i].deleted ? TR_LEAD_DELETED : TR_LEAD_CANDIDATE;
+        l.event = "reconcile";
+        l.id = plan->v[i].id;
+        l.pipeline_id = plan->v[i].pipeline_id;
+        l.status_id = plan->v[i].status_id;
+        l.updated_at = plan->v[i].updated_at;
+        err = apply(r, &l, dry, st, msg, msgsz);
     }
-    st->hook_problem[0] = '\0';
-    snprintf(st->hook, sizeof(st->hook), "%s",
-             enabled    ? "ok"
-             : disabled ? "disabled"
-                        : "missing");
-    if (!enabled && disabled)
-        snprintf(st->hook_problem, sizeof(st->hook_problem),
-                 "the AmoCRM webhook to %.300s is disabled (AmoCRM switches "
-                 "a hook off after many failed deliveries): enable it again "
-                 "in AmoCRM, Settings, API, Webhooks; reconciliation "
-                 "recovers what it missed",
-                 off);
-    else if (!enabled)
-        snprintf(st->hook_problem, sizeof(st->hook_problem),
-                 "no AmoCRM webhook posts to %.300s: add it in AmoCRM, "
-                 "Settings, API, Webhooks (events \"deal changed\" and "
-                 "\"deal status changed\")",
-                 where);
+    return err;
 }
 
 enum tr_err
@@ -374,12 +442,15 @@ tr_reconcile_hook(struct tr_reconcile *r, struct tr_reconcile_stats *st,
     struct tr_amo_hooks hooks;
     char why[512];
 
-    st->hook[0] = st->hook_problem[0] = '\0';
+    memset(&st->hook, 0, sizeof(st->hook));
+    /* a slot of the pool's rate, like every request to AmoCRM */
+    if (tr_amorate_take(r->store, r->cfg->amo_rate, SLOT_WAIT, msg, msgsz) < 0)
+        return TR_EDB;
     if (tr_amocrm_list_hooks(&r->amo, &hooks, why, sizeof(why)) != TR_AMO_OK) {
         tr_amo_hooks_release(&hooks);
         return tr_fail(msg, msgsz, TR_ENET, "the AmoCRM API: %s", why);
     }
-    tr_reconcile_judge_hooks(r->cfg, &hooks, st);
+    tr_hooks_judge(r->cfg, &hooks, &st->hook);
     tr_amo_hooks_release(&hooks);
     return TR_OK;
 }
@@ -389,38 +460,41 @@ static void
 finish(struct tr_reconcile *r, const char *run,
        const struct tr_reconcile_stats *st, const char *error)
 {
-    char v[5][24], why[128];
-    const char *p[8];
+    char v[7][24], why[128];
+    const char *p[10];
+    size_t n[7] = {st->checked,   st->recovered,  st->corrected, st->reversed,
+                   st->unchanged, st->unverified, st->held};
+    int i;
 
-    snprintf(v[0], sizeof(v[0]), "%zu", st->checked);
-    snprintf(v[1], sizeof(v[1]), "%zu", st->recovered);
-    snprintf(v[2], sizeof(v[2]), "%zu", st->corrected);
-    snprintf(v[3], sizeof(v[3]), "%zu", st->reversed);
-    snprintf(v[4], sizeof(v[4]), "%zu", st->unchanged);
     p[0] = run;
-    p[1] = v[0];
-    p[2] = v[1];
-    p[3] = v[2];
-    p[4] = v[3];
-    p[5] = v[4];
-    p[6] = st->hook[0] ? st->hook : NULL;
-    p[7] = error;
-    tr_store_run(r->store, tr_sql_reconcile_finish, 8, p, why, sizeof(why));
+    for (i = 0; i < 7; i++) {
+        snprintf(v[i], sizeof(v[i]), "%zu", n[i]);
+        p[1 + i] = v[i];
+    }
+    p[8] = st->hook.state[0] ? st->hook.state : NULL;
+    p[9] = error;
+    tr_store_run(r->store, tr_sql_reconcile_finish, 10, p, why, sizeof(why));
 }
 
-/* The passes and the hook check, with the lock held. */
+/* The passes, the planned reversals and the hook check, with the lock. */
 static enum tr_err
 passes(struct tr_reconcile *r, long long since, int dry,
        struct tr_reconcile_stats *st, char *msg, size_t msgsz)
 {
-    struct ids seen = {NULL, 0, 0};
+    struct tr_idset seen = {NULL, 0, 0};
+    struct plan plan = {NULL, 0, 0};
+    size_t won_n = 0;
     char why[512];
     enum tr_err err;
 
     err = won_leads(r, since, dry, &seen, st, msg, msgsz);
     if (err == TR_OK)
-        err = stored_sales(r, since, dry, &seen, st, msg, msgsz);
-    free(seen.v);
+        err = stored_sales(r, since, dry, &seen, &plan, &won_n, st, msg, msgsz);
+    /* only a run whose evidence is complete reverses anything */
+    if (err == TR_OK)
+        err = reverse_planned(r, &plan, won_n, dry, st, msg, msgsz);
+    tr_idset_release(&seen);
+    free(plan.v);
     if (err == TR_OK && tr_reconcile_hook(r, st, why, sizeof(why)) != TR_OK)
         tr_log_say(&r->log, "reconcile: webhooks not checked: %s", why);
     return err;
@@ -431,9 +505,9 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
                  struct tr_reconcile_stats *st, char *msg, size_t msgsz)
 {
     long long since = (long long)time(NULL) - since_s;
-    char s[24], run[24], why[64];
-    const char *p[2] = {s, dry_run ? "true" : "false"};
-    enum tr_err err;
+    char s[24], run[24] = "", why[64];
+    const char *p[2] = {s, "false"};
+    enum tr_err err = TR_OK;
     PGresult *res;
     int locked;
 
@@ -457,17 +531,21 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
     /* the lock is the session's */
     tr_store_keep_session(r->store, 1);
     snprintf(s, sizeof(s), "%lld", since);
-    if ((res = tr_store_query(r->store, tr_sql_reconcile_start, 2, p, msg,
-                              msgsz)) == NULL) {
-        err = TR_EDB;
-    } else {
-        snprintf(run, sizeof(run), "%s", PQgetvalue(res, 0, 0));
+    /* a dry run leaves no trace: no row, no metric, no "last run" */
+    if (!dry_run) {
+        if ((res = tr_store_query(r->store, tr_sql_reconcile_start, 2, p, msg,
+                                  msgsz)) == NULL)
+            err = TR_EDB;
+        else
+            snprintf(run, sizeof(run), "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
+    }
+    if (err == TR_OK) {
         err = passes(r, since, dry_run, st, msg, msgsz);
         if (!dry_run)
             tr_metrics_reconcile(st->recovered, st->corrected, st->reversed,
                                  st->unchanged, err != TR_OK);
-        if (tr_store_connected(r->store))
+        if (!dry_run && tr_store_connected(r->store))
             finish(r, run, st, err != TR_OK ? msg : NULL);
     }
     if (tr_store_connected(r->store))
@@ -480,6 +558,8 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
 void
 tr_reconcile_line(const struct tr_reconcile_stats *st, char *buf, size_t bufsz)
 {
+    size_t n;
+
     if (st->busy) {
         snprintf(buf, bufsz,
                  "reconcile: another host is reconciling; not "
@@ -488,8 +568,15 @@ tr_reconcile_line(const struct tr_reconcile_stats *st, char *buf, size_t bufsz)
     }
     snprintf(buf, bufsz,
              "reconcile: checked %zu, recovered %zu, corrected %zu, reversed "
-             "%zu, unchanged %zu%s%s",
+             "%zu, unchanged %zu, unverified %zu",
              st->checked, st->recovered, st->corrected, st->reversed,
-             st->unchanged, st->hook_problem[0] ? "; problem: " : "",
-             st->hook_problem);
+             st->unchanged, st->unverified);
+    if (st->held && (n = strlen(buf)) < bufsz)
+        snprintf(buf + n, bufsz - n,
+                 "; problem: %zu reversals held back (more than %d%% of the "
+                 "window's sales): check AmoCRM, then traffic-ctl reconcile "
+                 "--force",
+                 st->held, REVERSE_SHARE_PCT);
+    if (st->hook.problem[0] && (n = strlen(buf)) < bufsz)
+        snprintf(buf + n, bufsz - n, "; problem: %s", st->hook.problem);
 }

@@ -9,8 +9,14 @@
  *      as a webhook would have made it (event 'reconcile' in webhook_logs,
  *      its message sent); a stored one follows it (a new price, restored).
  *   2. The stored sales of the window not seen in 1, asked for by id, 250
- *      a request: a lead no longer won, or that the API no longer returns
- *      (deleted), is reversed.
+ *      a request, every page: a lead the API returns in another status or
+ *      pipeline, or deleted, is planned for reversal; one it leaves out is
+ *      looked up in the events API, and only its deletion there (the newest
+ *      of its deletions and restorations) plans a reversal.  Absence, a
+ *      204, a lead without status: "unverified", nothing changes.
+ *      The plan is carried out once every answer is read, unless it would
+ *      reverse more than a tenth of the window's won sales (and more than
+ *      three): then none, "held", for an operator (--force).
  *   3. GET /api/v4/webhooks: whether a subscription posts to this service
  *      (WEBHOOK_PUBLIC_URL, else a destination ending in
  *      /webhook/amocrm/traffic or /webhook/amocrm) and is enabled.
@@ -18,7 +24,8 @@
  * Changes go through the webhook's own statements (sale.h) with source
  * 'reconcile', so a second run changes nothing.  One host at a time runs
  * it (an advisory lock); every request takes a slot of the pool's rate
- * (amorate.h) and 429/5xx are retried.  A dry run rolls each change back.
+ * (amorate.h) and 429/5xx are retried (after Retry-After, up to 30 s).  A
+ * dry run rolls each change back and records nothing.
  */
 #ifndef TR_RECONCILE_H
 #define TR_RECONCILE_H
@@ -27,6 +34,7 @@
 
 #include "amocrm.h"
 #include "err.h"
+#include "hooks.h"
 #include "log.h"
 #include "sale.h"
 
@@ -36,9 +44,10 @@ struct tr_store;
 
 struct tr_reconcile_stats {
     size_t checked, recovered, corrected, reversed, unchanged;
-    int busy;               /* another host was reconciling: not run */
-    char hook[16];          /* "ok", "missing", "disabled", "" unknown */
-    char hook_problem[512]; /* what to do about it, or "" */
+    size_t unverified; /* leads with no evidence either way: left alone */
+    size_t held;       /* reversals the breaker held back (not applied) */
+    int busy;          /* another host was reconciling: not run */
+    struct tr_hooks_verdict hook; /* AmoCRM's subscription, "" unknown */
 };
 
 struct tr_reconcile {
@@ -49,6 +58,7 @@ struct tr_reconcile {
     struct tr_amocrm amo;
     struct tr_log log;
     int enabled; /* an AmoCRM token and a base URL */
+    int force;   /* reverse even past the breaker's bound (--force) */
 };
 
 /* Fills r (cfg, rules, store kept, not owned); log may be NULL. */
@@ -69,21 +79,13 @@ enum tr_err tr_reconcile_run(struct tr_reconcile *r, long long since_s,
                              char *msg, size_t msgsz);
 
 /*
- * Asks the API for the account's webhooks and says in st->hook and
- * st->hook_problem whether one posts to this service.  TR_ENET.
+ * Asks the API for the account's webhooks (after a slot of the pool's
+ * rate) and says in st->hook whether one posts to this service.  TR_ENET,
+ * TR_EDB.
  */
 enum tr_err tr_reconcile_hook(struct tr_reconcile *r,
                               struct tr_reconcile_stats *st, char *msg,
                               size_t msgsz);
-
-/*
- * Whether one of hooks posts to this service (WEBHOOK_PUBLIC_URL, else a
- * destination ending in /webhook/amocrm/traffic or /webhook/amocrm) and is
- * enabled, into st->hook and st->hook_problem.
- */
-void tr_reconcile_judge_hooks(const struct tr_config *cfg,
-                              const struct tr_amo_hooks *hooks,
-                              struct tr_reconcile_stats *st);
 
 /* The summary line: "reconcile: checked N, recovered N, ...". */
 void tr_reconcile_line(const struct tr_reconcile_stats *st, char *buf,

@@ -158,6 +158,16 @@ sale_params(const struct tr_sale *s, const struct tr_delivery *d,
     p[SP_REFERRAL] = it->referral_code;
 }
 
+/* Whether price is a zero a webhook (not the API) brought. */
+static int
+zero_from_webhook(const struct tr_delivery *d, const char *price)
+{
+    if (price == NULL ||
+        (d->said_by != NULL && strcmp(d->said_by, "webhook") != 0))
+        return 0;
+    return price[strspn(price, "0.")] == '\0';
+}
+
 static enum tr_err save_event(struct tr_sale *s, const struct tr_delivery *d,
                               struct tr_item *it, int alone, char *msg,
                               size_t msgsz);
@@ -276,6 +286,14 @@ save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
     p[EP_LEAD] = id_text(t[0], sizeof(t[0]), it->lead_id);
     p[EP_WON] = it->is_sale ? "true" : "false";
     p[EP_PRICE] = l ? nonempty(l->price) : NULL;
+    p[EP_REASON] = nonempty(it->reason);
+    if (zero_from_webhook(d, p[EP_PRICE])) {
+        /* a form saved with the price cleared says 0 as often as a real
+         * zero: the sale keeps its amount until the API says so */
+        p[EP_PRICE] = NULL;
+        p[EP_REASON] = "price 0 from the webhook not taken: reconcile asks "
+                       "the AmoCRM API";
+    }
     p[EP_STATUS] = l ? id_text(t[1], sizeof(t[1]), l->status_id) : NULL;
     p[EP_PIPELINE] = l ? id_text(t[2], sizeof(t[2]), l->pipeline_id) : NULL;
     p[EP_DELETED] = it->deleted ? "true" : "false";
@@ -287,7 +305,6 @@ save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
     p[EP_REQUEST] = d->request_id;
     p[EP_ROUTING] = it->routing;
     p[EP_OUTCOME] = tr_outcome_name(it->outcome);
-    p[EP_REASON] = nonempty(it->reason);
     p[EP_LOG_BODY] = d->log_body;
     p[EP_SAID_BY] = d->said_by ? d->said_by : "webhook";
     p[EP_TARGETOLOGIST] = it->rule ? it->rule->name : NULL;
@@ -366,7 +383,44 @@ save_log(struct tr_sale *s, const struct tr_delivery *d,
 }
 
 static enum tr_err
-save_once(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
+save_item(struct tr_sale *s, struct tr_delivery *d, struct tr_item *it,
+          int alone, char *msg, size_t msgsz)
+{
+    if (it->is_sale)
+        return save_sale(s, d, it, msg, msgsz);
+    if (it->conversion)
+        return save_referral(s, d, it, msg, msgsz);
+    if (it->follow)
+        return save_event(s, d, it, alone, msg, msgsz);
+    return save_log(s, d, it, alone, msg, msgsz);
+}
+
+/*
+ * An item PostgreSQL refused for its own data, in a delivery of several:
+ * undone alone, and its error row written in its place, so that the
+ * others are stored (their transaction goes on).
+ */
+static enum tr_err
+refuse_item(struct tr_sale *s, struct tr_delivery *d, struct tr_item *it,
+            const char *why, char *msg, size_t msgsz)
+{
+    tr_store_rollback_to(s->store);
+    it->outcome = TR_OUT_ERROR;
+    it->is_sale = it->conversion = it->follow = 0;
+    it->change = NULL;
+    snprintf(it->reason, sizeof(it->reason), "refused by the database: %s",
+             why);
+    return save_log(s, d, it, 0, msg, msgsz);
+}
+
+/*
+ * The delivery's statements; with several items in one transaction.  With
+ * isolate, each item runs after a savepoint, and one the database refuses
+ * for its data becomes an error row of its own (refuse_item).
+ */
+static enum tr_err
+save_once(struct tr_sale *s, struct tr_delivery *d, int isolate, char *msg,
+          size_t msgsz)
 {
     int tx = d->nitems > 1;
     enum tr_err err = TR_OK;
@@ -377,14 +431,13 @@ save_once(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
     for (i = 0; i < d->nitems && err == TR_OK; i++) {
         struct tr_item *it = &d->items[i];
 
-        if (it->is_sale)
-            err = save_sale(s, d, it, msg, msgsz);
-        else if (it->conversion)
-            err = save_referral(s, d, it, msg, msgsz);
-        else if (it->follow)
-            err = save_event(s, d, it, !tx, msg, msgsz);
-        else
-            err = save_log(s, d, it, !tx, msg, msgsz);
+        if (isolate &&
+            (err = tr_store_savepoint(s->store, msg, msgsz)) != TR_OK)
+            break;
+        err = save_item(s, d, it, !tx, msg, msgsz);
+        if (isolate && err == TR_EDB && tr_store_connected(s->store) &&
+            tr_store_refused(s->store))
+            err = refuse_item(s, d, it, msg, msg, msgsz);
     }
     if (tx && err == TR_OK)
         err = tr_store_commit(s->store, msg, msgsz);
@@ -396,20 +449,38 @@ save_once(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
 enum tr_err
 tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
 {
+    struct tr_item *before = NULL;
     enum tr_err err = TR_OK;
     int attempt;
 
+    /* a try sets outcomes; the next starts from the items as classified */
+    if (d->nitems > 1) {
+        if ((before = malloc(d->nitems * sizeof(*before))) == NULL)
+            return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+        memcpy(before, d->items, d->nitems * sizeof(*before));
+    }
     for (attempt = 0; attempt < 2; attempt++) {
+        if (attempt > 0 && before != NULL)
+            memcpy(d->items, before, d->nitems * sizeof(*before));
         if ((err = tr_store_connect(s->store, msg, msgsz)) != TR_OK)
-            return err;
-        err = save_once(s, d, msg, msgsz);
+            break;
+        err = save_once(s, d, 0, msg, msgsz);
         if (err == TR_EDB && tr_store_connected(s->store) &&
-            tr_store_refused(s->store))
-            return TR_EREFUSED; /* no retry, no spool would ever take it */
+            tr_store_refused(s->store) && before != NULL) {
+            /* one lead's data: the others must not share its fate */
+            memcpy(d->items, before, d->nitems * sizeof(*before));
+            err = save_once(s, d, 1, msg, msgsz);
+        }
+        if (err == TR_EDB && tr_store_connected(s->store) &&
+            tr_store_refused(s->store)) {
+            err = TR_EREFUSED; /* no retry, no spool would ever take it */
+            break;
+        }
         if (err == TR_OK || tr_store_connected(s->store))
-            return err;
+            break;
         /* the connection broke (server restart, terminated backend) */
         err = TR_EDBDOWN;
     }
+    free(before);
     return err;
 }

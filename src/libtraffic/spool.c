@@ -253,8 +253,19 @@ tr_spool_read(const char *dir, const char *name, struct tr_buf *b,
 {
     char path[4096];
     enum tr_err err;
+    struct stat sb;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return tr_fail(msg, msgsz, TR_EINVAL,
+                       "not a regular file (a link, a FIFO, a device): not "
+                       "an entry the service wrote");
+    if (lstat(path, &sb) == 0 && sb.st_uid != geteuid())
+        return tr_fail(msg, msgsz, TR_EINVAL,
+                       "owned by uid %ld, not by the service (uid %ld): "
+                       "written by another user (a replay as root?); chown "
+                       "it to the service's user and move it back",
+                       (long)sb.st_uid, (long)geteuid());
     if ((err = tr_buf_read_file(b, path, msg, msgsz)) != TR_OK)
         return err;
     if (b->data == NULL || parse_entry(b->data, b->len, e) != 0)
@@ -283,23 +294,33 @@ tr_spool_remove(const char *dir, const char *name)
 int
 tr_spool_tried(const char *dir, const char *name)
 {
-    char path[4096];
-    FILE *f;
-    int n = 0;
+    char path[4096], text[24];
+    struct tr_buf b;
+    long n = 0;
+    char *end;
+    int fd;
 
     tries_path(path, sizeof(path), dir, name);
-    if ((f = fopen(path, "re")) != NULL) {
-        if (fscanf(f, "%d", &n) != 1 || n < 0)
+    tr_buf_init(&b, 32);
+    if (tr_buf_read_file(&b, path, text, sizeof(text)) == TR_OK &&
+        tr_buf_add(&b, "", 1) == TR_OK) {
+        n = strtol(b.data, &end, 10);
+        if (end == b.data || n < 0 || n > 1000000)
             n = 0;
-        fclose(f);
     }
+    tr_buf_release(&b);
     n++;
-    /* a count lost to a crash only gives the entry more tries */
-    if ((f = fopen(path, "we")) != NULL) {
-        fprintf(f, "%d\n", n);
-        fclose(f);
+    /* a count lost to a crash only gives the entry more tries; a FIFO in
+     * its place is neither waited on nor written */
+    snprintf(text, sizeof(text), "%ld\n", n);
+    if ((fd = open(path,
+                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK |
+                       O_NOFOLLOW,
+                   0600)) >= 0) {
+        (void)write_all(fd, text, strlen(text));
+        close(fd);
     }
-    return n;
+    return (int)n;
 }
 
 long
@@ -346,4 +367,38 @@ tr_spool_set_aside(const char *dir, const char *name, const char *why,
     tries_path(from, sizeof(from), dir, name);
     unlink(from);
     snprintf(msg, msgsz, "moved to %s", sub);
+}
+
+void
+tr_spool_note_failure(const char *dir, const char *why)
+{
+    char path[4096], tmp[4160];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/" TR_SPOOL_WHY_FILE, dir);
+    if (why == NULL) {
+        unlink(path);
+        return;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                   0600)) < 0)
+        return;
+    if (write_all(fd, why, strlen(why)) != 0 || close(fd) != 0 ||
+        rename(tmp, path) != 0)
+        unlink(tmp);
+}
+
+void
+tr_spool_last_failure(const char *dir, char *buf, size_t bufsz)
+{
+    char path[4096], why[64];
+    struct tr_buf b;
+
+    snprintf(path, sizeof(path), "%s/" TR_SPOOL_WHY_FILE, dir);
+    tr_buf_init(&b, 1024);
+    buf[0] = '\0';
+    if (tr_buf_read_file(&b, path, why, sizeof(why)) == TR_OK && b.len > 0)
+        snprintf(buf, bufsz, "%.*s", (int)b.len, b.data);
+    tr_buf_release(&b);
 }

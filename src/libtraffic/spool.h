@@ -87,4 +87,16 @@ void tr_spool_set_aside(const char *dir, const char *name, const char *why,
 /* The entries set aside in dir/corrupt (0 when there is none). */
 long tr_spool_corrupt(const char *dir);
 
+/* The file in dir that says why the oldest entry's last replay failed. */
+#define TR_SPOOL_WHY_FILE ".replay-failed"
+
+/*
+ * Records why a replay of the spool failed (why NULL: none failed, the
+ * record goes), for the alert and traffic-ctl check.  Best effort.
+ */
+void tr_spool_note_failure(const char *dir, const char *why);
+
+/* What tr_spool_note_failure recorded into buf ("" when nothing). */
+void tr_spool_last_failure(const char *dir, char *buf, size_t bufsz);
+
 #endif

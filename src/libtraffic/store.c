@@ -3,6 +3,7 @@
  * pooler fallback, transactions.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 
 #include "sql.h"
 #include "store.h"
+#include "text.h"
 
 #define PREPARED_MAX 32
 
@@ -105,37 +107,13 @@ pq_reason(PGconn *conn, char *msg, size_t msgsz, const char *what)
         msg[--n] = '\0';
 }
 
-static void
-clock_add(struct timespec *t, long ms)
-{
-    t->tv_sec += ms / 1000;
-    t->tv_nsec += (ms % 1000) * 1000000L;
-    if (t->tv_nsec >= 1000000000L) {
-        t->tv_sec++;
-        t->tv_nsec -= 1000000000L;
-    }
-}
-
-/* Milliseconds from now until t (0 when past). */
-static long
-ms_until(const struct timespec *t)
-{
-    struct timespec now;
-    long ms;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ms = (long)(t->tv_sec - now.tv_sec) * 1000 +
-         (t->tv_nsec - now.tv_nsec) / 1000000L;
-    return ms > 0 ? ms : 0;
-}
-
 void
 tr_store_deadline(struct tr_store *store, long ms)
 {
     memset(&store->deadline, 0, sizeof(store->deadline));
     if (ms > 0) {
         clock_gettime(CLOCK_MONOTONIC, &store->deadline);
-        clock_add(&store->deadline, ms);
+        tr_clock_add(&store->deadline, ms);
     }
 }
 
@@ -154,7 +132,8 @@ wait_fd(const struct tr_store *store, int fd, short events, long max_ms)
     p.events = events;
     p.revents = 0;
     for (;;) {
-        ms = store->deadline.tv_sec != 0 ? ms_until(&store->deadline) : max_ms;
+        ms = store->deadline.tv_sec != 0 ? tr_ms_until(&store->deadline)
+                                         : max_ms;
         if (ms == 0)
             return 0;
         r = poll(&p, 1, ms < 0 || ms > INT_MAX ? -1 : (int)ms);
@@ -184,7 +163,7 @@ gone(struct tr_store *store, char *msg, size_t msgsz, const char *fmt, ...)
         PQfinish(store->conn);
     store->conn = NULL;
     clock_gettime(CLOCK_MONOTONIC, &store->down_until);
-    clock_add(&store->down_until, TR_STORE_RETRY_MS);
+    tr_clock_add(&store->down_until, TR_STORE_RETRY_MS);
     return tr_fail(msg, msgsz, TR_EDBDOWN, "%s", store->down_reason);
 }
 
@@ -335,7 +314,7 @@ tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
         return tr_fail(msg, msgsz, TR_EDBDOWN, "DATABASE_URL is not set");
     if (tr_store_connected(store))
         return TR_OK;
-    if (store->down_until.tv_sec != 0 && ms_until(&store->down_until) > 0)
+    if (store->down_until.tv_sec != 0 && tr_ms_until(&store->down_until) > 0)
         return tr_fail(msg, msgsz, TR_EDBDOWN,
                        "%s (not retried for a "
                        "second)",
@@ -422,6 +401,17 @@ ready(struct tr_store *store, char *msg, size_t msgsz)
 }
 
 /*
+ * The name of sql's prepared statement: a hash of its text, so that every
+ * session means the same statement by the same name (two sessions that a
+ * pooler gives one server connection in turn never run each other's).
+ */
+static void
+statement_name(const char *sql, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, "tr_%016" PRIx64, tr_text_hash(sql));
+}
+
+/*
  * A prepared statement failed (bad: its result, or NULL).  When the
  * session lost its prepared statements (a pooler in transaction mode between
  * us and PostgreSQL: they are not ours to keep), plain ones from now on, and
@@ -432,8 +422,11 @@ unprepare(struct tr_store *store, PGresult *bad, const char *sql, int n,
           const char *const *params, char *msg, size_t msgsz)
 {
     const char *state = PQresultErrorField(bad, PG_DIAG_SQLSTATE);
+    /* the server's statements are not this session's: gone (26000), taken
+     * (42P05), or not the ones meant (08P01, a bind of another count) */
     int lost = state != NULL &&
-               (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0);
+               (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0 ||
+                strcmp(state, "08P01") == 0);
 
     PQclear(bad);
     if (!lost)
@@ -452,7 +445,7 @@ tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
                         const char *const *params, char *msg, size_t msgsz)
 {
     PGresult *res, *bad = NULL;
-    char name[16];
+    char name[24];
     size_t i;
 
     if (ready(store, msg, msgsz) != TR_OK)
@@ -461,7 +454,7 @@ tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
         ;
     if (i == PREPARED_MAX || store->unprepared)
         return exec(store, sql, n, params, msg, msgsz);
-    snprintf(name, sizeof(name), "tr%zu", i);
+    statement_name(sql, name, sizeof(name));
     if (i == store->nprepared) {
         res = answer(store, PQsendPrepare(store->conn, name, sql, n, NULL),
                      &bad, msg, msgsz);
@@ -485,7 +478,7 @@ tr_store_prepared_as(const struct tr_store *store, const char *sql, char *buf,
 
     for (i = 0; i < store->nprepared && !store->unprepared; i++) {
         if (store->prepared[i] == sql) {
-            snprintf(buf, bufsz, "tr%zu", i);
+            statement_name(sql, buf, bufsz);
             return buf;
         }
     }
@@ -532,14 +525,37 @@ tr_store_commit(struct tr_store *store, char *msg, size_t msgsz)
     return err;
 }
 
+/* Runs sql in the open transaction, leaving refused and suspect as they
+ * were: they say what failed before it, not what it did. */
+static void
+run_keeping(struct tr_store *store, const char *sql)
+{
+    char ignored[64];
+    int refused = store->refused, suspect = store->suspect;
+
+    if (store->in_tx && tr_store_connected(store))
+        tr_store_run(store, sql, 0, NULL, ignored, sizeof(ignored));
+    store->refused = refused;
+    store->suspect = suspect;
+}
+
 void
 tr_store_rollback(struct tr_store *store)
 {
-    char ignored[64];
-
-    if (store->in_tx && tr_store_connected(store))
-        tr_store_run(store, "ROLLBACK", 0, NULL, ignored, sizeof(ignored));
+    run_keeping(store, "ROLLBACK");
     store->in_tx = 0;
+}
+
+enum tr_err
+tr_store_savepoint(struct tr_store *store, char *msg, size_t msgsz)
+{
+    return tr_store_run(store, "SAVEPOINT tr_item", 0, NULL, msg, msgsz);
+}
+
+void
+tr_store_rollback_to(struct tr_store *store)
+{
+    run_keeping(store, "ROLLBACK TO SAVEPOINT tr_item");
 }
 
 void

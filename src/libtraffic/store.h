@@ -121,8 +121,16 @@ enum tr_err tr_store_begin(struct tr_store *store, char *msg, size_t msgsz);
 /* Commits the transaction tr_store_begin opened.  TR_EDB. */
 enum tr_err tr_store_commit(struct tr_store *store, char *msg, size_t msgsz);
 
-/* Rolls it back, when the connection still stands. */
+/* Rolls it back, when the connection still stands; tr_store_refused and
+ * tr_store_data_suspect still say what the failed statement before it was. */
 void tr_store_rollback(struct tr_store *store);
+
+/* In a transaction: marks a point to return to (one at a time).  TR_EDB. */
+enum tr_err tr_store_savepoint(struct tr_store *store, char *msg, size_t msgsz);
+
+/* Undoes what ran since tr_store_savepoint, keeping the transaction; like
+ * tr_store_rollback, it leaves refused and suspect as they were. */
+void tr_store_rollback_to(struct tr_store *store);
 
 /*
  * keep 1: every statement from now on must run on this session (a

@@ -46,6 +46,28 @@ tr_ms_since(const struct timespec *t, const struct timespec *now)
 }
 
 void
+tr_clock_add(struct timespec *t, long ms)
+{
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+long
+tr_ms_until(const struct timespec *t)
+{
+    struct timespec now;
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = tr_ms_since(&now, t);
+    return ms > 0 ? ms : 0;
+}
+
+void
 tr_text_timestamp(char *buf, size_t bufsz, long long sec, long nsec)
 {
     struct tm tm;
@@ -132,4 +154,15 @@ tr_text_base64_decode(const char *s, char *out, size_t outsz)
         return -1;
     out[o] = '\0';
     return (long)o;
+}
+
+uint64_t
+tr_text_hash(const char *s)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)s; *p != '\0'; p++)
+        h = (h ^ *p) * UINT64_C(1099511628211);
+    return h;
 }

@@ -7,6 +7,7 @@
 #define TR_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "err.h"
@@ -30,6 +31,12 @@ void tr_text_timestamp(char *buf, size_t bufsz, long long sec, long nsec);
 /* Milliseconds from t to now (two times of one clock). */
 long tr_ms_since(const struct timespec *t, const struct timespec *now);
 
+/* Moves t ms milliseconds later. */
+void tr_clock_add(struct timespec *t, long ms);
+
+/* Milliseconds from now until monotonic time t (0 when past). */
+long tr_ms_until(const struct timespec *t);
+
 /* Writes the time now as ISO 8601 in UTC: "2026-11-25T10:00:00.123Z". */
 void tr_text_iso_now(char *buf, size_t bufsz);
 
@@ -45,5 +52,8 @@ long long tr_text_parse_age(const char *s);
  * not fit.
  */
 long tr_text_base64_decode(const char *s, char *out, size_t outsz);
+
+/* A 64-bit hash of s (FNV-1a): a stable name for a text.  Pure. */
+uint64_t tr_text_hash(const char *s);
 
 #endif

@@ -21,9 +21,22 @@ unless the test scripted something else through the control endpoints:
   POST /_control/reset
   POST /_control/amocrm   {"leads": {id: lead}, "hooks": [...], "page_size": N}
                           replaces the account's state (each key given);
-                          {"lead": lead} adds or replaces one lead,
-                          {"delete": id} removes one
+                          {"lead": lead} adds or replaces one lead (a
+                          deleted one comes back: a lead_restored event),
+                          {"delete": id} removes one (a lead_deleted event;
+                          with "silent": true none, as when the token's
+                          user cannot see it),
+                          {"misbehave": {...}} makes the account's list
+                          answers lie the ways a real one can:
+                            "by_id": "204" | "empty" | "short" (half the
+                              ids, no next link) | "ok"
+                            "hide": [ids] left out of every list
+                            "nostatus": [ids] without status_id and
+                              pipeline_id in every answer
+  GET /api/v4/events?filter[entity_id][]=..&filter[type][]=..
+                          the account's lead_deleted / lead_restored events
 where R is {"status": 429, "body": {...} or "text", "delay": seconds,
+"headers": {"Retry-After": 2},
 "chat_id": only for this chat, "close": true to drop the connection}.
 "match" is a substring of the request path.  Every delay is bounded.
 """
@@ -61,10 +74,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def answer(self, status, body):
+    def answer(self, status, body, headers=None):
         data = body if isinstance(body, bytes) else (
             body.encode() if isinstance(body, str) else json.dumps(body).encode())
         self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -97,10 +112,29 @@ class Handler(BaseHTTPRequestHandler):
                     amo["hooks"] = req["hooks"]
                 if "page_size" in req:
                     amo["page_size"] = int(req["page_size"])
+                amo.setdefault("events", [])
+                amo.setdefault("misbehave", {})
+                amo.setdefault("gone", [])
+                if "misbehave" in req:
+                    amo["misbehave"] = req["misbehave"] or {}
                 if "lead" in req:
-                    amo["leads"][str(req["lead"]["id"])] = req["lead"]
+                    lid = str(req["lead"]["id"])
+                    if lid in amo["gone"]:
+                        amo["gone"].remove(lid)
+                        amo["events"].append({
+                            "type": "lead_restored", "entity_id": int(lid),
+                            "entity_type": "lead",
+                            "created_at": int(req.get("at", time.time()))})
+                    amo["leads"][lid] = req["lead"]
                 if "delete" in req:
-                    amo["leads"].pop(str(req["delete"]), None)
+                    lid = str(req["delete"])
+                    amo["leads"].pop(lid, None)
+                    if not req.get("silent"):
+                        amo["gone"].append(lid)
+                        amo["events"].append({
+                            "type": "lead_deleted", "entity_id": int(lid),
+                            "entity_type": "lead",
+                            "created_at": int(req.get("at", time.time()))})
                 STATE["amo"] = amo
             else:
                 return self.answer(404, {"error": "no such control"})
@@ -128,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if "status" in r:
-                return self.answer(r["status"], r.get("body", ""))
+                return self.answer(r["status"], r.get("body", ""),
+                                   r.get("headers"))
         if self.path.endswith("/sendMessage"):
             with LOCK:
                 STATE["message_id"] += 1
@@ -176,15 +211,49 @@ class Handler(BaseHTTPRequestHandler):
             amo = json.loads(json.dumps(STATE["amo"]))
         if url.path == "/api/v4/webhooks":
             return 200, {"_embedded": {"webhooks": amo["hooks"]}}
+        bad = amo.get("misbehave") or {}
+        nostatus = {str(i) for i in bad.get("nostatus", [])}
+        hidden = {str(i) for i in bad.get("hide", [])}
+
+        def shown(lead):
+            if str(lead["id"]) in nostatus:
+                lead = {k: v for k, v in lead.items()
+                        if k not in ("status_id", "pipeline_id")}
+            return lead
+        if url.path == "/api/v4/events":
+            ids = {int(i) for i in q.get("filter[entity_id][]", [])}
+            types = set(q.get("filter[type][]", []))
+            evs = [e for e in amo.get("events", [])
+                   if (not ids or e["entity_id"] in ids)
+                   and (not types or e["type"] in types)]
+            size = min(int(q.get("limit", ["100"])[0]), amo["page_size"])
+            page = int(q.get("page", ["1"])[0])
+            chunk = evs[(page - 1) * size:page * size]
+            if not chunk:
+                return 204, None
+            links = {"self": {"href": self.path}}
+            if page * size < len(evs):
+                links["next"] = {"href": "/api/v4/events?page=%d" % (page + 1)}
+            return 200, {"_page": page, "_links": links,
+                         "_embedded": {"events": chunk}}
         if url.path.startswith("/api/v4/leads/"):
             lead = amo["leads"].get(url.path.rsplit("/", 1)[1])
-            return (200, lead) if lead else (204, None)
+            return (200, shown(lead)) if lead else (204, None)
         if url.path != "/api/v4/leads":
             return None
         leads = sorted(amo["leads"].values(), key=lambda l: int(l["id"]))
+        leads = [l for l in leads if str(l["id"]) not in hidden]
         ids = q.get("filter[id][]")
         if ids:
+            mode = bad.get("by_id", "ok")
+            if mode == "204":
+                return 204, None
+            if mode == "empty":
+                return 200, {"_page": 1, "_links": {"self": {
+                    "href": self.path}}, "_embedded": {"leads": []}}
             leads = [l for l in leads if str(l["id"]) in ids]
+            if mode == "short":
+                leads = leads[:len(leads) // 2]
         pipe = q.get("filter[statuses][0][pipeline_id]")
         stat = q.get("filter[statuses][0][status_id]")
         if pipe and stat:
@@ -196,7 +265,7 @@ class Handler(BaseHTTPRequestHandler):
                      >= int(since[0])]
         size = min(int(q.get("limit", ["250"])[0]), amo["page_size"])
         page = int(q.get("page", ["1"])[0])
-        chunk = leads[(page - 1) * size:page * size]
+        chunk = [shown(l) for l in leads[(page - 1) * size:page * size]]
         if not chunk:
             return 204, None
         links = {"self": {"href": self.path}}

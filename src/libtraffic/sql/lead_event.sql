@@ -8,7 +8,12 @@
 -- (reconciliation, which looks at every sale of its window).
 --   $1 lead_id, $2 won (the lead is in the sale's pipeline and status),
 --   $3 price (NULL: unknown), $4 status_id, $5 pipeline_id, $6 deleted,
---   $7 the lead's modification time (unix seconds, NULL: unknown),
+--   $7 the lead's modification time (unix seconds, NULL: unknown; a
+--   deletion without one is dated a second after the newest event the
+--   sale knows, or by its delivery, $9, when it knows none: AmoCRM's retry
+--   of an event from before the deletion is then stale and cannot bring
+--   the sale back, while a real restoration, later on AmoCRM's own clock,
+--   still applies, whatever our clock says),
 --   $8 TELEGRAM_CORRECTIONS, $9 received_at, $10 source, $11 event,
 --   $12 request_id, $13 routing, $14 the status when nothing changed,
 --   $15 its reason, $16 the log body, $17 who says so ('webhook',
@@ -25,10 +30,13 @@
 --@variant lead_event
 --@variant lead_event_lazy lazy
 WITH stored AS (
- SELECT EXISTS (SELECT 1 FROM sales_notifications WHERE lead_id = $1) AS yes
+ SELECT EXISTS (SELECT 1 FROM sales_notifications WHERE lead_id = $1) AS yes,
+  (SELECT lead_updated_at FROM sales_notifications WHERE lead_id = $1) AS at
 ), a AS (
  SELECT f.* FROM stored, LATERAL traffic_sale_apply($1, $2::boolean,
-  $3::numeric, $4::bigint, $5::bigint, $6::boolean, to_timestamp($7::bigint),
+  $3::numeric, $4::bigint, $5::bigint, $6::boolean,
+  coalesce(to_timestamp($7::bigint), CASE WHEN $6::boolean
+   THEN coalesce(stored.at + interval '1 second', $9::timestamptz) END),
   $17::text, $8::boolean) f
  WHERE stored.yes
  UNION ALL

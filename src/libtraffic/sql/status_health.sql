@@ -15,7 +15,8 @@ SELECT
  coalesce((SELECT hook FROM reconcile_runs WHERE hook IS NOT NULL
   ORDER BY id DESC LIMIT 1), '') AS hook,
  coalesce((SELECT to_char(started_at AT TIME ZONE $1, 'DD.MM.YYYY HH24:MI')
-  FROM reconcile_runs ORDER BY id DESC LIMIT 1), '') AS reconciled
+  FROM reconcile_runs WHERE finished_at IS NOT NULL AND error IS NULL
+  AND NOT dry_run ORDER BY id DESC LIMIT 1), '') AS reconciled
 FROM (SELECT count(*) AS total,
   count(*) FILTER (WHERE processing_status <> 'error') AS ok
  FROM webhook_logs WHERE received_at >= now() - interval '24 hours') d
