@@ -16,13 +16,16 @@
 #include "config.h"
 #include "hooks.h"
 #include "render.h"
+#include "sale.h"
+#include "schema.h"
 #include "spool.h"
 #include "sql.h"
 #include "store.h"
 
 static const char *const names[TR_ALERT_N] = {
-    "amocrm_hook",     "amocrm_token", "telegram_token", "telegram_chat",
-    "failed_messages", "spool",        "silence",        "reconcile",
+    "amocrm_hook",   "amocrm_token",    "telegram_token",
+    "telegram_chat", "failed_messages", "spool",
+    "silence",       "reconcile",       "database",
 };
 
 const char *
@@ -231,6 +234,29 @@ detect_spool(struct tr_alerts *a, struct tr_alert_found *f)
         age, why);
 }
 
+/* The database answers and refuses sales (schema.h). */
+static void
+detect_refusal(struct tr_alerts *a, struct tr_alert_found *f)
+{
+    char found[1024], msg[256], ru[1024];
+    struct tr_sale sale;
+    size_t n;
+
+    tr_sale_init(&sale, a->cfg, a->store);
+    if (tr_schema_probe(&sale, found, sizeof(found), msg, sizeof(msg)) < 0)
+        return; /* away: the spool's alert is about that */
+    f->known = 1;
+    if (found[0] == '\0')
+        return;
+    n = strcspn(found, "\n");
+    snprintf(ru, sizeof(ru),
+             "База данных отвечает, но не принимает продажи: %.*s. Продажи "
+             "ждут в спуле и сохранятся, когда это исправят (traffic-ctl "
+             "check).",
+             (int)n, found);
+    set(f, ru, "the database refuses sales: %.*s", (int)n, found);
+}
+
 /* The last reconciliation: it failed, or its breaker held reversals. */
 static void
 detect_reconcile(struct tr_alert_found *f, const char *error, long held)
@@ -271,6 +297,7 @@ detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
     PGresult *res;
 
     detect_spool(a, &found[TR_ALERT_SPOOL]);
+    detect_refusal(a, &found[TR_ALERT_DATABASE]);
     if ((res = tr_store_query(a->store, tr_sql_alert_facts, 0, NULL, msg,
                               msgsz)) == NULL)
         return TR_EDB;
@@ -417,6 +444,8 @@ damp(struct tr_alerts *a, int i, struct tr_alert_found *f)
 {
     struct timespec now;
 
+    if (i == TR_ALERT_DATABASE)
+        return 1; /* a refusing database does not flap: at once */
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (a->seen_since[i] == 0 || a->seen[i] != f->active) {
         a->seen[i] = f->active;

@@ -36,6 +36,7 @@ enum tr_alert {
     TR_ALERT_SPOOL,
     TR_ALERT_SILENCE,
     TR_ALERT_RECONCILE,
+    TR_ALERT_DATABASE, /* it answers and refuses sales: posted at once */
     TR_ALERT_N
 };
 

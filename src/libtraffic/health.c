@@ -9,6 +9,8 @@
 #include "config.h"
 #include "health.h"
 #include "migrate.h"
+#include "sale.h"
+#include "schema.h"
 #include "spool.h"
 #include "sql.h"
 #include "store.h"
@@ -56,10 +58,41 @@ tr_health_check(struct tr_store *store, const struct tr_config *cfg,
     check_database(store, h);
     h->spool_ok = tr_spool_probe(cfg->spool_dir, why, sizeof(why)) == TR_OK;
     snprintf(h->spool, sizeof(h->spool), "%s", h->spool_ok ? "writable" : why);
+    h->waiting = tr_spool_depth(cfg->spool_dir);
+}
+
+/*
+ * The refusal probe, when due: at the first measure, and at most once a
+ * second while sales wait in the spool of a database that answers, or the
+ * last probe found a refusal.  Its finding goes into h.
+ */
+static void
+probe_refusal(struct tr_health_cache *c, struct tr_sale *sale,
+              struct tr_health *h, const struct timespec *now)
+{
+    char found[1024], msg[256];
+    size_t n;
+
+    if (!h->database_ok || !h->schema_ok)
+        return;
+    if (c->probed.tv_sec == 0 ||
+        ((h->waiting > 0 || c->refuses[0] != '\0') &&
+         tr_ms_since(&c->probed, now) >= TR_HEALTH_FRESH_MS)) {
+        c->probed = *now;
+        if (tr_schema_probe(sale, found, sizeof(found), msg, sizeof(msg)) < 0)
+            return; /* away meanwhile: the next measure says so */
+        n = strcspn(found, "\n");
+        snprintf(c->refuses, sizeof(c->refuses), "%.*s", (int)n, found);
+    }
+    if (c->refuses[0] != '\0') {
+        h->refusing = 1;
+        snprintf(h->database, sizeof(h->database), "refuses sales: %s",
+                 c->refuses);
+    }
 }
 
 void
-tr_health_get(struct tr_health_cache *c, struct tr_store *store,
+tr_health_get(struct tr_health_cache *c, struct tr_sale *sale,
               const struct tr_config *cfg, struct tr_health *h)
 {
     const struct tr_health *l = &c->last;
@@ -67,12 +100,14 @@ tr_health_get(struct tr_health_cache *c, struct tr_store *store,
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (c->at.tv_sec != 0 && l->database_ok && l->schema_ok && l->spool_ok &&
+        !l->refusing && l->waiting == 0 &&
         tr_ms_since(&c->at, &now) < TR_HEALTH_FRESH_MS &&
-        tr_store_alive(store)) {
+        tr_store_alive(sale->store)) {
         *h = *l;
         return;
     }
-    tr_health_check(store, cfg, h);
+    tr_health_check(sale->store, cfg, h);
+    probe_refusal(c, sale, h, &now);
     if (c->at.tv_sec == 0 || memcmp(h, l, sizeof(*h)) != 0)
         c->changes++;
     c->last = *h;
@@ -82,5 +117,5 @@ tr_health_get(struct tr_health_cache *c, struct tr_store *store,
 int
 tr_health_can_store(const struct tr_health *h)
 {
-    return (h->database_ok && h->schema_ok) || h->spool_ok;
+    return !h->refusing && ((h->database_ok && h->schema_ok) || h->spool_ok);
 }

@@ -6,9 +6,13 @@
  * while anything is not; a connection the server closed (a stop, a
  * restart, a terminated backend) is seen at the next request, by reading
  * the socket, without a round trip.
+ * A database that answers but refuses sales (schema.h) is no "all is
+ * well": the probe runs at a worker's first measure and, at most once a
+ * second, while sales wait in the spool or it last found a refusal.
  * GET /webhook/amocrm/traffic/test answers it inside the seed's JSON;
  * .../health the same with 503 when neither the database nor the spool
- * can take a sale (for load balancers and monitors).
+ * can take a sale, or the database refuses sales (for load balancers and
+ * monitors).
  */
 #ifndef TR_HEALTH_H
 #define TR_HEALTH_H
@@ -20,13 +24,16 @@
 #define TR_HEALTH_FRESH_MS 1000
 
 struct tr_config;
+struct tr_sale;
 struct tr_store;
 
 struct tr_health {
     int database_ok;     /* it answered */
     int schema_ok;       /* with the schema this build needs */
     int spool_ok;        /* a file could be written there */
-    char database[32];   /* "connected", "unavailable" */
+    int refusing;        /* it answers and refuses sales */
+    long waiting;        /* requests in the spool */
+    char database[256];  /* "connected", "unavailable", "refuses sales: "*/
     char migrations[64]; /* "current", "pending: 006 of 007", ... */
     char spool[192];     /* "writable", or why not */
 };
@@ -34,8 +41,10 @@ struct tr_health {
 /* A worker's last measure, and when it was taken. */
 struct tr_health_cache {
     struct tr_health last;
-    struct timespec at; /* CLOCK_MONOTONIC; 0: never */
-    unsigned changes;   /* how often a measure differed from the last */
+    struct timespec at;     /* CLOCK_MONOTONIC; 0: never */
+    unsigned changes;       /* how often a measure differed from the last */
+    struct timespec probed; /* the refusal probe's last run; 0: never */
+    char refuses[200];      /* what it found ("": nothing) */
 };
 
 /* Checks now; a few milliseconds when all is well. */
@@ -44,11 +53,12 @@ void tr_health_check(struct tr_store *store, const struct tr_config *cfg,
 
 /* The health by c: its last measure while all was well within
  * TR_HEALTH_FRESH_MS and the connection is still open, else checked now
- * (and kept in c). */
-void tr_health_get(struct tr_health_cache *c, struct tr_store *store,
+ * (and kept in c), with the refusal probe on sale's store when due. */
+void tr_health_get(struct tr_health_cache *c, struct tr_sale *sale,
                    const struct tr_config *cfg, struct tr_health *h);
 
-/* Whether a sale can be made durable: the database, else the spool. */
+/* Whether a sale can be made durable (the database, else the spool) and
+ * nothing is refused: what .../health answers 200 for. */
 int tr_health_can_store(const struct tr_health *h);
 
 #endif

@@ -155,7 +155,7 @@ answer_test(struct tr_router *r, int health, struct tr_response *resp)
     struct tr_health h;
     char now[40];
 
-    tr_health_get(&r->health, r->store, r->cfg, &h);
+    tr_health_get(&r->health, &r->pipeline.sale, r->cfg, &h);
     if ((r->test.head == NULL || r->test.health != health ||
          r->test.changes != r->health.changes) &&
         make_test(r, health, &h) != 0) {

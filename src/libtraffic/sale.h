@@ -99,4 +99,14 @@ void tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
 enum tr_err tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg,
                          size_t msgsz);
 
+/*
+ * Writes a sale of a lead no deal has (the process's negative pid) the
+ * way a webhook to source would, reads it back from both tables and its log
+ * row, and rolls it all back: whether this role may write and read a sale
+ * (rights, row level security, triggers, constraints).  TR_OK, or TR_EDB /
+ * TR_EDBDOWN with the reason in msg.
+ */
+enum tr_err tr_sale_probe(struct tr_sale *s, const char *source, char *msg,
+                          size_t msgsz);
+
 #endif

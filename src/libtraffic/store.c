@@ -495,6 +495,22 @@ tr_store_query(struct tr_store *store, const char *sql, int n,
 }
 
 enum tr_err
+tr_store_parse(struct tr_store *store, const char *sql, char *msg, size_t msgsz)
+{
+    PGresult *res;
+
+    if (ready(store, msg, msgsz) != TR_OK)
+        return TR_EDBDOWN;
+    /* the unnamed statement: each parse replaces the last, none is kept */
+    res = answer(store, PQsendPrepare(store->conn, "", sql, 0, NULL), NULL, msg,
+                 msgsz);
+    if (res == NULL)
+        return tr_store_connected(store) ? TR_EDB : TR_EDBDOWN;
+    PQclear(res);
+    return TR_OK;
+}
+
+enum tr_err
 tr_store_run(struct tr_store *store, const char *sql, int n,
              const char *const *params, char *msg, size_t msgsz)
 {

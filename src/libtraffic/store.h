@@ -107,6 +107,15 @@ const char *tr_store_prepared_as(const struct tr_store *store, const char *sql,
  */
 int tr_store_commit_raised(const struct tr_store *store);
 
+/*
+ * Parses and plans sql against the live schema without running it (its
+ * tables, columns, types, the unique index an ON CONFLICT names): TR_OK,
+ * TR_EDB with the server's reason in msg, TR_EDBDOWN.  Rights and row
+ * level security are only checked by running a statement.
+ */
+enum tr_err tr_store_parse(struct tr_store *store, const char *sql, char *msg,
+                           size_t msgsz);
+
 /* tr_store_query for a statement whose result is not needed: TR_EDB. */
 enum tr_err tr_store_run(struct tr_store *store, const char *sql, int n,
                          const char *const *params, char *msg, size_t msgsz);
