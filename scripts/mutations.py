@@ -345,7 +345,7 @@ MUTATIONS = [
     m("events-newest-ignored", "a lead deleted then restored counted as deleted",
       [("src/libtraffic/deletions.c", "                    ev.v[i].created_at >= newest[k]) {",
         "                    ev.v[i].deleted) {")],
-      ["t/054-reconcile-property.t"]),
+      ["t/063-reconcile-evidence.t"]),
     m("retry-after-ignored", "AmoCRM's Retry-After not waited out",
       [("src/libtraffic/amorate.c", "    if (ra <= 0)\n        return backoff;",
         "    if (ra >= 0)\n        return backoff;")],

@@ -13,7 +13,7 @@ use TrafficTest;
 start_pg(durable => 1, settings => ['fsync = on']);
 my ($rc, $out) = ctl(['check']);
 is($rc, 1, 'check before migrating: fails');
-my $n = () = glob(srcdir() . '/sql/*.sql');
+my $n = () = glob(srcdir() . '/sql/[0-9][0-9][0-9]_*.sql');
 like($out, qr/problem: $n migrations not applied: run traffic-ctl migrate/,
     'and says what to do');
 ($rc, $out) = migrate();

@@ -114,6 +114,18 @@ my @events = grep { $_->{path} =~ m{^/api/v4/events\?} } fake_requests();
 like($events[-1]{path}, qr/filter%5Bentity_id%5D%5B%5D=6300000[23]/,
     'the absent leads were looked up in the events API');
 
+# A lead deleted and restored in AmoCRM, then hidden from the token: its
+# newest event is the restoration, so its absence is no evidence.
+fake_amocrm(delete => 63000004, at => $now - 50);
+fake_amocrm(lead => api_lead(id => 63000004, price => 1000, updated_at =>
+    $now - 600, utm_campaign => 'tripwire_evi'), at => $now - 40);
+fake_amocrm(misbehave => { hide => [63000004] });
+$line = reconcile('--since', '5m');
+like($line, qr/reversed 0,/, 'deleted, restored, then hidden: not reversed')
+    or diag($line);
+like(tracked(), qr/63000004/, 'it stays on the dashboard');
+fake_amocrm(misbehave => {});
+
 # An API lead with updated_at 2^63-1, and one in milliseconds: the run goes
 # on; the first is unverified, the second's time is read as seconds.
 fake_amocrm(lead => { %{ api_lead(id => 63000004, price => 1000,

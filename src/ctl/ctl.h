@@ -75,6 +75,7 @@ struct ctl {
 /* The commands, one file each (or a group), and their argument checks. */
 int ctl_check(struct ctl *c);
 int ctl_migrate(struct ctl *c);
+int ctl_adopt(struct ctl *c);
 int ctl_logs(struct ctl *c);
 int ctl_logs_args(const struct ctl *c);
 int ctl_purge(struct ctl *c);

@@ -46,6 +46,23 @@ static const struct ctl_command commands[] = {
      0,
      0,
      {{"sql-dir", "DIR"}}},
+    {"adopt",
+     ctl_adopt,
+     NULL,
+     "[--sql-dir DIR] [--dry-run]",
+     "take over the old handler's tables, then migrate",
+     "Converts tables named as ours but of another shape (the old Node.js\n"
+     "handler's sales_notifications, all_sales_tracking, webhook_logs) in\n"
+     "place, in one transaction under the migrations' lock, printing what\n"
+     "each step does; then applies the migrations.  A row that cannot stay\n"
+     "(a second row of a lead, a lead id that is not a number) moves to\n"
+     "adopt_quarantine with the reason; the old columns stay.  --dry-run\n"
+     "does it all and rolls it back.  Needs a session: not through a\n"
+     "transaction pooler.\n",
+     CTL_CONFIG | CTL_DB,
+     0,
+     0,
+     {{"sql-dir", "DIR"}, {"dry-run", NULL}}},
     {"logs",
      ctl_logs,
      ctl_logs_args,

@@ -1,11 +1,16 @@
 /*
- * migrate.c: traffic-ctl migrate: the pending migrations of sql/.
+ * migrate.c: traffic-ctl migrate: the pending migrations of sql/; and
+ * traffic-ctl adopt: the old handler's tables taken over first.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl/ctl.h"
+#include "libtraffic/adopt.h"
 #include "libtraffic/migrate.h"
+#include "libtraffic/store.h"
+#include "libtraffic/text.h"
 
 int
 ctl_migrate(struct ctl *c)
@@ -25,4 +30,46 @@ ctl_migrate(struct ctl *c)
         return 1;
     }
     return 0;
+}
+
+int
+ctl_adopt(struct ctl *c)
+{
+    const char *dir = ctl_sql_dir(c->opt[0]);
+    int dry = c->opt[1] != NULL, n;
+    struct timespec t0, t1;
+    char msg[1024];
+
+    if (tr_store_connect(c->store, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl adopt: %s\n", msg);
+        return 1;
+    }
+    if ((n = tr_adopt_differences(c->store, NULL, msg, sizeof(msg))) < 0) {
+        fprintf(stderr, "traffic-ctl adopt: %s\n", msg);
+        return 1;
+    }
+    if (n > 0) {
+        printf("what differs from this service's shape:\n");
+        tr_adopt_differences(c->store, stdout, msg, sizeof(msg));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (tr_adopt_run(c->store, dir, dry, stdout, msg, sizeof(msg)) != TR_OK) {
+        fprintf(stderr, "traffic-ctl adopt: %s\n", msg);
+        if (strstr(msg, "prepared statement") != NULL ||
+            strstr(msg, "advisory") != NULL)
+            fprintf(stderr, "traffic-ctl adopt: adoption needs a session of "
+                            "its own: use the database's direct or session "
+                            "port, not a transaction pooler\n");
+        return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (dry) {
+        printf("adopt: dry run in %ld ms; traffic-ctl adopt does it\n",
+               tr_ms_since(&t0, &t1));
+        return 0;
+    }
+    printf("adopt: done in %ld ms; every row removed is in adopt_quarantine "
+           "with its reason\n",
+           tr_ms_since(&t0, &t1));
+    return ctl_migrate(c);
 }

@@ -41,7 +41,8 @@ enum tr_err tr_buf_addf(struct tr_buf *b, const char *fmt, ...)
 
 /*
  * Appends the contents of the file at path.  TR_EIO when it cannot be opened
- * or read or is not a regular file (a FIFO is never waited on), TR_ETOOBIG when
+ * or read or is neither a regular file nor a device (a FIFO is never
+ * waited on), TR_ETOOBIG when
  * it is larger than what b may hold; msg names the file either way.
  */
 enum tr_err tr_buf_read_file(struct tr_buf *b, const char *path, char *msg,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "adopt.h"
 #include "dir.h"
 #include "migrate.h"
 #include "sql.h"
@@ -120,6 +121,29 @@ apply_one(struct tr_store *store, const char *dir, const char *name, char *msg,
     return err;
 }
 
+/*
+ * Before the first migration: tables of our names and another shape (the
+ * old handler's) are said, and nothing is changed.
+ */
+static enum tr_err
+foreign(struct tr_store *store, const char *first, FILE *out, char *msg,
+        size_t msgsz)
+{
+    int a, n;
+
+    if ((a = applied(store, first, msg, msgsz)) != 0)
+        return a < 0 ? TR_EDB : TR_OK;
+    if ((n = tr_adopt_differences(store, NULL, msg, msgsz)) <= 0)
+        return n < 0 ? TR_EDB : TR_OK;
+    fprintf(out, "these tables are not of this service's shape:\n");
+    tr_adopt_differences(store, out, msg, msgsz);
+    return tr_fail(msg, msgsz, TR_EDB,
+                   "the database has tables of another shape (above: the old "
+                   "handler's?); nothing was changed.  traffic-ctl adopt "
+                   "--dry-run says how it takes them over, traffic-ctl adopt "
+                   "does it (then migrate goes on)");
+}
+
 enum tr_err
 tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
                  char *msg, size_t msgsz)
@@ -141,6 +165,7 @@ tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
     }
     /* the lock is the session's: no reconnecting until it is given back */
     tr_store_keep_session(store, 1);
+    err = foreign(store, files.names[0], out, msg, msgsz);
     for (i = 0; i < files.n && err == TR_OK; i++) {
         if ((a = applied(store, files.names[i], msg, msgsz)) < 0)
             err = TR_EDB;
