@@ -299,6 +299,7 @@ BEGIN
         FOR g IN SELECT tgname FROM pg_trigger
                  WHERE tgrelid = 'all_sales_tracking'::regclass
                    AND NOT tgisinternal AND tgenabled <> 'D'
+                   AND tgname NOT LIKE 'traffic\_%'
                    AND tgtype & 2 = 2 AND tgtype & 4 = 4 LOOP
             EXECUTE format('ALTER TABLE all_sales_tracking DISABLE TRIGGER %I',
                            g.tgname);

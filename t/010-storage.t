@@ -74,12 +74,15 @@ is(psql("SELECT coalesce(lead_name, 'NULL'), coalesce(sale_amount::text,"
 ($st, $res) = deliver(example('03-update-142-cyrillic.txt'));
 is($res->{processed}, 1, '03: a sale');
 is(psql('SELECT targetologist, utm_campaign, coalesce(utm_medium, \'NULL\'),'
-    . ' coalesce(sale_amount::text, \'NULL\') FROM all_sales_tracking WHERE'
-    . ' lead_id = 25123458'),
+    . ' sale_amount::text || \' known \' || sale_amount_known FROM'
+    . ' all_sales_tracking WHERE lead_id = 25123458'),
     "Muha|\x{d0}\x{97}\x{d0}\x{90}\x{d0}\x{9f}\x{d0}\x{a3}\x{d0}\x{a1}\x{d0}"
     . "\x{9a}_\x{d0}\x{94}\x{d0}\x{b5}\x{d0}\x{ba}\x{d0}\x{b0}\x{d0}\x{b1}"
-    . "\x{d1}\x{80}\x{d1}\x{8c} & <b>||NULL",
-    '03: Muha, campaign stored as received, empty medium, unknown amount');
+    . "\x{d1}\x{80}\x{d1}\x{8c} & <b>||0.00 known false",
+    '03: Muha, campaign stored as received, empty medium, unknown amount'
+    . ' (0 for the dashboard\'s sums, and said so)');
+is(psql("SELECT coalesce(sale_amount::text, 'NULL') FROM sales_notifications"
+    . " WHERE lead_id = 25123458"), 'NULL', '03: the sale itself: unknown');
 
 # 04: two non-sales.
 ($st, $res) = deliver(example('04-status-skipped.txt'));

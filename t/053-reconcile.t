@@ -167,17 +167,18 @@ like($out, qr/^amocrm: a webhook posts here and is enabled$/m, 'ours: fine');
 is(psql("SELECT hook FROM reconcile_runs ORDER BY id DESC LIMIT 1"),
     'disabled', 'the last run recorded the hook\'s state');
 
-# One host at a time.
-my $holder = fork // die;
-if (!$holder) {
-    psql('SELECT pg_advisory_lock(727384911), pg_sleep(4)');
-    POSIX::_exit(0);
-}
-wait_for('the other host\'s lock', sub { psql("SELECT count(*) FROM pg_locks"
-    . " WHERE locktype = 'advisory' AND objid = 727384911") == 1 });
+# One host at a time: another host's lease (a row, so that it works
+# through a transaction pooler), then the lease of a host that died.
+psql("UPDATE traffic_leases SET holder = 'other-host:1', until = now() +"
+    . " interval '10 minutes' WHERE name = 'reconcile'");
 ($r, $line) = reconcile();
 is($line, 'reconcile: another host is reconciling; not run', 'one at a time');
-waitpid($holder, 0);
+psql("UPDATE traffic_leases SET until = now() - interval '1 second' WHERE"
+    . " name = 'reconcile'");
+($r, $line) = reconcile();
+like($line, qr/^reconcile: checked/, 'a lease run out is taken over');
+is(psql("SELECT holder IS NULL FROM traffic_leases WHERE name ="
+    . " 'reconcile'"), 't', 'and given back at the end');
 
 # The sidecar reconciles every RECONCILE_INTERVAL_S.
 start_deliver(env_file => write_env(%env, RECONCILE_INTERVAL_S => 1));

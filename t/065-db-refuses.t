@@ -27,9 +27,9 @@ start_pg();
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 psql("CREATE ROLE svc LOGIN");
-psql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO"
-    . " svc; GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO"
-    . " svc");
+# as the README says: the owner lets the service's role in (rights, and
+# its row level security policies on every table)
+psql("SELECT traffic_allow_service('svc')");
 (my $url = pg_url()) =~ s/user=traffic/user=svc/;
 my $api = start_fake_api();
 my $alert_chat = -1006500000009;
@@ -80,9 +80,8 @@ my @cases = (
      'GRANT INSERT ON webhook_logs TO svc',
      qr/permission denied for table webhook_logs/],
     ['row level security without a policy',
-     'ALTER TABLE all_sales_tracking ENABLE ROW LEVEL SECURITY',
-     'CREATE POLICY svc_all ON all_sales_tracking TO svc USING (true) WITH'
-     . ' CHECK (true)',
+     'DROP POLICY traffic_service_svc ON all_sales_tracking',
+     "SELECT traffic_allow_service('svc')",
      qr/row-level security/],
 );
 my $lead = 65000100;
@@ -131,4 +130,22 @@ for my $c (@cases) {
     like((alerts())[-1] // '', qr/решено/, "$what: saying it is solved");
 }
 is(scalar(() = glob(tmpdir() . '/spool/*.req')), 0, 'the spool is empty');
+
+# Row level security is on for every table of the service: a role granted
+# SELECT (Supabase's anon, through its REST API) sees no row without a
+# policy; traffic_allow_reader gives the dashboard's readers theirs.
+is(psql("SELECT count(*) FROM pg_class WHERE relname IN (SELECT"
+    . " traffic_tables()) AND NOT relrowsecurity"), 0,
+    'row level security on every table');
+psql("CREATE ROLE anon NOLOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public"
+    . " TO anon");
+my $total = psql("SELECT count(*) FROM all_sales_tracking");
+cmp_ok($total, '>', 0, 'the dashboard has sales');
+is(psql("SET ROLE anon; SELECT count(*) FROM all_sales_tracking"), 0,
+    'a role granted SELECT but without a policy sees none of them');
+psql("SELECT traffic_allow_reader('anon')");
+is(psql("SET ROLE anon; SELECT count(*) FROM all_sales_tracking"), $total,
+    'traffic_allow_reader: it reads them all');
+is(psql("SET ROLE anon; SELECT count(*) FROM traffic_leases"), 0,
+    'and nothing else');
 done_testing();

@@ -169,6 +169,36 @@ for my $shape (qw(a b)) {
         . " all_sales_tracking t USING (lead_id) WHERE lead_id = $new AND"
         . " t.targetologist = n.targetologist"), 1, "shape $shape: in both"
         . ' tables, the same targetologist');
+
+    # what the old dashboard reads, on the rows we write
+    is(psql_db($db, "SELECT (deal_data->>'id') || '|' || pipeline_id || '|'"
+        . " || utm_campaign || '|' || (processed_at IS NOT NULL) FROM"
+        . " webhook_logs WHERE lead_id = $new"), "$new|$P|tripwire_new|true",
+        "shape $shape: the log viewer's columns filled for our row");
+    post_form('/webhook/amocrm/traffic', lead_form(id => $new + 1,
+        status_id => 142, pipeline_id => $P));
+    is(psql_db($db, "SELECT sale_amount || '|' || sale_amount_known FROM"
+        . " all_sales_tracking WHERE lead_id = $new + 1"), '0.00|false',
+        "shape $shape: a sale without a price: 0 on the dashboard, known"
+        . ' false');
+    my $json = psql_db($db, "SELECT json_agg(json_build_object('sale_amount',"
+        . " sale_amount::text)) FROM all_sales_tracking");
+    my ($nrc, $sum) = run_cmd(['node', '-e', 'const r = JSON.parse(process'
+        . '.argv[1]); console.log(r.reduce((s, x) => s + parseFloat('
+        . 'x.sale_amount), 0))', $json]);
+    chomp $sum;
+    like($sum, qr/^\d+(\.\d+)?$/, "shape $shape: the dashboard's"
+        . " parseFloat sum is a number ($sum), never NaN") or diag($sum);
+    # the README's period query: sale_date is the sale's time, not midnight
+    my $today = psql_db($db, "SELECT (now() AT TIME ZONE 'Asia/Almaty')::date");
+    is(psql_db($db, "SELECT count(*) FROM all_sales_tracking WHERE lead_id ="
+        . " $new AND sale_date >= '$today'::timestamp AT TIME ZONE"
+        . " 'Asia/Almaty' AND sale_date < ('$today'::date + 1)::timestamp AT"
+        . " TIME ZONE 'Asia/Almaty'"),
+        1, "shape $shape: the README's query finds today's sale");
+    is(psql_db($db, "SELECT count(*) FROM all_sales_tracking WHERE lead_id ="
+        . " $new AND sale_date <= '$today'"), 0, "shape $shape: (the old"
+        . " filter ending 'today' does not, as the README says)");
     stop_pool();
 }
 done_testing();

@@ -44,22 +44,17 @@ ctl_adopt(struct ctl *c)
         fprintf(stderr, "traffic-ctl adopt: %s\n", msg);
         return 1;
     }
-    if ((n = tr_adopt_differences(c->store, NULL, msg, sizeof(msg))) < 0) {
+    if ((n = tr_migrate_differences(c->store, NULL, msg, sizeof(msg))) < 0) {
         fprintf(stderr, "traffic-ctl adopt: %s\n", msg);
         return 1;
     }
     if (n > 0) {
         printf("what differs from this service's shape:\n");
-        tr_adopt_differences(c->store, stdout, msg, sizeof(msg));
+        tr_migrate_differences(c->store, stdout, msg, sizeof(msg));
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (tr_adopt_run(c->store, dir, dry, stdout, msg, sizeof(msg)) != TR_OK) {
         fprintf(stderr, "traffic-ctl adopt: %s\n", msg);
-        if (strstr(msg, "prepared statement") != NULL ||
-            strstr(msg, "advisory") != NULL)
-            fprintf(stderr, "traffic-ctl adopt: adoption needs a session of "
-                            "its own: use the database's direct or session "
-                            "port, not a transaction pooler\n");
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);

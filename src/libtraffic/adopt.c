@@ -7,27 +7,11 @@
 
 #include "adopt.h"
 #include "buf.h"
+#include "migrate.h"
 #include "sql.h"
 #include "store.h"
 
 #define SCRIPT_MAX (1024 * 1024)
-
-int
-tr_adopt_differences(struct tr_store *store, FILE *out, char *msg, size_t msgsz)
-{
-    PGresult *res;
-    int i, n;
-
-    if ((res = tr_store_query(store, tr_sql_adopt_check, 0, NULL, msg,
-                              msgsz)) == NULL)
-        return -1;
-    n = PQntuples(res);
-    for (i = 0; out != NULL && i < n; i++)
-        fprintf(out, "  %s: %s\n", PQgetvalue(res, i, 0),
-                PQgetvalue(res, i, 1));
-    PQclear(res);
-    return n;
-}
 
 /* Prints the plan adopt.sql wrote, before its transaction ends. */
 static enum tr_err
@@ -61,7 +45,7 @@ convert(struct tr_store *store, const char *script, int dry, FILE *out,
     if (err == TR_OK)
         err = print_plan(store, out, msg, msgsz);
     if (err == TR_OK &&
-        (left = tr_adopt_differences(store, out, msg, msgsz)) != 0)
+        (left = tr_migrate_differences(store, out, msg, msgsz)) != 0)
         err = left < 0 ? TR_EDB
                        : tr_fail(msg, msgsz, TR_EDB,
                                  "%d differences left after adopt.sql (above)",
@@ -90,6 +74,7 @@ tr_adopt_run(struct tr_store *store, const char *sqldir, int dry, FILE *out,
         return err;
     }
     if ((err = tr_store_connect(store, msg, msgsz)) == TR_OK &&
+        (err = tr_migrate_session(store, msg, msgsz)) == TR_OK &&
         (err = tr_store_run(store, tr_sql_migrate_quiet, 0, NULL, msg,
                             msgsz)) == TR_OK &&
         (err = tr_store_run(store, tr_sql_migrate_lock, 0, NULL, msg, msgsz)) ==

@@ -2,8 +2,8 @@
  * adopt.h: taking over a database whose tables have our names and another
  * shape (the old Node.js handler's: PREDECESSOR.md).
  *
- * tr_adopt_differences says, table by table, what differs from what
- * migration 001 would make (a missing column, another type, no unique
+ * tr_migrate_differences (migrate.h) says, table by table, what differs from
+ * what migration 001 would make (a missing column, another type, no unique
  * index on lead_id, leads stored twice, values outside our statuses);
  * traffic-ctl migrate stops on any of them before changing anything.
  * tr_adopt_run converts such tables in place with sql/adopt.sql, in one
@@ -21,14 +21,6 @@
 #include "err.h"
 
 struct tr_store;
-
-/*
- * Writes "  TABLE: what differs" lines to out (NULL: none written) and
- * returns how many, 0 when the tables (if any) are of our shape; -1 with
- * msg when the database failed.
- */
-int tr_adopt_differences(struct tr_store *store, FILE *out, char *msg,
-                         size_t msgsz);
 
 /*
  * Runs sqldir/adopt.sql in one transaction under the migrations' lock,

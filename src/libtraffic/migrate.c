@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
-#include "adopt.h"
 #include "dir.h"
 #include "migrate.h"
 #include "sql.h"
@@ -121,6 +122,56 @@ apply_one(struct tr_store *store, const char *dir, const char *name, char *msg,
     return err;
 }
 
+enum tr_err
+tr_migrate_session(struct tr_store *store, char *msg, size_t msgsz)
+{
+    char mark[48];
+    const char *p[1] = {mark};
+    struct timespec now;
+    int k, same;
+
+    /* a mark, not the lock: a lock taken through a transaction pooler
+     * would stay with a server connection we never see again */
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(mark, sizeof(mark), "%ld.%ld.%ld", (long)getpid(),
+             (long)now.tv_sec, now.tv_nsec);
+    if (tr_store_run(store, tr_sql_migrate_session, 1, p, msg, msgsz) != TR_OK)
+        return TR_EDB;
+    /* three statements, three chances for a pooler to move us */
+    for (k = 0; k < 3; k++) {
+        if ((same = yes(store, tr_sql_migrate_marked, mark, msg, msgsz)) < 0)
+            return TR_EDB;
+        if (!same)
+            return tr_fail(msg, msgsz, TR_EDB,
+                           "the next statement ran in another session: "
+                           "DATABASE_URL goes through a transaction pooler "
+                           "(PgBouncer in transaction mode, Supabase's port "
+                           "6543).  Migrations and adoption need a session "
+                           "of their own (their lock): run them with the "
+                           "database's direct port (5432) or the pooler's "
+                           "session port");
+    }
+    return TR_OK;
+}
+
+int
+tr_migrate_differences(struct tr_store *store, FILE *out, char *msg,
+                       size_t msgsz)
+{
+    PGresult *res;
+    int i, n;
+
+    if ((res = tr_store_query(store, tr_sql_adopt_check, 0, NULL, msg,
+                              msgsz)) == NULL)
+        return -1;
+    n = PQntuples(res);
+    for (i = 0; out != NULL && i < n; i++)
+        fprintf(out, "  %s: %s\n", PQgetvalue(res, i, 0),
+                PQgetvalue(res, i, 1));
+    PQclear(res);
+    return n;
+}
+
 /*
  * Before the first migration: tables of our names and another shape (the
  * old handler's) are said, and nothing is changed.
@@ -133,10 +184,10 @@ foreign(struct tr_store *store, const char *first, FILE *out, char *msg,
 
     if ((a = applied(store, first, msg, msgsz)) != 0)
         return a < 0 ? TR_EDB : TR_OK;
-    if ((n = tr_adopt_differences(store, NULL, msg, msgsz)) <= 0)
+    if ((n = tr_migrate_differences(store, NULL, msg, msgsz)) <= 0)
         return n < 0 ? TR_EDB : TR_OK;
     fprintf(out, "these tables are not of this service's shape:\n");
-    tr_adopt_differences(store, out, msg, msgsz);
+    tr_migrate_differences(store, out, msg, msgsz);
     return tr_fail(msg, msgsz, TR_EDB,
                    "the database has tables of another shape (above: the old "
                    "handler's?); nothing was changed.  traffic-ctl adopt "
@@ -156,6 +207,7 @@ tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
     if ((err = tr_store_connect(store, msg, msgsz)) != TR_OK)
         return err;
     if ((err = list_migrations(&files, sqldir, msg, msgsz)) != TR_OK ||
+        (err = tr_migrate_session(store, msg, msgsz)) != TR_OK ||
         (err = tr_store_run(store, tr_sql_migrate_quiet, 0, NULL, msg,
                             msgsz)) != TR_OK ||
         (err = tr_store_run(store, tr_sql_migrate_lock, 0, NULL, msg, msgsz)) !=

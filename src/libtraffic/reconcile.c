@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "amorate.h"
 #include "buf.h"
@@ -500,13 +501,25 @@ passes(struct tr_reconcile *r, long long since, int dry,
     return err;
 }
 
+/* Who holds the lease: "host:pid". */
+static void
+holder(char *buf, size_t bufsz)
+{
+    char host[64];
+
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "?");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(buf, bufsz, "%s:%ld", host, (long)getpid());
+}
+
 enum tr_err
 tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
                  struct tr_reconcile_stats *st, char *msg, size_t msgsz)
 {
     long long since = (long long)time(NULL) - since_s;
-    char s[24], run[24] = "", why[64];
-    const char *p[2] = {s, "false"};
+    char s[24], run[24] = "", why[64], who[96];
+    const char *p[2] = {s, "false"}, *w[1] = {who};
     enum tr_err err = TR_OK;
     PGresult *res;
     int locked;
@@ -519,7 +532,8 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
                        "AMOCRM_API_BASE");
     if ((err = tr_store_connect(r->store, msg, msgsz)) != TR_OK)
         return err;
-    if ((res = tr_store_query(r->store, tr_sql_reconcile_lock, 0, NULL, msg,
+    holder(who, sizeof(who));
+    if ((res = tr_store_query(r->store, tr_sql_reconcile_lock, 1, w, msg,
                               msgsz)) == NULL)
         return TR_EDB;
     locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -528,8 +542,6 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
         st->busy = 1;
         return TR_OK;
     }
-    /* the lock is the session's */
-    tr_store_keep_session(r->store, 1);
     snprintf(s, sizeof(s), "%lld", since);
     /* a dry run leaves no trace: no row, no metric, no "last run" */
     if (!dry_run) {
@@ -548,10 +560,9 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
         if (!dry_run && tr_store_connected(r->store))
             finish(r, run, st, err != TR_OK ? msg : NULL);
     }
-    if (tr_store_connected(r->store))
-        tr_store_run(r->store, tr_sql_reconcile_unlock, 0, NULL, why,
-                     sizeof(why));
-    tr_store_keep_session(r->store, 0);
+    /* a lease, not a session's lock: it works through a transaction
+     * pooler, and one left by a host that died runs out */
+    tr_store_run(r->store, tr_sql_reconcile_unlock, 1, w, why, sizeof(why));
     return err;
 }
 

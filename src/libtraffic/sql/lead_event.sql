@@ -51,10 +51,10 @@ WITH stored AS (
 ), log AS (
  INSERT INTO webhook_logs (received_at, source, event_type, lead_id,
   request_id, routing_decision, processing_status, targetologist,
-  skip_reason, raw_body, detail)
+  skip_reason, raw_body, detail, pipeline_id)
  SELECT $9::timestamptz, $10, $11, $1, $12, $13, v.status, $18, v.reason,
   $16, CASE WHEN v.change NOT IN ('none', 'unchanged', 'stale')
-   THEN v.change || ' ' || v.detail::text END
+   THEN v.change || ' ' || v.detail::text END, $5::bigint
  FROM v WHERE $19::boolean OR v.change NOT IN ('none', 'unchanged', 'stale')
  RETURNING 1
 )

@@ -1,1 +1,3 @@
-SELECT pg_advisory_unlock(727384911)
+-- The lease given back by its holder $1.
+UPDATE traffic_leases SET until = '-infinity', holder = NULL
+WHERE name = 'reconcile' AND holder = $1

@@ -4,6 +4,9 @@
 -- messages, its log row.  A lead already stored inserts nothing and logs
 -- nothing (sale.id is NULL): lead_event.sql then says what it changes.
 --
+-- Its log row carries what the old handler's log viewer shows (the lead as
+-- received in deal_data, pipeline_id, utm_source, utm_campaign).
+--
 -- Its messages wait in the outbox for the sidecar (claim.sql), which the
 -- worker wakes after answering; the worker claims none itself.
 --
@@ -68,9 +71,9 @@ WITH raw AS (SELECT $19::jsonb AS j
 ), log AS (
  INSERT INTO webhook_logs (received_at, source, event_type, lead_id,
   request_id, routing_decision, processing_status, targetologist,
-  raw_body, detail)
+  raw_body, detail, deal_data, pipeline_id, utm_source, utm_campaign)
  SELECT $17::timestamptz, $22, $23, $1, $24, $26, 'success', $6, $25,
-  $30::text FROM sale
+  $30::text, raw.j, $14, $8, $10 FROM raw, sale
  RETURNING processing_status
 )
 SELECT sale.id AS sale_id, (SELECT processing_status FROM log) AS status

@@ -7,7 +7,7 @@ SELECT n.lead_id, n.sale_state, coalesce(n.lead_name, '') AS lead_name,
  coalesce(to_char(n.lead_updated_at AT TIME ZONE 'UTC',
   'YYYY-MM-DD HH24:MI:SS'), '') AS lead_updated_utc,
  n.notification_status, n.enrich_status,
- coalesce(trim_scale(t.sale_amount)::text || ' ' || t.targetologist,
-  'no') AS dashboard
+ coalesce(CASE WHEN t.sale_amount_known THEN trim_scale(t.sale_amount)::text
+  ELSE 'unknown (0)' END || ' ' || t.targetologist, 'no') AS dashboard
 FROM sales_notifications n LEFT JOIN all_sales_tracking t USING (lead_id)
 WHERE n.lead_id = $1
