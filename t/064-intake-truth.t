@@ -167,6 +167,23 @@ cmp_ok(time - $t0, '<', 10, 'a drain with a FIFO in the spool ends');
 like($out, qr/not a regular file/, 'saying what it found') or diag($out);
 ok(-p "$spool/corrupt/00000000000000000001.000000000-1.req",
     'the FIFO set aside');
+# a link and (as root) an entry of another owner: named, set aside, and
+# the drain goes on
+symlink('/etc/hostname', "$spool/00000000000000000002.000000000-1.req")
+    or die "symlink: $!";
+my $foreign = "$spool/00000000000000000003.000000000-1.req";
+if ($> == 0) {
+    spew($foreign, "traffic-webhook spool 1\n", 0600);
+    chown((getpwnam('nobody'))[2], -1, $foreign);
+}
+($rc, $out) = ctl(['spool', 'drain'], TRAFFIC_ENV_FILE => $env);
+like($out, qr/02\.000000000-1\.req: unreadable entry: not a regular file/,
+    'a symbolic link: not an entry the service wrote') or diag($out);
+SKIP: {
+    skip 'not root: no entry of another owner', 1 if $> != 0;
+    like($out, qr/03\.000000000-1\.req: unreadable entry: owned by uid \d+, not by the service.*chown it/,
+        'an entry of another owner: says whose and what to do');
+}
 my $side = start_deliver(env_file => $env);
 stop_pg('fast');
 like(post_form('/webhook/amocrm/traffic', won(64000030))->{content},
