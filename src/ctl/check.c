@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -274,6 +275,15 @@ check_database(struct ctl *c, const char *sqldir)
            check_outbox(c->store);
 }
 
+/* The user the service runs as: TRAFFIC_SERVICE_USER, else the units'. */
+static const char *
+service_user(void)
+{
+    const char *u = getenv("TRAFFIC_SERVICE_USER");
+
+    return u != NULL && u[0] != '\0' ? u : TR_SERVICE_USER;
+}
+
 /*
  * Whether the service user can write a request into the spool: as that
  * user, a file created and removed (as root: in a child that became
@@ -282,7 +292,8 @@ check_database(struct ctl *c, const char *sqldir)
 static int
 spool_writable(const struct tr_config *cfg)
 {
-    struct passwd *pw = geteuid() == 0 ? getpwnam(TR_SERVICE_USER) : NULL;
+    const char *user = service_user();
+    struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
     char msg[512] = "";
     int status = 0, fds[2];
     pid_t pid;
@@ -312,8 +323,8 @@ spool_writable(const struct tr_config *cfg)
            "database outage would answer 503; make it: install -d -o %s -g "
            "%s -m 0750 %s\n",
            cfg->spool_dir, pw ? pw->pw_name : "this user",
-           msg[0] ? msg : "the user cannot be taken", TR_SERVICE_USER,
-           TR_SERVICE_USER, cfg->spool_dir);
+           msg[0] ? msg : "the user cannot be taken", user, user,
+           cfg->spool_dir);
     return 1;
 }
 

@@ -227,7 +227,10 @@ sub ctl {
     my ($args, %env) = @_;
     return run_cmd(["$BUILD/src/traffic-ctl", @$args],
         env => { TRAFFIC_ENV_FILE => empty_env(), DATABASE_URL => pg_url(),
-            TRAFFIC_SQL_DIR => "$SRC/sql", %env });
+            TRAFFIC_SQL_DIR => "$SRC/sql",
+            # the tests' pools run as whoever runs the tests, not as the
+            # package's user (which t/090 may create meanwhile)
+            TRAFFIC_SERVICE_USER => scalar getpwuid($>), %env });
 }
 
 # ---- the pool and nginx ---------------------------------------------------
