@@ -255,4 +255,40 @@ ok(!defined getgrnam('traffic-webhook'), 'its group gone');
     '/etc/traffic-webhook/traffic-webhook.env']);
 isnt($rc, 0, 'the env file\'s mode override gone');
 is(psql("SELECT count(*) FROM all_sales_tracking"), 1, 'the sale stays');
+
+# Purged while a request waits in the spool and a vhost still includes the
+# snippet: the request and its owner kept, stubs that keep nginx -t (and
+# every site's next reload) passing, and both said.
+($rc, $out) = run_cmd(['apt-get', 'install', '-y', '-qq', $deb],
+    env => { DEBIAN_FRONTEND => 'noninteractive' });
+$installed = 1;
+is($rc, 0, 'installed again') or diag($out);
+my $entry = '/var/spool/traffic-webhook/00000000001800000000.000000000-1.req';
+spew($entry, "traffic-webhook spool 1\n", 0600);
+chown((getpwnam('traffic-webhook'))[2, 3], $entry);
+my $vhost = '/etc/nginx/sites-enabled/traffic-webhook-test';
+spew($vhost, "server {\n    listen 127.0.0.1:" . free_port() . ";\n"
+    . "    access_log /dev/null traffic_webhook;\n"
+    . "    include /etc/nginx/snippets/traffic-webhook.conf;\n}\n");
+($rc, $out) = run_cmd(['nginx', '-t']);
+is($rc, 0, 'nginx -t with a vhost including the snippet') or diag($out);
+($rc, $out) = run_cmd(['apt-get', 'purge', '-y', '-qq', 'traffic-webhook'],
+    env => { DEBIAN_FRONTEND => 'noninteractive' });
+$installed = 0;
+is($rc, 0, 'apt-get purge') or diag($out);
+like($out, qr/1 spooled request\(s\) in \/var\/spool\/traffic-webhook .*kept/s,
+    'purge says the waiting request is kept');
+ok(-f $entry, 'the waiting request is still there');
+ok(defined getpwnam('traffic-webhook'), 'with the user that owns it');
+like($out, qr/nginx still refers to its snippet or log format/,
+    'purge says nginx still refers to it');
+($rc, $out) = run_cmd(['nginx', '-t']);
+is($rc, 0, 'nginx -t still passes after the purge') or diag($out);
+unlink $vhost, '/etc/nginx/snippets/traffic-webhook.conf',
+    '/etc/nginx/conf.d/traffic-webhook.conf';
+system('rm', '-rf', '/var/spool/traffic-webhook');
+run_cmd(['deluser', '--system', '--quiet', 'traffic-webhook']);
+run_cmd(['delgroup', '--system', '--quiet', 'traffic-webhook']);
+ok(!defined getpwnam('traffic-webhook'), 'cleaned up by hand, as the'
+    . ' message says');
 done_testing();
