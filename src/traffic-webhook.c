@@ -441,13 +441,23 @@ accept_loop(struct service *s, const sigset_t *term)
     struct io io;
     struct epoll_event ev = {EPOLLIN | EPOLLEXCLUSIVE, {.fd = 0}};
     sigset_t waiting;
+    struct tr_health h;
     char msg[512];
     int got, ep;
 
-    /* a worker started while the database is away serves (spools) soon */
+    /* a worker started while the database is away serves (spools) soon;
+     * one that answers and refuses sales is said at once (schema.h) */
     tr_store_deadline(s->store, s->cfg.db_answer_ms);
-    if (tr_store_connect(s->store, msg, sizeof(msg)) != TR_OK)
+    if (tr_store_connect(s->store, msg, sizeof(msg)) != TR_OK) {
         say(4, "warning: %s (will retry per request)", msg);
+    } else {
+        tr_router_health(&s->router, &h);
+        if (h.refusing)
+            say(3,
+                "database: %s (sales are spooled until it is fixed; "
+                "traffic-ctl check)",
+                h.database);
+    }
     tr_store_deadline(s->store, 0);
     FCGX_InitRequest(&freq, 0, 0);
     io.fcgi = &freq;

@@ -148,4 +148,12 @@ is(psql("SET ROLE anon; SELECT count(*) FROM all_sales_tracking"), $total,
     'traffic_allow_reader: it reads them all');
 is(psql("SET ROLE anon; SELECT count(*) FROM traffic_leases"), 0,
     'and nothing else');
+
+# A worker that starts on a database that refuses says so in its log.
+stop_pool();
+psql('ALTER TABLE webhook_logs RENAME COLUMN raw_body TO raw_body_old');
+start_pool(workers => 1, env_file => $env);
+ok(wait_for('the worker\'s word', sub { pool_log() =~ /database: refuses sales: .*raw_body/ },
+    10), 'a worker started on a refusing database says why in its log');
+psql('ALTER TABLE webhook_logs RENAME COLUMN raw_body_old TO raw_body');
 done_testing();

@@ -149,6 +149,12 @@ make_test(struct tr_router *r, int health, const struct tr_health *h)
     return 0;
 }
 
+void
+tr_router_health(struct tr_router *r, struct tr_health *h)
+{
+    tr_health_get(&r->health, &r->pipeline.sale, r->cfg, h);
+}
+
 static void
 answer_test(struct tr_router *r, int health, struct tr_response *resp)
 {

@@ -59,6 +59,10 @@ void tr_router_init(struct tr_router *r, const struct tr_config *cfg,
 /* Frees what r made (its test answer). */
 void tr_router_release(struct tr_router *r);
 
+/* The health as the test endpoint would answer it now (health.h): a
+ * worker's first measure, refusal probe included, at its start. */
+void tr_router_health(struct tr_router *r, struct tr_health *h);
+
 /* The route of a request path ("/x/webhook/amocrm/traffic/" counts). */
 enum tr_route tr_router_route(const char *path);
 
