@@ -29,6 +29,41 @@ read_json(const char *dir, const char *name, size_t *len)
     return tr_buf_detach(&b);
 }
 
+/* The events API's answers: deletions and restorations, nothing else. */
+static void
+events(void)
+{
+    struct tr_amo_events ev;
+    const char *s =
+        "{\"_links\":{\"next\":{\"href\":\"x\"}},\"_embedded\":{\"events\":["
+        "{\"type\":\"lead_deleted\",\"entity_id\":7,\"created_at\":1700000000},"
+        "{\"type\":\"lead_restored\",\"entity_id\":7,"
+        "\"created_at\":1700000100000},"
+        "{\"type\":\"lead_status_changed\",\"entity_id\":8,"
+        "\"created_at\":1700000000},"
+        "{\"type\":\"lead_deleted\",\"entity_id\":9},"
+        "{\"type\":\"lead_deleted\",\"created_at\":1700000000},"
+        "{\"type\":\"lead_deleted\",\"entity_id\":10,"
+        "\"created_at\":4102444800}]}}";
+
+    ok(tr_amocrm_parse_events(s, strlen(s), &ev) == 0, "an events answer");
+    ok(ev.n == 2,
+       "only deletions and restorations with a lead and a time "
+       "(not a status change, not one without either, not one "
+       "from 2100): %zu",
+       ev.n);
+    ok(ev.n == 2 && ev.v[0].lead_id == 7 && ev.v[0].deleted &&
+           ev.v[0].created_at == 1700000000,
+       "the deletion");
+    ok(ev.n == 2 && !ev.v[1].deleted && ev.v[1].created_at == 1700000100,
+       "the restoration, its millisecond time read as seconds");
+    ok(ev.more, "_links.next: another page");
+    tr_amo_events_release(&ev);
+    ok(tr_amocrm_parse_events("{\"_embedded\":{}}", 15, &ev) == -1,
+       "no events list: not an answer");
+    tr_amo_events_release(&ev);
+}
+
 int
 main(void)
 {
@@ -117,5 +152,6 @@ main(void)
            lead.main_contact == 0,
        "every field of the wrong type is simply unknown");
     tr_amo_lead_release(&lead);
+    events();
     return done_testing();
 }

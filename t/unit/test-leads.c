@@ -332,9 +332,37 @@ utm_map(void)
     json_object_put(t);
 }
 
+/* Lead times: units and the future (tr_lead_time, tr_lead_time_ahead). */
+static void
+lead_times(void)
+{
+    static const struct {
+        int64_t raw, want;
+    } units[] = {
+        {0, 0},
+        {-5, 0},
+        {1700000000, 1700000000},
+        {1700000000123, 1700000000},                /* milliseconds */
+        {1700000000123456, 1700000000},             /* microseconds */
+        {INT64_C(9223372036854775807), 9223372036}, /* 2^63-1 */
+        {99999999999, 99999999999}, /* the largest read as it is */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        ok(tr_lead_time(units[i].raw) == units[i].want,
+           "tr_lead_time(%lld) = %lld", (long long)units[i].raw,
+           (long long)units[i].want);
+    ok(!tr_lead_time_ahead(1000 + TR_LEAD_SKEW_S, 1000),
+       "a time the skew ahead is trusted");
+    ok(tr_lead_time_ahead(1001 + TR_LEAD_SKEW_S, 1000), "a second more is not");
+    ok(!tr_lead_time_ahead(5, 1000), "the past is");
+}
+
 int
 main(void)
 {
+    lead_times();
     examples();
     strictness();
     per_lead_errors();
