@@ -35,6 +35,7 @@
 #include "libtraffic/config.h"
 #include "libtraffic/deliver.h"
 #include "libtraffic/metrics.h"
+#include "libtraffic/privs.h"
 #include "libtraffic/router.h"
 #include "libtraffic/rules.h"
 #include "libtraffic/store.h"
@@ -502,22 +503,30 @@ worker(void)
     struct service s;
     struct io io = {NULL};
     sigset_t term;
+    char msg[256];
     int rc;
 
     memset(&s, 0, sizeof(s));
+    if (FCGX_Init() != 0) {
+        say(3, "FCGX_Init failed");
+        return 1;
+    }
+    /* a replay by hand as root runs as the service's user: its spool
+     * entry, its metrics and its database login are the service's */
+    if (FCGX_IsCGI() && tr_privs_drop(msg, sizeof(msg)) < 0) {
+        say(3, "%s: replay as the service's user (runuser -u %s -- ...)", msg,
+            tr_privs_service_user());
+        return 1;
+    }
     if ((rc = load(&s)) != 0) {
         unload(&s);
         return rc;
     }
     signals(&term);
-    if (FCGX_Init() != 0) {
-        say(3, "FCGX_Init failed");
-        rc = 1;
-    } else if (FCGX_IsCGI()) {
+    if (FCGX_IsCGI())
         once(&s, &io);
-    } else {
+    else
         accept_loop(&s, &term);
-    }
     unload(&s);
     return rc;
 }

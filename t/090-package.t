@@ -220,6 +220,36 @@ is(psql("SELECT targetologist FROM all_sales_tracking WHERE lead_id ="
     . " 25123456"), 'Kenesary', 'stored, Kenesary\'s');
 like(slurp("$dir/unit-pool.log"), qr/req=\S+ POST \/webhook\/amocrm\/traffic 200 /,
     'the worker said so');
+
+# The README's one-shot replay run as root: it becomes the service's user,
+# so the spool entry it writes while the database is away is the
+# service's, and the sidecar stores it (before, root's entry was set aside
+# as unreadable and the sale never stored).
+{
+    local $ENV{TRAFFIC_SERVICE_USER};
+    delete $ENV{TRAFFIC_SERVICE_USER};
+    my $svc = (getpwnam('traffic-webhook'))[2];
+    stop_pg('fast');
+    my $body = example('01-status-142-full.txt');
+    $body =~ s/25123456/25123499/g;
+    my ($rc2, $out2) = run_cmd(['/usr/bin/traffic-webhook'], stdin => $body,
+        env => { REQUEST_METHOD => 'POST', CONTENT_LENGTH => length($body),
+            CONTENT_TYPE => 'application/x-www-form-urlencoded',
+            DOCUMENT_URI => '/webhook/amocrm/traffic',
+            TRAFFIC_ENV_FILE => '/etc/traffic-webhook/traffic-webhook.env' });
+    like($out2, qr/"queued":true/, 'a replay as root, the database away:'
+        . ' queued') or diag($out2);
+    my @entries = glob('/var/spool/traffic-webhook/*.req');
+    is(scalar @entries, 1, 'one spool entry');
+    is(@entries ? (stat $entries[0])[4] : -1, $svc, 'the service user\'s,'
+        . ' not root\'s');
+    my $m = '/var/spool/traffic-webhook/.metrics';
+    ok(!-e $m || (stat $m)[4] == $svc, 'and so is the metrics file');
+    start_pg_again();
+    ok(wait_for('the sidecar to store it', sub { psql("SELECT count(*) FROM"
+        . " all_sales_tracking WHERE lead_id = 25123499") == 1 }, 30),
+        'the sidecar stores it');
+}
 sub proc_field {     # a field of /proc/PID/status ("Uid": the real one)
     my ($pid, $key) = @_;
     my $st = eval { slurp("/proc/$pid/status") } // '';
@@ -254,7 +284,7 @@ ok(!defined getgrnam('traffic-webhook'), 'its group gone');
 ($rc, $out) = run_cmd(['dpkg-statoverride', '--list',
     '/etc/traffic-webhook/traffic-webhook.env']);
 isnt($rc, 0, 'the env file\'s mode override gone');
-is(psql("SELECT count(*) FROM all_sales_tracking"), 1, 'the sale stays');
+is(psql("SELECT count(*) FROM all_sales_tracking"), 2, 'the sales stay');
 
 # Purged while a request waits in the spool and a vhost still includes the
 # snippet: the request and its owner kept, stubs that keep nginx -t (and

@@ -22,6 +22,7 @@
 #include "libtraffic/migrate.h"
 #include "libtraffic/outbox.h"
 #include "libtraffic/reconcile.h"
+#include "libtraffic/privs.h"
 #include "libtraffic/sale.h"
 #include "libtraffic/schema.h"
 #include "libtraffic/spool.h"
@@ -275,15 +276,6 @@ check_database(struct ctl *c, const char *sqldir)
            check_outbox(c->store);
 }
 
-/* The user the service runs as: TRAFFIC_SERVICE_USER, else the units'. */
-static const char *
-service_user(void)
-{
-    const char *u = getenv("TRAFFIC_SERVICE_USER");
-
-    return u != NULL && u[0] != '\0' ? u : TR_SERVICE_USER;
-}
-
 /*
  * Whether the service user can write a request into the spool: as that
  * user, a file created and removed (as root: in a child that became
@@ -292,7 +284,7 @@ service_user(void)
 static int
 spool_writable(const struct tr_config *cfg)
 {
-    const char *user = service_user();
+    const char *user = tr_privs_service_user();
     struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
     char msg[512] = "";
     int status = 0, fds[2];

@@ -21,7 +21,6 @@
 struct tr_store;
 
 #define EX_CONFIG 78
-#define TR_SERVICE_USER "traffic-webhook" /* the units' User= */
 #define CTL_OPTIONS_MAX 4
 
 #ifndef TR_SQL_DIR

@@ -14,6 +14,7 @@
 
 #include "ctl/ctl.h"
 #include "libtraffic/leads.h"
+#include "libtraffic/privs.h"
 #include "libtraffic/router.h"
 #include "libtraffic/store.h"
 
@@ -454,6 +455,21 @@ find(const char *name)
     return NULL;
 }
 
+/* As root, the service's user (privs.h); 0, or 1 said. */
+static int
+become_service(const char *cmd)
+{
+    char msg[256];
+
+    if (tr_privs_drop(msg, sizeof(msg)) >= 0)
+        return 0;
+    fprintf(stderr,
+            "traffic-ctl %s: %s: run it as the service's user "
+            "(runuser -u %s -- traffic-ctl %s ...)\n",
+            cmd, msg, tr_privs_service_user(), cmd);
+    return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -481,6 +497,11 @@ main(int argc, char **argv)
     }
     if (parse(&c, argc - 1, argv + 1) != 0)
         return ctl_usage(&c);
+    /* as root, every command but check (which probes as the service's
+     * user itself) runs as the service's user: nothing it writes (a
+     * spool entry, the metrics file) is root's */
+    if (c.cmd->run != ctl_check && become_service(c.cmd->name) != 0)
+        return 1;
     tr_config_init(&c.cfg);
     if ((rc = setup(&c)) == 0)
         rc = c.cmd->run(&c);

@@ -34,6 +34,10 @@ our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
     stop_pool_sidecar);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
+# the tests' programs run as whoever runs the tests, never as the
+# package's user (which t/090 may create meanwhile): no privilege drop,
+# and check probes the spool as this user
+$ENV{TRAFFIC_SERVICE_USER} = scalar getpwuid($>);
 my $BUILD = abs_path($ENV{TRAFFIC_BUILDDIR} || $SRC);
 my ($DIR, %PG, @PIDS, %NGINX, %POOL, $POOL_LOG);
 my $OWNER = $$;    # the test's process (END: not its forked children)
