@@ -20,6 +20,13 @@ for my $k (@keys) {
     like($readme, qr/\Q$k\E/, "$k in the README");
 }
 
+# One version, debian/changelog's: the programs and the man pages say it.
+my $version = changelog_version();
+like((run_cmd([builddir() . "/src/$_", '--version']))[1], qr/^\Q$_ $version\E$/m,
+    "$_ --version: $version, as debian/changelog") for qw(traffic-ctl traffic-webhook);
+like(slurp("$src/$_"), qr/^\.TH \S+ \d \S+ "traffic-webhook \Q$version\E"/m,
+    "$_: $version") for qw(man/traffic-webhook.8 man/traffic-ctl.8 man/traffic-webhook.env.5);
+
 my ($rc, $usage) = run_cmd([builddir() . '/src/traffic-ctl', '--help']);
 my @cmds = $usage =~ /^  ([a-z-]+)\b/mg;
 cmp_ok(scalar @cmds, '>=', 11, 'traffic-ctl lists its commands');

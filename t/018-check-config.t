@@ -80,9 +80,10 @@ SKIP: {
     my $spool = "$dir/root-spool";
     mkdir $spool, 0700;
     spew($env, "DATABASE_URL=postgresql:///x\nSPOOL_DIR=$spool\n", 0644);
+    # (the units' user named in the advice: TRAFFIC_SERVICE_USER unset)
     ($rc, $out) = run_cmd(['runuser', '-u', 'nobody', '--',
         builddir() . '/src/traffic-ctl', 'check', '--config-only'],
-        env => { TRAFFIC_ENV_FILE => $env });
+        env => { TRAFFIC_ENV_FILE => $env, TRAFFIC_SERVICE_USER => '' });
     is($rc, 1, 'a spool root keeps to itself: check fails');
     like($out, qr/^problem: SPOOL_DIR \Q$spool\E cannot take a request as this user .*install -d -o traffic-webhook/m,
         'saying how to make it');

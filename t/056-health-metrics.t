@@ -33,7 +33,7 @@ my ($st, $j) = get_json('/webhook/amocrm/traffic/test');
 is($st, 200, 'test endpoint: 200');
 is_deeply([@$j{qw(success message endpoint version pipeline)}],
     [JSON::PP::true, 'Traffic Dashboard webhook endpoint is active',
-     '/webhook/amocrm/traffic', '1.0.0', 10418746], 'the seed\'s JSON');
+     '/webhook/amocrm/traffic', changelog_version(), 10418746], 'the seed\'s JSON');
 is_deeply($j->{targetologists}, [qw(Kenesary Arystan Muha Traf4)],
     'with the targetologists');
 is($j->{database}, 'connected', 'the database answers');

@@ -23,7 +23,7 @@ struct tr_config;
 struct tr_rules;
 struct tr_store;
 
-#define TR_VERSION "1.0.0"
+/* TR_VERSION: debian/changelog's, through configure (AM_CPPFLAGS) */
 
 enum tr_route {
     TR_ROUTE_NONE,

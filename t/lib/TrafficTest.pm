@@ -24,7 +24,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(srcdir shared builddir tmpdir free_port slurp spew run_cmd
+our @EXPORT = qw(changelog_version srcdir shared builddir tmpdir free_port slurp spew run_cmd
     start_pg start_pg_again psql pg_url pg_log stop_pg migrate ctl empty_env write_env start_pool stop_pool
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
     nginx_error_log pool_log stop_pid worker_pids pool_pid pool_sock unit
@@ -43,6 +43,10 @@ my ($DIR, %PG, @PIDS, %NGINX, %POOL, $POOL_LOG);
 my $OWNER = $$;    # the test's process (END: not its forked children)
 
 sub srcdir   { $SRC }
+# the version, from the one place it lives: debian/changelog's newest entry
+sub changelog_version {
+    return slurp("$SRC/debian/changelog") =~ /^\S+ \(([^)]+)\)/ ? $1 : '?';
+}
 sub shared   { $ENV{TRAFFIC_SHARED} || abs_path("$SRC/../shared") }
 sub builddir { $BUILD }
 
