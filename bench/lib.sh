@@ -77,7 +77,10 @@ wal_new() {
 bench_nginx() {
     tgport=$((20000 + RANDOM % 20000))
     port=$((tgport + 1))
-    sed "s|unix:/run/traffic-webhook/traffic-webhook.sock|unix:$run/tw.sock|" \
+    # (the webhook's own access log: bench's, whose latencies it reads)
+    sed -e "s|unix:/run/traffic-webhook/traffic-webhook.sock|unix:$run/tw.sock|" \
+        -e "s|access_log /var/log/nginx/access.log traffic_webhook;|access_log $run/access.log bench;|" \
+        -e "s|/var/log/nginx/error.log|$run/nginx-error.log|" \
         nginx/traffic-webhook.conf >"$run/traffic-webhook.conf"
     cp /etc/nginx/fastcgi_params "$run/"
     local user=""

@@ -359,8 +359,10 @@ sub start_nginx {
     my $snippet = slurp("$SRC/nginx/traffic-webhook.conf");
     $snippet =~ s{unix:/run/traffic-webhook/traffic-webhook\.sock}{unix:$sock}g
         or die "the snippet has no fastcgi_pass to the default socket";
-    # the secret's location logs at crit to the system's error log: here
+    # the secret's location logs at crit to the system's error log, the
+    # webhook's to the system's access log: here
     $snippet =~ s{/var/log/nginx/error\.log}{$dir/nginx-error.log}g;
+    $snippet =~ s{/var/log/nginx/access\.log}{$dir/nginx-access.log}g;
     $snippet = $opt{edit}->($snippet) if $opt{edit};
     spew("$dir/traffic-webhook.conf", $snippet);
     copy('/etc/nginx/fastcgi_params', "$dir/fastcgi_params")
@@ -373,9 +375,11 @@ pid $dir/nginx.pid;
 error_log $dir/nginx-error.log info;
 events { worker_connections 1024; }
 http {
-    # the shipped http {} part: the log formats without the secret
+    # the shipped http {} part: the log formats without the secret; the
+    # vhost's own log in a stock vhost's format (the query included), as
+    # in a stock Debian site
     include $SRC/nginx/traffic-webhook-http.conf;
-    access_log $dir/nginx-access.log traffic_webhook;
+    access_log $dir/nginx-access.log combined;
     client_body_temp_path $dir/nginx-tmp/body;
     fastcgi_temp_path $dir/nginx-tmp/fastcgi;
     proxy_temp_path $dir/nginx-tmp/proxy;
