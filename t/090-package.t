@@ -271,6 +271,36 @@ is(scalar @pids, 0, 'no traffic-webhook process runs as root')
 stop_unit($_) for $pool, $side, $ng;
 @pool = ();
 
+# An upgrade (the same package again): nothing stopped meanwhile, the new
+# migrations applied by the postinst as the service user, what ran
+# restarted; a removal stops the units.  No systemd runs here: the
+# maintainer scripts' actions are read, the migration seen.
+my $ctl = "$dir/control";
+run_cmd(['dpkg-deb', '-e', $deb, $ctl]);
+my %script = map { ($_ => -f "$ctl/$_" ? slurp("$ctl/$_") : '') }
+    qw(preinst postinst prerm postrm);
+unlike($script{preinst}, qr/deb-systemd-invoke\s+stop/,
+    'the preinst stops no unit');
+my ($cond, @stops) = ('');
+for my $line (split /\n/, $script{prerm}) {
+    $cond = $line if $line =~ /^\s*if /;
+    push @stops, $cond if $line =~ /deb-systemd-invoke\s+stop/;
+}
+is(scalar(grep { !/remove/ } @stops), 0, 'the prerm stops units on removal'
+    . ' only, never for an upgrade') or diag(join "\n", @stops);
+like($script{postinst}, qr/try-restart traffic-webhook\.socket \\\n\s+traffic-webhook\.service traffic-webhook-deliver\.service \\\n\s+traffic-webhook-prune\.timer/,
+    'the postinst restarts what was running, every unit');
+like($script{prerm}, qr/"\$1" = remove.*deb-systemd-invoke stop traffic-webhook-prune\.timer/s,
+    'a removal stops the units');
+psql("DELETE FROM schema_migrations WHERE version = '017'");
+($rc, $out) = run_cmd(['apt-get', 'install', '--reinstall', '-y', '-qq',
+    $deb], env => { DEBIAN_FRONTEND => 'noninteractive' });
+is($rc, 0, 'an upgrade (reinstall), no prompt') or diag($out);
+like($out, qr/applied 017_row_security\.sql/,
+    'its postinst applied the pending migration') or diag($out);
+is(psql("SELECT count(*) FROM schema_migrations WHERE version = '017'"), 1,
+    'the schema is current');
+
 # Purged: nothing the install made is left, the database untouched.
 ($rc, $out) = run_cmd(['apt-get', 'purge', '-y', '-qq', 'traffic-webhook'],
     env => { DEBIAN_FRONTEND => 'noninteractive' });
