@@ -463,11 +463,17 @@ tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
         memcpy(before, d->items, d->nitems * sizeof(*before));
     }
     for (attempt = 0; attempt < 2; attempt++) {
+        int preparing = tr_store_preparing(s->store);
+
         if (attempt > 0 && before != NULL)
             memcpy(d->items, before, d->nitems * sizeof(*before));
         if ((err = tr_store_connect(s->store, msg, msgsz)) != TR_OK)
             break;
         err = save_once(s, d, 0, msg, msgsz);
+        if (err == TR_EDB && preparing && !tr_store_preparing(s->store) &&
+            attempt == 0)
+            continue; /* a pooler lost a statement in the transaction: the
+                       * whole of it again, with plain statements */
         if (err == TR_EDB && tr_store_connected(s->store) &&
             tr_store_refused(s->store) && before != NULL) {
             /* one lead's data: the others must not share its fate */
@@ -501,6 +507,7 @@ tr_sale_probe(struct tr_sale *s, const char *source, char *msg, size_t msgsz)
     const char *p[1] = {id};
     PGresult *res = NULL;
     enum tr_err err;
+    int preparing = tr_store_preparing(s->store);
 
     memset(&l, 0, sizeof(l));
     memset(&it, 0, sizeof(it));
@@ -525,6 +532,14 @@ tr_sale_probe(struct tr_sale *s, const char *source, char *msg, size_t msgsz)
     if ((err = tr_store_begin(s->store, msg, msgsz)) != TR_OK)
         return err;
     err = save_sale(s, &d, &it, msg, msgsz);
+    if (err == TR_EDB && preparing && !tr_store_preparing(s->store)) {
+        /* a pooler lost the prepared statement in the transaction: it is
+         * the pooler's doing, not a refusal; once more with plain ones */
+        tr_store_rollback(s->store);
+        if ((err = tr_store_begin(s->store, msg, msgsz)) != TR_OK)
+            return err;
+        err = save_sale(s, &d, &it, msg, msgsz);
+    }
     if (err == TR_OK && (res = tr_store_query(s->store, tr_sql_sale_probe, 1, p,
                                               msg, msgsz)) == NULL)
         err = TR_EDB;

@@ -268,10 +268,8 @@ session_commit(struct tr_store *store, char *msg, size_t msgsz)
     return store->conn != NULL ? TR_OK : TR_EDBDOWN;
 }
 
-/*
- * Starts a connection and polls it up, within the deadline (or
- * TR_STORE_CONNECT_MS): libpq's connect_timeout rounds up to 2 s.
- */
+/* Connects, polling within the deadline (or TR_STORE_CONNECT_MS): libpq's
+ * connect_timeout rounds up to 2 s. */
 static enum tr_err
 connect_once(struct tr_store *store, char *msg, size_t msgsz)
 {
@@ -344,6 +342,12 @@ tr_store_connect(struct tr_store *store, char *msg, size_t msgsz)
 }
 
 int
+tr_store_preparing(const struct tr_store *store)
+{
+    return !store->unprepared;
+}
+
+int
 tr_store_commit_raised(const struct tr_store *store)
 {
     return store->commit_raised;
@@ -384,10 +388,7 @@ tr_store_alive(struct tr_store *store)
     return 0;
 }
 
-/*
- * Makes the connection ready for a statement: connected, or, in a
- * transaction or kept session, still the same one.
- */
+/* Connected for a statement; in a transaction or kept session, the same. */
 static enum tr_err
 ready(struct tr_store *store, char *msg, size_t msgsz)
 {
@@ -400,11 +401,8 @@ ready(struct tr_store *store, char *msg, size_t msgsz)
                    "in the middle of a transaction");
 }
 
-/*
- * The name of sql's prepared statement: a hash of its text, so that every
- * session means the same statement by the same name (two sessions that a
- * pooler gives one server connection in turn never run each other's).
- */
+/* sql's statement name, a hash of its text: one statement in every session
+ * (two that a pooler gives one server connection never run each other's) */
 static void
 statement_name(const char *sql, char *buf, size_t bufsz)
 {

@@ -100,6 +100,11 @@ struct pg_result *tr_store_query_prepared(struct tr_store *store,
 const char *tr_store_prepared_as(const struct tr_store *store, const char *sql,
                                  char *buf, size_t bufsz);
 
+/* Whether statements are still prepared (no pooler lost them yet): a
+ * transaction in which they were found lost failed, and is worth once more
+ * with plain ones. */
+int tr_store_preparing(const struct tr_store *store);
+
 /*
  * Whether this session was given synchronous_commit = off (by the server,
  * the database or the role) and so commits with local instead: an
