@@ -76,7 +76,12 @@ is(sprintf('%o', $st[2] & 07777) . ' ' . getgrgid($st[5]),
     '640 traffic-webhook', 'the env file: 0640, group traffic-webhook');
 my (undef, $conf) = run_cmd(['dpkg-query', '-W', '-f=${Conffiles}',
     'traffic-webhook']);
-like($conf, qr{/etc/traffic-webhook/traffic-webhook\.env}, 'a conffile');
+unlike($conf, qr{/etc/traffic-webhook/traffic-webhook\.env}, 'not a conffile:'
+    . ' made from the sample, never overwritten, so no upgrade stops at a'
+    . ' prompt');
+is(slurp('/etc/traffic-webhook/traffic-webhook.env'),
+    slurp('/usr/share/traffic-webhook/contrib/traffic-webhook.env.sample'),
+    'the sample\'s text');
 like($conf, qr{/etc/nginx/snippets/traffic-webhook\.conf}, 'the snippet too');
 ok(defined getpwnam('traffic-webhook'), 'the service user made');
 @st = stat '/var/spool/traffic-webhook';
@@ -300,6 +305,8 @@ like($out, qr/applied 017_row_security\.sql/,
     'its postinst applied the pending migration') or diag($out);
 is(psql("SELECT count(*) FROM schema_migrations WHERE version = '017'"), 1,
     'the schema is current');
+like(slurp('/etc/traffic-webhook/traffic-webhook.env'), qr/^DATABASE_URL=\S*\Q${\ pg_url()}\E/m,
+    'the admin\'s env file kept as it was');
 
 # Purged: nothing the install made is left, the database untouched.
 ($rc, $out) = run_cmd(['apt-get', 'purge', '-y', '-qq', 'traffic-webhook'],
