@@ -25,37 +25,7 @@ start_pg();
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 
-my $dir = tmpdir() . '/bouncer';
-mkdir $dir or die "mkdir $dir: $!";
-my ($sock) = pg_url() =~ /host=([^&]+)/;
-my ($pgport) = pg_url() =~ /port=(\d+)/;
-my $port = free_port();
-spew("$dir/pgbouncer.ini", <<"INI");
-[databases]
-traffic = host=$sock port=$pgport dbname=traffic user=traffic
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $port
-unix_socket_dir =
-auth_type = any
-pool_mode = transaction
-default_pool_size = 4
-min_pool_size = 3
-server_round_robin = 1
-max_client_conn = 100
-ignore_startup_parameters = options
-logfile = $dir/pgbouncer.log
-pidfile = $dir/pgbouncer.pid
-INI
-if ($> == 0) {
-    my ($uid, $gid) = ((getpwnam('nobody'))[2], (getgrnam('nogroup'))[2]);
-    chown $uid, $gid, $dir, "$dir/pgbouncer.ini";
-}
-my @as = $> == 0 ? ('runuser', '-u', 'nobody', '--') : ();
-TrafficTest::_spawn([@as, $bouncer, "$dir/pgbouncer.ini"], "$dir/stderr.log");
-wait_for('pgbouncer', sub { IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-    PeerPort => $port) });
-my $pooled = "postgresql://traffic\@127.0.0.1:$port/traffic";
+my $pooled = start_pgbouncer(extra => 'ignore_startup_parameters = options');
 
 my $api = start_fake_api();
 fake_amocrm(leads => {}, hooks => []);

@@ -24,7 +24,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(changelog_version srcdir shared builddir tmpdir free_port slurp spew run_cmd
+our @EXPORT = qw(changelog_version start_pgbouncer srcdir shared builddir tmpdir free_port slurp spew run_cmd
     start_pg start_pg_again psql pg_url pg_log stop_pg migrate ctl empty_env write_env start_pool stop_pool
     start_nginx http cgi_fcgi cgi_run example corpus_bodies wait_for
     nginx_error_log pool_log stop_pid worker_pids pool_pid pool_sock unit
@@ -219,6 +219,46 @@ sub start_pg_again {
     my ($rc, $out) = run_cmd([@{ $PG{as} }, "$PG{bin}/pg_ctl", '-D', $PG{data},
         '-l', $PG{log}, '-w', '-t', '30', 'start']);
     die "pg_ctl start: $out" if $rc;
+}
+
+# PgBouncer (Debian's) in transaction mode between the test's clusters and
+# its clients, as an unprivileged user: four server connections handed
+# round robin, so a client's transactions change server connections.
+# %opt: extra => lines for [pgbouncer].  Returns the URL through it.
+sub start_pgbouncer {
+    my (%opt) = @_;
+    my $bouncer = which('pgbouncer');
+    my $dir = tmpdir() . '/bouncer';
+    mkdir $dir or die "mkdir $dir: $!";
+    my ($sock) = pg_url() =~ /host=([^&]+)/;
+    my ($pgport) = pg_url() =~ /port=(\d+)/;
+    my $port = free_port();
+    spew("$dir/pgbouncer.ini", <<"INI");
+[databases]
+traffic = host=$sock port=$pgport dbname=traffic user=traffic
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+default_pool_size = 4
+min_pool_size = 3
+server_round_robin = 1
+max_client_conn = 100
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+@{[ $opt{extra} // '' ]}
+INI
+    if ($> == 0) {
+        my ($uid, $gid) = ((getpwnam('nobody'))[2], (getgrnam('nogroup'))[2]);
+        chown $uid, $gid, $dir, "$dir/pgbouncer.ini";
+    }
+    my @as = $> == 0 ? ('runuser', '-u', 'nobody', '--') : ();
+    _spawn([@as, $bouncer, "$dir/pgbouncer.ini"], "$dir/stderr.log");
+    wait_for('pgbouncer', sub { IO::Socket::INET->new(PeerAddr =>
+        '127.0.0.1', PeerPort => $port) });
+    return "postgresql://traffic\@127.0.0.1:$port/traffic";
 }
 
 # An env file that sets nothing, so no test reads the machine's own.
