@@ -17,10 +17,6 @@ use Test::More;
 use lib 't/lib';
 use TrafficTest;
 
-my $bouncer = which('pgbouncer') || '/usr/sbin/pgbouncer';
-BAIL_OUT('pgbouncer is not installed: scripts/deps test installs it')
-    unless -x $bouncer;
-
 start_pg();
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);

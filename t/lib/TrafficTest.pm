@@ -227,7 +227,10 @@ sub start_pg_again {
 # %opt: extra => lines for [pgbouncer].  Returns the URL through it.
 sub start_pgbouncer {
     my (%opt) = @_;
-    my $bouncer = which('pgbouncer');
+    # a dependency of the suite: missing, it is a failure, not a skip
+    my $bouncer = eval { which('pgbouncer') };
+    BAIL_OUT('pgbouncer is not installed: scripts/deps test installs it')
+        unless $bouncer && -x $bouncer;
     my $dir = tmpdir() . '/bouncer';
     mkdir $dir or die "mkdir $dir: $!";
     my ($sock) = pg_url() =~ /host=([^&]+)/;
