@@ -85,7 +85,7 @@ SKIP: {
         builddir() . '/src/traffic-ctl', 'check', '--config-only'],
         env => { TRAFFIC_ENV_FILE => $env, TRAFFIC_SERVICE_USER => '' });
     is($rc, 1, 'a spool root keeps to itself: check fails');
-    like($out, qr/^problem: SPOOL_DIR \Q$spool\E cannot take a request as this user .*install -d -o traffic-webhook/m,
+    like($out, qr/^problem: SPOOL_DIR \Q$spool\E cannot take a request as nobody .*install -d -o traffic-webhook/m,
         'saying how to make it');
     chmod 0777, $spool;
     ($rc, $out) = run_cmd(['runuser', '-u', 'nobody', '--',

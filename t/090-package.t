@@ -18,10 +18,12 @@ use Socket qw(SOCK_STREAM SOMAXCONN);
 use Test::More;
 use lib 't/lib';
 use TrafficTest;
+use TrafficPackage;
 
 plan skip_all => 'changes the machine: set TRAFFIC_PACKAGE=1 (CI does)'
     unless $ENV{CI} || $ENV{TRAFFIC_PACKAGE};
 plan skip_all => 'needs root (dpkg -i)' if $> != 0;
+package_lock();
 my (undef, $state) = run_cmd(['dpkg-query', '-W', '-f=${Status}',
     'traffic-webhook']);
 plan skip_all => 'a traffic-webhook package is installed here: not touched'
@@ -32,17 +34,9 @@ is($rc, 0, 'the packaging tools') or diag($out);
 
 # Built from a copy of the tree (dpkg-buildpackage writes beside it).
 my $dir = tmpdir();
-my $src = "$dir/pkg/traffic-webhook";
-mkdir "$dir/pkg";
-($rc, $out) = run_cmd(['sh', '-c', 'cd "$0" && git ls-files -co '
-    . '--exclude-standard | tar -cf - -T - | (mkdir -p "$1" && cd "$1" && '
-    . 'tar -xf -)', srcdir(), $src]);
-is($rc, 0, 'the tree copied') or diag($out);
-($rc, $out) = run_cmd(['sh', '-c', 'cd "$0" && dpkg-buildpackage -us -uc -b',
-    $src]);
-is($rc, 0, 'dpkg-buildpackage -us -uc -b') or diag(substr($out, -3000));
-my ($deb) = glob("$dir/pkg/traffic-webhook_*_*.deb");
-ok($deb && -f $deb, 'the package: ' . ($deb // 'none'));
+my ($deb, $log) = build_deb("$dir/pkg");
+ok($deb && -f $deb, 'dpkg-buildpackage -us -uc -b: ' . ($deb // 'none'))
+    or diag($log);
 ($rc, $out) = run_cmd(['lintian', '--allow-root', $deb]);
 my @errors = grep { /^E: / } split /\n/, $out;
 is(scalar @errors, 0, 'lintian: no error') or diag($out);

@@ -497,10 +497,10 @@ main(int argc, char **argv)
     }
     if (parse(&c, argc - 1, argv + 1) != 0)
         return ctl_usage(&c);
-    /* as root, every command but check (which probes as the service's
-     * user itself) runs as the service's user: nothing it writes (a
+    /* as root, every command runs as the service's user: it connects as
+     * the service does (peer authentication) and nothing it writes (a
      * spool entry, the metrics file) is root's */
-    if (c.cmd->run != ctl_check && become_service(c.cmd->name) != 0)
+    if (become_service(c.cmd->name) != 0)
         return 1;
     tr_config_init(&c.cfg);
     if ((rc = setup(&c)) == 0)
