@@ -5,6 +5,7 @@
 # file others can read.
 use strict;
 use warnings;
+use MIME::Base64 ();
 use Test::More;
 use lib 't/lib';
 use TrafficTest;
@@ -55,6 +56,12 @@ is(psql("SELECT count(*), min(error_message) FROM webhook_logs WHERE"
     'each refusal has its log row');
 is(psql("SELECT count(*) FROM webhook_logs WHERE raw_body IS NOT NULL AND"
     . " raw_body <> ''"), 0, 'a refused body is not kept');
+is(psql("SELECT DISTINCT lead_id || ' ' || event_type FROM webhook_logs"),
+    '25123456 unauthenticated', 'each row names the lead the body named, so'
+    . ' a sale refused for a stale secret is found by its lead');
+($rc, $out) = ctl(['logs', '--lead', '25123456']);
+like($out, qr/missing or wrong webhook token/, 'traffic-ctl logs --lead finds'
+    . ' it') or diag($out);
 
 $r = post("?x=1&token=$secret{WEBHOOK_SECRET}", $sale);
 is($r->{status}, 200, 'the right token (among other parameters): 200')
@@ -74,6 +81,9 @@ is(psql("SELECT count(*) FROM sales_notifications WHERE lead_id = 25999999"),
 like(psql("SELECT error_message FROM webhook_logs WHERE error_message LIKE"
     . " '%evilcorp%'"), qr/account\[subdomain\] "evilcorp" is not AMOCRM_DOMAIN onaiagencykz/,
     'logged with the reason');
+is(psql("SELECT lead_id || ' ' || event_type FROM webhook_logs WHERE"
+    . " error_message LIKE '%evilcorp%'"), '25999999 foreign_account',
+    'with the lead the body named');
 (my $nosub = $foreign) =~ s/account%5Bsubdomain%5D=evilcorp&?//;
 $r = post("?token=$secret{WEBHOOK_SECRET}", $nosub);
 is($r->{status}, 403, 'no account[subdomain] at all: 403');
@@ -81,6 +91,16 @@ is($r->{status}, 403, 'no account[subdomain] at all: 403');
 $upper =~ s/25123456/25888888/g;
 $r = post("?token=$secret{WEBHOOK_SECRET}", $upper);
 is($r->{status}, 200, 'the subdomain compared without case');
+
+# The status page: the refused requests are no failed deliveries (the
+# rate counts this account's two sales), and are shown on their own.
+$r = http('GET', '/admin/', undef, Authorization => 'Basic '
+    . MIME::Base64::encode_base64("team:$secret{ADMIN_TOKEN}", ''));
+is($r->{status}, 200, 'the status page') or diag($r->{content});
+like($r->{content}, qr{id="success-rate">100\.0%</span> \(2 из 2\)},
+    'the rate leaves the wrong-token and foreign requests out');
+like($r->{content}, qr{<li class="bad">[^<]*<span id="refused">7</span>},
+    'and counts them apart: five wrong tokens, two bodies of no account');
 
 # check: secrets masked, a world-readable env file is a problem.
 ($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $env, DATABASE_URL => undef);

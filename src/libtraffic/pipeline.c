@@ -41,25 +41,71 @@ delivery(const struct tr_input *in, struct tr_buf *logbody,
     d->log_body = logbody->data ? logbody->data : "";
 }
 
+/* The leads tree names (none for NULL), as far as they parse. */
+static void
+leads_named(struct tr_pipeline *p, struct json_object *tree,
+            struct tr_leads *leads)
+{
+    char msg[256];
+
+    if (tree != NULL)
+        (void)tr_leads_extract(leads, tree, &p->cfg->utm_map, TR_LEADS_MAX, msg,
+                               sizeof(msg));
+}
+
+/* tr_pipeline_log_error, with the tree when the caller parsed it. */
+static void
+log_refused(struct tr_pipeline *p, const struct tr_input *in,
+            struct json_object *tree, const char *event, const char *error,
+            int keep_body)
+{
+    struct tr_delivery d;
+    struct tr_item one, *items = &one;
+    struct tr_leads leads;
+    struct tr_buf logbody;
+    char msg[256];
+    size_t i, n = 1;
+
+    tr_leads_init(&leads);
+    leads_named(p, tree, &leads);
+    if (leads.n > 1 && (items = calloc(leads.n, sizeof(*items))) != NULL)
+        n = leads.n;
+    else
+        items = &one;
+    memset(items, 0, n * sizeof(*items));
+    for (i = 0; i < n; i++) {
+        items[i].outcome = TR_OUT_ERROR;
+        items[i].event = event;
+        items[i].lead_id = i < leads.n ? leads.v[i].id : 0;
+        snprintf(items[i].reason, sizeof(items[i].reason), "%s", error);
+    }
+    tr_buf_init(&logbody, TR_LOG_BODY_MAX + 64);
+    delivery(in, &logbody, &d);
+    if (!keep_body)
+        d.log_body = "";
+    d.items = items;
+    d.nitems = n;
+    tr_sale_save(&p->sale, &d, msg, sizeof(msg));
+    tr_buf_release(&logbody);
+    if (items != &one)
+        free(items);
+    tr_leads_release(&leads);
+}
+
 void
 tr_pipeline_log_error(struct tr_pipeline *p, const struct tr_input *in,
                       const char *event, const char *error)
 {
-    struct tr_delivery d;
-    struct tr_item it;
-    struct tr_buf logbody;
+    struct json_object *tree = NULL;
     char msg[256];
+    int stranger = strcmp(event, "unauthenticated") == 0;
 
-    memset(&it, 0, sizeof(it));
-    tr_buf_init(&logbody, TR_LOG_BODY_MAX + 64);
-    delivery(in, &logbody, &d);
-    it.outcome = TR_OUT_ERROR;
-    it.event = event;
-    snprintf(it.reason, sizeof(it.reason), "%s", error);
-    d.items = &it;
-    d.nitems = 1;
-    tr_sale_save(&p->sale, &d, msg, sizeof(msg));
-    tr_buf_release(&logbody);
+    if (in->body != NULL && in->len > 0)
+        (void)tr_body_parse(in->type, in->body, in->len, &p->limits, &tree, msg,
+                            sizeof(msg));
+    /* a body that did not prove itself AmoCRM's is not kept */
+    log_refused(p, in, tree, event, error, !stranger);
+    json_object_put(tree);
 }
 
 static void
@@ -191,7 +237,8 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
                                msg, msgsz);
     if (err != TR_OK) {
         if (!dry_run)
-            tr_pipeline_log_error(p, in, "body", msg);
+            log_refused(p, in, tree,
+                        err == TR_EDENIED ? "foreign_account" : "body", msg, 1);
         res->total = res->errors = 1;
         goto out;
     }
@@ -206,7 +253,7 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
     d.nitems = n;
     if (!dry_run && (err = tr_sale_save(&p->sale, &d, msg, msgsz)) != TR_OK) {
         if (err == TR_EREFUSED) /* its error row, so the log still has it */
-            tr_pipeline_log_error(p, in, "delivery", msg);
+            log_refused(p, in, NULL, "delivery", msg, 1);
         goto out;
     }
     for (i = 0; i < n; i++) {

@@ -68,9 +68,13 @@ enum tr_err tr_pipeline_process(struct tr_pipeline *p,
                                 size_t msgsz);
 
 /*
- * Writes the error row of a delivery refused before or while parsing:
- * event ("request", "body") and the reason; in's body, when there is one,
- * is kept in the row (sanitised, bounded).
+ * Writes the error rows of a delivery refused before or while parsing:
+ * event ("request", "body", "unauthenticated", "foreign_account") and the
+ * reason; one row per lead that in's body names, as far as it parses (so
+ * that the operator's "logs --lead" finds a refused sale), else one row
+ * without a lead.  in's body, when there is one, is kept in the rows
+ * (sanitised, bounded), but for "unauthenticated": a body that did not
+ * prove itself AmoCRM's.  Nothing else of the body is acted on.
  */
 void tr_pipeline_log_error(struct tr_pipeline *p, const struct tr_input *in,
                            const char *event, const char *error);

@@ -30,6 +30,8 @@ struct tr_request {
     const char *body;          /* set by the program before finish */
     size_t body_len;
     int body_short;         /* the client sent less than announced */
+    int unauthenticated;    /* a wrong webhook token: the body is read
+                             * only for its log rows (tr_router_finish) */
     long long received_sec; /* CLOCK_REALTIME at arrival */
     long received_nsec;
 };

@@ -212,10 +212,12 @@ refuse(struct tr_router *r, const struct tr_input *in, int status,
     return 0;
 }
 
+#define TR_WRONG_TOKEN "missing or wrong webhook token"
+
 /* The checks of a webhook POST before its body is read. */
 static int
-check_webhook(struct tr_router *r, enum tr_endpoint ep,
-              const struct tr_request *req, struct tr_response *resp)
+check_webhook(struct tr_router *r, enum tr_endpoint ep, struct tr_request *req,
+              struct tr_response *resp)
 {
     struct tr_input in;
     char at[40], why[128];
@@ -223,8 +225,16 @@ check_webhook(struct tr_router *r, enum tr_endpoint ep,
     input_of(req, ep, at, sizeof(at), &in);
     if (r->cfg->webhook_secret != NULL &&
         !token_ok(req, r->cfg->webhook_secret)) {
-        tr_pipeline_log_error(&r->pipeline, &in, "request",
-                              "missing or wrong webhook token");
+        /* a body of the usual kind is read for its leads' log rows, so
+         * that a sale refused for a stale secret can be found by its lead
+         * (tr_router_finish); nothing else of it is acted on */
+        req->unauthenticated = 1;
+        if (in.type != TR_BODY_UNSUPPORTED && req->content_length > 0 &&
+            (unsigned long long)req->content_length <=
+                r->pipeline.limits.max_bytes)
+            return 1;
+        tr_pipeline_log_error(&r->pipeline, &in, "unauthenticated",
+                              TR_WRONG_TOKEN);
         tr_response_error(resp, 403, "forbidden");
         return 0;
     }
@@ -254,8 +264,8 @@ check_webhook(struct tr_router *r, enum tr_endpoint ep,
 
 /* HEAD or POST to a webhook path; anything else is a 405. */
 static int
-begin_webhook(struct tr_router *r, enum tr_endpoint ep,
-              const struct tr_request *req, struct tr_response *resp)
+begin_webhook(struct tr_router *r, enum tr_endpoint ep, struct tr_request *req,
+              struct tr_response *resp)
 {
     const char *m = req->method ? req->method : "";
 
@@ -411,13 +421,22 @@ tr_router_finish(struct tr_router *r, struct tr_request *req,
 
     memset(res, 0, sizeof(*res));
     input_of(req, ep, at, sizeof(at), &in);
+    if (!req->body_short) {
+        in.body = req->body;
+        in.len = req->body_len;
+    }
+    if (req->unauthenticated) {
+        tr_pipeline_log_error(&r->pipeline, &in, "unauthenticated",
+                              TR_WRONG_TOKEN);
+        snprintf(resp->error, sizeof(resp->error), "%s", TR_WRONG_TOKEN);
+        tr_response_error(resp, 403, "forbidden");
+        return;
+    }
     if (req->body_short) {
         refuse(r, &in, 400, "body shorter than content-length",
                "body shorter than content-length", resp);
         return;
     }
-    in.body = req->body;
-    in.len = req->body_len;
     err = tr_pipeline_process(&r->pipeline, &in, 0, res, msg, sizeof(msg));
     answer_delivery(r, req, &in, err, msg, res, resp);
 }

@@ -304,6 +304,12 @@ health_section(struct tr_buf *b, struct tr_store *store,
                 "id=\"success-rate\">%.1f%%</span> (%ld из %ld)</li>",
                 total ? 100.0 * (double)ok / (double)total : 100.0, ok, total);
     tr_buf_addf(b,
+                "<li%s>Отклонено за 24 ч (неверный токен или чужой аккаунт "
+                "AmoCRM, не в доле выше): <span id=\"refused\">%s</span>"
+                "</li>",
+                strcmp(PQgetvalue(res, 0, 8), "0") ? " class=\"bad\"" : "",
+                PQgetvalue(res, 0, 8));
+    tr_buf_addf(b,
                 "<li>Сообщения в очереди: <span id=\"pending\">%s</span>"
                 "</li><li%s>Не доставлены: <span id=\"failed\">%s</span>"
                 "<ul>",
