@@ -65,10 +65,13 @@ spew("$dir/dry.txt", example('03-update-142-cyrillic.txt'));
 is($rc, 0, 'replay: exit 0') or diag($out);
 like($out, qr{sale\.txt: total=1 processed=1 .* leads=25123456:success},
     'the sale is processed');
+unlike($out, qr/dry run/, 'a real run does not say it is a dry one');
 like($out, qr{skip\.txt: total=2 processed=0 duplicates=0 skipped=2},
     'the other file is skipped');
 ($rc, $out) = ctl(['replay', '--dry-run', "$dir/dry.txt"]);
-like($out, qr{dry\.txt: total=1 processed=1 .*25123458:success}, 'dry run matches');
+like($out, qr{^dry run, nothing written: \S*dry\.txt: total=1 processed=1 .*25123458:success}m,
+    'dry run matches, and says it is one');
+
 is(psql('SELECT count(*) FROM sales_notifications WHERE lead_id = 25123458'),
     0, 'but writes nothing');
 spew("$dir/bad.txt", 'a=%ZZ');

@@ -126,6 +126,10 @@ like(events($A), qr/ reversed\/webhook$/, 'lost: its event');
 is(q1("SELECT detail->>'reason' || '|' || (detail->>'status_id') FROM"
     . " sale_events WHERE lead_id = $A AND kind = 'reversed'"), 'status|143',
     'with the new status as the reason');
+my ($lrc, $lout) = ctl(['logs', '--lead', $A, '--limit', '1']);
+like($lout, qr/\t$A\tsuccess\t[^\t]*\treversed \{/,
+    'traffic-ctl logs says the row reversed the sale, not a plain success')
+    or diag($lout);
 wait_for('two replies', sub { (grep { $_->{reply_parameters} }
     telegram_calls('sendMessage')) >= 2 });
 outbox_done($A);

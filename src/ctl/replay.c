@@ -65,13 +65,16 @@ replay_file(struct tr_pipeline *p, enum tr_endpoint ep, int dry,
     in.len = len;
     in.received_at = at;
     err = tr_pipeline_process(p, &in, dry, &res, msg, sizeof(msg));
+    /* a dry run says so on every line: what it shows was not written */
     if (err != TR_OK)
-        printf("%s: error: %s\n", path, msg);
+        printf("%s%s: error: %s\n", dry ? "dry run, nothing written: " : "",
+               path, msg);
     else
-        printf("%s: total=%zu processed=%zu duplicates=%zu skipped=%zu "
+        printf("%s%s: total=%zu processed=%zu duplicates=%zu skipped=%zu "
                "ignored=%zu errors=%zu leads=%s\n",
-               path, res.total, res.processed, res.duplicates, res.skipped,
-               res.ignored, res.errors, res.summary);
+               dry ? "dry run, nothing written: " : "", path, res.total,
+               res.processed, res.duplicates, res.skipped, res.ignored,
+               res.errors, res.summary);
     free(body);
     return err != TR_OK;
 }

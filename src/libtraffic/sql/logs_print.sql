@@ -4,7 +4,7 @@ SELECT to_char(received_at AT TIME ZONE 'UTC',
   'YYYY-MM-DD HH24:MI:SS') AS received_utc,
  source, event_type, lead_id, processing_status AS status,
  coalesce(targetologist, '') AS targetologist,
- coalesce(error_message, skip_reason, '') AS reason,
+ coalesce(error_message, skip_reason, detail, '') AS reason,
  coalesce(request_id, '') AS request_id
 FROM webhook_logs
 WHERE ($2::text IS NULL OR processing_status = $2)
