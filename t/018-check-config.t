@@ -92,5 +92,21 @@ SKIP: {
         builddir() . '/src/traffic-ctl', 'check', '--config-only'],
         env => { TRAFFIC_ENV_FILE => $env });
     unlike($out, qr/^problem: SPOOL_DIR/m, 'a writable one: no problem');
+    unlike($out, qr/^problem: (?!\S+ is readable by every user)/m,
+        'nothing else either') or diag($out);
+
+    # root's entry and metrics file in the service's spool: what a replay
+    # as root used to leave, which the service cannot use
+    my $entry = "$spool/00000000001800000000.000000000-1.req";
+    spew($entry, "traffic-webhook spool 1\n", 0600);
+    spew("$spool/.metrics", '', 0600);
+    ($rc, $out) = run_cmd(['runuser', '-u', 'nobody', '--',
+        builddir() . '/src/traffic-ctl', 'check', '--config-only'],
+        env => { TRAFFIC_ENV_FILE => $env });
+    is($rc, 1, 'another user\'s entry and metrics file: check fails');
+    like($out, qr/^problem: 1 spooled request in \Q$spool\E cannot be read as nobody .*chown nobody:nobody/m,
+        'the entry named, with the fix') or diag($out);
+    like($out, qr/^problem: METRICS_FILE \Q$spool\E\/\.metrics cannot be written as nobody/m,
+        'the metrics file named');
 }
 done_testing();

@@ -18,6 +18,7 @@
 #include "libtraffic/alerts.h"
 #include "libtraffic/amocrm.h"
 #include "libtraffic/buf.h"
+#include "libtraffic/dir.h"
 #include "libtraffic/migrate.h"
 #include "libtraffic/outbox.h"
 #include "libtraffic/reconcile.h"
@@ -297,12 +298,55 @@ spool_writable(const struct tr_config *cfg)
     return 1;
 }
 
+/*
+ * What the service user cannot use though the service made it: spooled
+ * requests it cannot read (another user's: a replay as root) and a
+ * metrics file it cannot write (the workers then count nothing).  The
+ * number of problems said.
+ */
+static int
+check_owners(const struct tr_config *cfg)
+{
+    struct passwd *pw = getpwuid(geteuid());
+    const char *me = pw ? pw->pw_name : "this user";
+    struct tr_dir_list list;
+    char path[4352], msg[256];
+    size_t i, n = 0;
+    int problems = 0;
+
+    if (tr_spool_list(cfg->spool_dir, &list, msg, sizeof(msg)) == TR_OK) {
+        for (i = 0; i < list.n; i++) {
+            snprintf(path, sizeof(path), "%s/%s", cfg->spool_dir,
+                     list.names[i]);
+            n += access(path, R_OK) != 0;
+        }
+    }
+    tr_dir_list_release(&list);
+    if (n > 0) {
+        printf("problem: %zu spooled request%s in %s cannot be read as %s "
+               "(another user's: a replay as root?), so they would be set "
+               "aside unstored: chown %s:%s them\n",
+               n, n == 1 ? "" : "s", cfg->spool_dir, me, me, me);
+        problems++;
+    }
+    if (access(cfg->metrics_file, F_OK) == 0 &&
+        access(cfg->metrics_file, R_OK | W_OK) != 0) {
+        printf("problem: METRICS_FILE %s cannot be written as %s: the "
+               "workers count nothing; chown %s:%s it, or remove it\n",
+               cfg->metrics_file, me, me, me);
+        problems++;
+    }
+    return problems;
+}
+
 static int
 check_spool(const struct tr_config *cfg)
 {
     long depth;
 
     if (spool_writable(cfg) != 0)
+        return 1;
+    if (check_owners(cfg) != 0)
         return 1;
     if ((depth = tr_spool_depth(cfg->spool_dir)) < 0) {
         printf("problem: SPOOL_DIR %s cannot be read: create it, owned by "
