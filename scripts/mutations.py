@@ -10,6 +10,7 @@ def m(name, what, edits, tests, equivalent=None):
 
 
 LEADS = "src/libtraffic/leads.c"
+NUM = "src/libtraffic/num.c"
 SECRET = "src/libtraffic/secret.c"
 RENDER = "src/libtraffic/render.c"
 TELEGRAM = "src/libtraffic/telegram.c"
@@ -18,28 +19,28 @@ SPOOL = "src/libtraffic/spool.c"
 MUTATIONS = [
     # ids and money
     m("price-fraction-zero", "a price of 12.05 stored as 12.5",
-      [(LEADS, "        memcpy(out + i, frac, flen);\n",
+      [(NUM, "        memcpy(out + i, frac, flen);\n",
         "        memcpy(out + i, frac + (flen > 1 && frac[0] == '0'),\n"
         "               flen - (flen > 1 && frac[0] == '0'));\n"
         "        flen -= flen > 1 && frac[0] == '0';\n")],
       ["t/002-leads.t"]),
     m("price-13-digits", "the price limit of 13 integer digits moved to 14",
-      [(LEADS, "if (ilen > 13 || flen > 2)", "if (ilen > 14 || flen > 2)")],
+      [(NUM, "if (ilen > 13 || flen > 2)", "if (ilen > 14 || flen > 2)")],
       ["t/002-leads.t"]),
     m("price-cents", "three decimals accepted",
-      [(LEADS, "if (ilen > 13 || flen > 2)", "if (ilen > 13 || flen > 3)")],
+      [(NUM, "if (ilen > 13 || flen > 2)", "if (ilen > 13 || flen > 3)")],
       ["t/002-leads.t"]),
     m("price-leading-zeros", "leading zeros kept",
-      [(LEADS, "    while (ilen > 1 && *s == '0') {", "    while (0) {")],
+      [(NUM, "    while (ilen > 1 && *s == '0') {", "    while (0) {")],
       ["t/002-leads.t"]),
     m("id-letters", "a lead id with letters accepted",
-      [(LEADS, "        if (s[i] < '0' || s[i] > '9')\n            return -1;\n"
+      [(NUM, "        if (s[i] < '0' || s[i] > '9')\n            return -1;\n"
         "        v = v * 10",
         "        if (s[i] < '0' || s[i] > 'z')\n            return -1;\n"
         "        v = v * 10")],
       ["t/002-leads.t"]),
     m("id-zero", "lead id 0 accepted",
-      [(LEADS, "if (v == 0 || v > (uint64_t)INT64_MAX)",
+      [(NUM, "if (v == 0 || v > (uint64_t)INT64_MAX)",
         "if (v > (uint64_t)INT64_MAX)")],
       ["t/002-leads.t"]),
     m("sale-status", "another status counted as won",
@@ -90,7 +91,7 @@ MUTATIONS = [
         "    s = NULL;")],
       ["t/003-rules.t"]),
     m("casefold-ascii", "lower case instead of case folding (no NFC, no ß to ss)",
-      [("src/libtraffic/rules.c",
+      [("src/libtraffic/text.c",
         "    r = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len);",
         "    r = u8_tolower((const uint8_t *)s, n, NULL, NULL, NULL, &len);")],
       ["t/003-rules.t"]),
@@ -368,10 +369,10 @@ MUTATIONS = [
       ["t/063-reconcile-evidence.t"]),
     # the dashboard's truth: times and isolation
     m("lead-time-future", "a lead time in 2100 applied",
-      [("src/libtraffic/leads.c", "    return t > now + TR_LEAD_SKEW_S;", "    return t > now + 1000000000;")],
+      [(NUM, "    return t > now + TR_LEAD_SKEW_S;", "    return t > now + 1000000000;")],
       ["t/064-intake-truth.t", "t/054-reconcile-property.t"]),
     m("lead-time-ms", "milliseconds read as seconds no more",
-      [("src/libtraffic/leads.c", "    while (raw >= INT64_C(100000000000))\n        raw /= 1000;",
+      [(NUM, "    while (raw >= INT64_C(100000000000))\n        raw /= 1000;",
         "    while (raw >= INT64_MAX)\n        raw /= 1000;")],
       ["t/064-intake-truth.t", "t/063-reconcile-evidence.t"]),
     m("delete-undated", "a deletion without a time leaves the sale's time as it was",

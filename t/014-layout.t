@@ -83,4 +83,20 @@ my $cycle = find_cycle(\%deps);
 is_deeply($cycle, [], 'no include cycle between the modules of src/')
     or diag(join("\n", map { "$cycle->[$_] -> $cycle->[$_ + 1] ("
         . $deps{ $cycle->[$_] }{ $cycle->[$_ + 1] } . ')' } 0 .. $#$cycle - 1));
+
+# The layering, measured by scripts/layout (anyone can run it): the
+# longest chain of includes between modules.  14 before the helpers moved
+# down into the basic rooms (num, text, item); a new upward include fails
+# here.
+my ($lrc, $layout) = run_cmd([srcdir() . '/scripts/layout']);
+is($lrc, 0, 'scripts/layout: no cycle, no missing include') or diag($layout);
+my ($depth) = $layout =~ /the longest chain of includes is (\d+) deep/;
+cmp_ok($depth // 99, '<=', 11, "the longest chain of includes: "
+    . ($depth // '?') . ' deep') or diag($layout);
+
+# The mutation list still names code that exists, once each: a restructure
+# that moves code must move its mutations too.
+my ($mrc, $mout) = run_cmd(['python3', srcdir() . '/scripts/mutate',
+    '--check']);
+is($mrc, 0, 'scripts/mutate --check: every mutation applies') or diag($mout);
 done_testing();

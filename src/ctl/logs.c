@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/leads.h"
+#include "libtraffic/num.h"
 #include "libtraffic/sql.h"
 #include "libtraffic/store.h"
 

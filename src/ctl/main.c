@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/leads.h"
+#include "libtraffic/num.h"
 #include "libtraffic/privs.h"
 #include "libtraffic/router.h"
 #include "libtraffic/store.h"

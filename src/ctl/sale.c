@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/leads.h"
+#include "libtraffic/num.h"
 #include "libtraffic/sql.h"
 #include "libtraffic/store.h"
 

@@ -9,7 +9,7 @@
 #include "admin.h"
 #include "config.h"
 #include "secret.h"
-#include "leads.h"
+#include "num.h"
 #include "request.h"
 #include "sql.h"
 #include "store.h"

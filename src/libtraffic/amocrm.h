@@ -16,7 +16,7 @@
 
 #include "err.h"
 #include "http.h"
-#include "leads.h"
+#include "num.h"
 #include "utm.h"
 
 struct json_object;

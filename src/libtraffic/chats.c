@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "chats.h"
-#include "leads.h"
+#include "num.h"
 
 static int
 is_chat_id(const char *s, size_t n)

@@ -10,7 +10,7 @@
 #include "config.h"
 #include "leads.h"
 #include "rules.h"
-#include "sale.h"
+#include "item.h"
 
 const char *
 tr_endpoint_source(enum tr_endpoint ep)

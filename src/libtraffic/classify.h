@@ -7,7 +7,7 @@
  * unknown); its targetologist is the first rule matching its utm_campaign
  * or utm_source.  Others are skipped with the reason, and deletions and
  * other events ignored; a sale stored for a skipped or deleted lead
- * follows it (sale.h).  On the
+ * follows it (sale.h; the result types: item.h).  On the
  * unified endpoint a sale is also routed: referral (utm_source "ref_...":
  * a conversion, no sale), traffic (a targetologist matched), unknown (UTM,
  * no match), both (no UTM at all: a sale and a conversion).

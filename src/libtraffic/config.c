@@ -16,7 +16,7 @@
 #include "chats.h"
 #include "config.h"
 #include "envfile.h"
-#include "leads.h"
+#include "num.h"
 #include "secret.h"
 #include "text.h"
 

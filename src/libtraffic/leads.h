@@ -18,12 +18,12 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "num.h"
 #include "utm.h"
 
 struct json_object;
 
 #define TR_LEADS_MAX 1000 /* leads in one body */
-#define TR_PRICE_MAX 32   /* bytes of a normalised price */
 
 enum tr_lead_kind {
     TR_LEAD_CANDIDATE, /* status/update/add/restore: may be a sale */
@@ -80,34 +80,5 @@ void tr_leads_release(struct tr_leads *leads);
 enum tr_err tr_leads_extract(struct tr_leads *leads, struct json_object *tree,
                              const struct tr_utm_map *map, size_t max_leads,
                              char *msg, size_t msgsz);
-
-/*
- * Parses s as a positive decimal 64-bit integer with nothing around it.
- * Returns 0 and sets *out, or -1.
- */
-int tr_parse_id(const char *s, int64_t *out);
-
-/*
- * Normalises a wire price into out (TR_PRICE_MAX bytes): "" for NULL or
- * empty input; at most 13 integer and 2 fraction digits, no sign.  Returns
- * NULL, or a static reason when the value is not a usable amount.
- */
-const char *tr_parse_price(const char *s, char *out);
-
-#define TR_LEAD_SKEW_S 300 /* a lead time this far ahead is still trusted */
-
-/*
- * A lead's modification time in unix seconds, given raw from the wire:
- * milliseconds and microseconds (values of 10^11 and more, past the year
- * 5000) are brought to seconds.  0 stays 0.  Pure.
- */
-int64_t tr_lead_time(int64_t raw);
-
-/*
- * Whether lead time t is further ahead of now than TR_LEAD_SKEW_S: not to
- * be trusted, since one such event would make every later real one stale.
- * Pure.
- */
-int tr_lead_time_ahead(int64_t t, int64_t now);
 
 #endif

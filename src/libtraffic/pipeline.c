@@ -29,7 +29,7 @@ tr_pipeline_init(struct tr_pipeline *p, const struct tr_config *cfg,
 /* The delivery of in, without items: source, ids, the log's copy. */
 static void
 delivery(const struct tr_input *in, struct tr_buf *logbody,
-         struct tr_delivery *d)
+         struct tr_received *d)
 {
     memset(d, 0, sizeof(*d));
     d->source = tr_endpoint_source(in->endpoint);
@@ -59,7 +59,7 @@ log_refused(struct tr_pipeline *p, const struct tr_input *in,
             struct json_object *tree, const char *event, const char *error,
             int keep_body)
 {
-    struct tr_delivery d;
+    struct tr_received d;
     struct tr_item one, *items = &one;
     struct tr_leads leads;
     struct tr_buf logbody;
@@ -217,7 +217,7 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
 {
     struct json_object *tree = NULL;
     struct tr_leads leads;
-    struct tr_delivery d;
+    struct tr_received d;
     struct tr_item *items = NULL;
     struct tr_buf logbody;
     char base[300];

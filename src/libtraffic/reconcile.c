@@ -140,7 +140,7 @@ apply(struct tr_reconcile *r, const struct tr_lead *l, int dry,
       struct tr_reconcile_stats *st, char *msg, size_t msgsz)
 {
     struct tr_item it;
-    struct tr_delivery d;
+    struct tr_received d;
     struct timespec now;
     char at[40];
     enum tr_err err;

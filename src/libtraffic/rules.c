@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "rules.h"
+#include "text.h"
 
 const char tr_rules_default_text[] =
     "# name   | emoji | patterns (substring of utm_campaign or utm_source)\n"
@@ -25,28 +26,6 @@ const char tr_rules_default_text[] =
     "\x83\xD1\x81\xD0\xBA, yourmarketolog, muha\n"
     "Traf4    | \xE2\x9A\xA1 | alex, traf4, proftest, pb_agency\n"
     "Unknown  | \xE2\x9D\x93 |\n";
-
-char *
-tr_casefold(const char *s, size_t n, size_t *outlen)
-{
-    uint8_t *r;
-    char *out;
-    size_t len = 0;
-
-    if (u8_check((const uint8_t *)s, n) != NULL)
-        return NULL;
-    r = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len);
-    if (r == NULL)
-        return NULL;
-    if ((out = realloc(r, len + 1)) == NULL) {
-        free(r);
-        return NULL;
-    }
-    out[len] = '\0';
-    if (outlen != NULL)
-        *outlen = len;
-    return out;
-}
 
 static void
 rule_release(struct tr_rule *r)

@@ -72,10 +72,4 @@ const struct tr_rule *tr_rules_match(const struct tr_rules *rules,
 const struct tr_rule *tr_rules_find(const struct tr_rules *rules,
                                     const char *name);
 
-/*
- * Case-folds (NFC) n bytes of UTF-8 into a new NUL-terminated string (free()
- * it); *outlen gets its length.  NULL on invalid UTF-8 or without memory.
- */
-char *tr_casefold(const char *s, size_t n, size_t *outlen);
-
 #endif

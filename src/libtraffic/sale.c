@@ -76,24 +76,6 @@ enum {
 /* What traffic_sale_apply answers for a change, as items keep it. */
 static const char *const changes[] = {"price_changed", "reversed", "restored"};
 
-const char *
-tr_outcome_name(enum tr_outcome o)
-{
-    switch (o) {
-    case TR_OUT_SUCCESS:
-        return "success";
-    case TR_OUT_DUPLICATE:
-        return "duplicate";
-    case TR_OUT_SKIPPED:
-        return "skipped";
-    case TR_OUT_IGNORED:
-        return "ignored";
-    case TR_OUT_ERROR:
-        return "error";
-    }
-    return "error";
-}
-
 void
 tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
              struct tr_store *store)
@@ -125,7 +107,7 @@ id_text(char *buf, size_t bufsz, int64_t id)
 
 /* Binds a sale item's parameters of sale.sql into p (texts kept in t). */
 static void
-sale_params(const struct tr_sale *s, const struct tr_delivery *d,
+sale_params(const struct tr_sale *s, const struct tr_received *d,
             const struct tr_item *it, char t[5][24], const char **p)
 {
     const struct tr_lead *l = it->lead;
@@ -163,7 +145,7 @@ sale_params(const struct tr_sale *s, const struct tr_delivery *d,
 
 /* Whether price is a zero a webhook (not the API) brought. */
 static int
-zero_from_webhook(const struct tr_delivery *d, const char *price)
+zero_from_webhook(const struct tr_received *d, const char *price)
 {
     if (price == NULL ||
         (d->said_by != NULL && strcmp(d->said_by, "webhook") != 0))
@@ -171,12 +153,12 @@ zero_from_webhook(const struct tr_delivery *d, const char *price)
     return price[strspn(price, "0.")] == '\0';
 }
 
-static enum tr_err save_event(struct tr_sale *s, const struct tr_delivery *d,
+static enum tr_err save_event(struct tr_sale *s, const struct tr_received *d,
                               struct tr_item *it, int alone, char *msg,
                               size_t msgsz);
 
 static enum tr_err
-save_sale(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
+save_sale(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
           char *msg, size_t msgsz)
 {
     char t[5][24];
@@ -240,7 +222,7 @@ take_change(struct tr_item *it, const char *change, const char *status)
  * stored sale (lead_log.sql); *logged is 0 when it has one.
  */
 static enum tr_err
-log_unless_sale(struct tr_sale *s, const struct tr_delivery *d,
+log_unless_sale(struct tr_sale *s, const struct tr_received *d,
                 const struct tr_item *it, int *logged, char *msg, size_t msgsz)
 {
     char id[24];
@@ -271,7 +253,7 @@ log_unless_sale(struct tr_sale *s, const struct tr_delivery *d,
  * delivery, a lead without a sale (the most common event) is only logged.
  */
 static enum tr_err
-save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
+save_event(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
            int alone, char *msg, size_t msgsz)
 {
     const struct tr_lead *l = it->lead;
@@ -325,7 +307,7 @@ save_event(struct tr_sale *s, const struct tr_delivery *d, struct tr_item *it,
 }
 
 static enum tr_err
-save_referral(struct tr_sale *s, const struct tr_delivery *d,
+save_referral(struct tr_sale *s, const struct tr_received *d,
               struct tr_item *it, char *msg, size_t msgsz)
 {
     const struct tr_lead *l = it->lead;
@@ -360,7 +342,7 @@ save_referral(struct tr_sale *s, const struct tr_delivery *d,
 /* The log row of a lead that is no sale; alone is the delivery's only
  * statement (its own transaction, no sale in it: sale_log_lazy). */
 static enum tr_err
-save_log(struct tr_sale *s, const struct tr_delivery *d,
+save_log(struct tr_sale *s, const struct tr_received *d,
          const struct tr_item *it, int alone, char *msg, size_t msgsz)
 {
     char id[24];
@@ -386,7 +368,7 @@ save_log(struct tr_sale *s, const struct tr_delivery *d,
 }
 
 static enum tr_err
-save_item(struct tr_sale *s, struct tr_delivery *d, struct tr_item *it,
+save_item(struct tr_sale *s, struct tr_received *d, struct tr_item *it,
           int alone, char *msg, size_t msgsz)
 {
     if (it->is_sale)
@@ -404,7 +386,7 @@ save_item(struct tr_sale *s, struct tr_delivery *d, struct tr_item *it,
  * others are stored (their transaction goes on).
  */
 static enum tr_err
-refuse_item(struct tr_sale *s, struct tr_delivery *d, struct tr_item *it,
+refuse_item(struct tr_sale *s, struct tr_received *d, struct tr_item *it,
             const char *why, char *msg, size_t msgsz)
 {
     tr_store_rollback_to(s->store);
@@ -422,7 +404,7 @@ refuse_item(struct tr_sale *s, struct tr_delivery *d, struct tr_item *it,
  * for its data becomes an error row of its own (refuse_item).
  */
 static enum tr_err
-save_once(struct tr_sale *s, struct tr_delivery *d, int isolate, char *msg,
+save_once(struct tr_sale *s, struct tr_received *d, int isolate, char *msg,
           size_t msgsz)
 {
     int tx = d->nitems > 1;
@@ -450,7 +432,7 @@ save_once(struct tr_sale *s, struct tr_delivery *d, int isolate, char *msg,
 }
 
 enum tr_err
-tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg, size_t msgsz)
+tr_sale_save(struct tr_sale *s, struct tr_received *d, char *msg, size_t msgsz)
 {
     struct tr_item *before = NULL;
     enum tr_err err = TR_OK;
@@ -501,7 +483,7 @@ tr_sale_probe(struct tr_sale *s, const char *source, char *msg, size_t msgsz)
     static const struct tr_rule rule = {name, emoji, NULL, NULL, 0};
     struct tr_lead l;
     struct tr_item it;
-    struct tr_delivery d;
+    struct tr_received d;
     struct timespec now;
     char at[40], id[24];
     const char *p[1] = {id};

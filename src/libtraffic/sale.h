@@ -23,55 +23,11 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "item.h"
 #include "outbox.h"
 
 struct tr_config;
-struct tr_lead;
-struct tr_rule;
 struct tr_store;
-
-enum tr_outcome {
-    TR_OUT_SUCCESS,   /* a new sale, stored */
-    TR_OUT_DUPLICATE, /* a sale already stored for this lead */
-    TR_OUT_SKIPPED,   /* a lead that is not a sale (pipeline, status) */
-    TR_OUT_IGNORED,   /* an event that cannot be a sale */
-    TR_OUT_ERROR,     /* unusable input */
-};
-
-/* "success", "duplicate", ... as stored in webhook_logs.processing_status. */
-const char *tr_outcome_name(enum tr_outcome o);
-
-/* One webhook_logs row, and for a sale the sale itself. */
-struct tr_item {
-    enum tr_outcome outcome;    /* TR_OUT_SUCCESS for a sale until stored */
-    const char *event;          /* "leads.status", "contacts.update", ... */
-    int64_t lead_id;            /* 0: none */
-    char reason[160];           /* skipped, ignored, error: why */
-    int is_sale;                /* stored for the Traffic Dashboard */
-    int conversion;             /* recorded in referral_conversions */
-    const char *routing;        /* webhook_logs.routing_decision, or NULL */
-    const char *referral_code;  /* conversions: utm_source, or NULL */
-    const struct tr_lead *lead; /* sales, conversions: the lead */
-    const struct tr_rule *rule; /* sales: the targetologist */
-    int follow;                 /* not a sale: its stored sale may follow */
-    int deleted;                /* follow: the lead was deleted */
-    char detail[160];           /* a sale's log detail (its price unknown) */
-    const char *change;         /* set by tr_sale_save: what a stored sale
-                                 * did ("price_changed", "reversed",
-                                 * "restored"), or NULL */
-};
-
-struct tr_delivery {
-    const char *source;      /* "amocrm_traffic" or "amocrm" */
-    const char *said_by;     /* "webhook" or "reconcile" (sale_events) */
-    int quiet;               /* log only what changes a stored sale */
-    const char *request_id;  /* NULL when AmoCRM sent none */
-    const char *received_at; /* "2026-11-25 10:00:00.123456+00" */
-    const char *log_body;    /* sanitised, bounded body for the log */
-    const char *amocrm_base; /* the account's API from the body, or NULL */
-    struct tr_item *items;
-    size_t nitems;
-};
 
 /* What the sale statement needs besides the delivery, fixed at start. */
 struct tr_sale {
@@ -96,7 +52,7 @@ void tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
  * (nothing is stored); TR_EREFUSED when the database refuses the data
  * itself (a constraint, a value out of range): it would every time.
  */
-enum tr_err tr_sale_save(struct tr_sale *s, struct tr_delivery *d, char *msg,
+enum tr_err tr_sale_save(struct tr_sale *s, struct tr_received *d, char *msg,
                          size_t msgsz);
 
 /*

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "leads.h"
+#include "num.h"
 #include "telegram.h"
 
 #define LONGEST_METHOD "editMessageText"

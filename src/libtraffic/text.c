@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <stdlib.h>
+#include <unicase.h>
+#include <uninorm.h>
 #include <unistr.h>
 
 #include "buf.h"
-#include "leads.h"
+#include "num.h"
 #include "text.h"
 
 enum tr_err
@@ -165,4 +168,26 @@ tr_text_hash(const char *s)
     for (p = (const unsigned char *)s; *p != '\0'; p++)
         h = (h ^ *p) * UINT64_C(1099511628211);
     return h;
+}
+
+char *
+tr_casefold(const char *s, size_t n, size_t *outlen)
+{
+    uint8_t *r;
+    char *out;
+    size_t len = 0;
+
+    if (u8_check((const uint8_t *)s, n) != NULL)
+        return NULL;
+    r = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len);
+    if (r == NULL)
+        return NULL;
+    if ((out = realloc(r, len + 1)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    out[len] = '\0';
+    if (outlen != NULL)
+        *outlen = len;
+    return out;
 }

@@ -56,4 +56,10 @@ long tr_text_base64_decode(const char *s, char *out, size_t outsz);
 /* A 64-bit hash of s (FNV-1a): a stable name for a text.  Pure. */
 uint64_t tr_text_hash(const char *s);
 
+/*
+ * Case-folds (NFC) n bytes of UTF-8 into a new NUL-terminated string (free()
+ * it); *outlen gets its length.  NULL on invalid UTF-8 or without memory.
+ */
+char *tr_casefold(const char *s, size_t n, size_t *outlen);
+
 #endif

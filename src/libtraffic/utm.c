@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "rules.h"
+#include "text.h"
 #include "utm.h"
 
 static const char *const names[TR_UTM_N] = {
