@@ -15,13 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libtraffic/body.h"
-#include "libtraffic/buf.h"
-#include "libtraffic/leads.h"
-#include "libtraffic/render.h"
-#include "libtraffic/rules.h"
-#include "libtraffic/pipeline.h"
-#include "libtraffic/text.h"
+#include "libtraffic/intake/body.h"
+#include "libtraffic/base/buf.h"
+#include "libtraffic/base/config.h"
+#include "libtraffic/intake/leads.h"
+#include "libtraffic/outgoing/render.h"
+#include "libtraffic/base/rules.h"
+#include "libtraffic/intake/pipeline.h"
+#include "libtraffic/base/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

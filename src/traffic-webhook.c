@@ -32,14 +32,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libtraffic/config.h"
-#include "libtraffic/deliver.h"
-#include "libtraffic/metrics.h"
-#include "libtraffic/privs.h"
+#include "libtraffic/base/config.h"
+#include "libtraffic/outgoing/deliver.h"
+#include "libtraffic/base/metrics.h"
+#include "libtraffic/base/privs.h"
 #include "libtraffic/router.h"
-#include "libtraffic/rules.h"
-#include "libtraffic/store.h"
-#include "libtraffic/wake.h"
+#include "libtraffic/base/rules.h"
+#include "libtraffic/db/store.h"
+#include "libtraffic/outgoing/wake.h"
 #include "io.h"
 #include "pool.h"
 
@@ -54,6 +54,7 @@ struct service {
     struct tr_store *store;
     struct tr_router router;
     struct tr_deliver deliver;
+    const char *names[TR_METRICS_RULES_MAX]; /* the metrics' targetologists */
 };
 
 /* Runs only in the accept loop's epoll_pwait(): the loop then ends. */
@@ -96,13 +97,10 @@ say(int priority, const char *fmt, ...)
 
 /* The library's lines: "warning: ..." and "error: ..." have their own. */
 static void
-log_sink(void *arg, const char *line)
+log_sink(void *arg, enum tr_log_level level, const char *line)
 {
     (void)arg;
-    say(strncmp(line, "error: ", 7) == 0     ? 3
-        : strncmp(line, "warning: ", 9) == 0 ? 4
-                                             : 6,
-        "%s", line);
+    say((int)level, "%s", line);
 }
 
 static long long
@@ -219,9 +217,9 @@ finish(struct service *s, struct io *io, struct tr_request *req,
 
 /* The endpoint a path counts under in the metrics. */
 static enum tr_metrics_endpoint
-endpoint_of(const char *path)
+endpoint_of(int route)
 {
-    switch (tr_router_route(path)) {
+    switch ((enum tr_route)route) {
     case TR_ROUTE_TRAFFIC:
         return TR_M_EP_TRAFFIC;
     case TR_ROUTE_UNIFIED:
@@ -264,7 +262,7 @@ serve(struct service *s, struct io *io, struct tr_results *res)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
          (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    tr_metrics_request(endpoint_of(req.path), resp.status, ms / 1e3);
+    tr_metrics_request(endpoint_of(req.route), resp.status, ms / 1e3);
     /* nginx's $request_id (the snippet passes it) ties the line to its */
     nginx = request_id(io_param(io, "TRAFFIC_REQUEST_ID"));
     say(resp.status >= 500 ? 3
@@ -381,8 +379,10 @@ load(struct service *s)
         return 1;
     }
     tr_router_init(&s->router, &s->cfg, &s->rules, s->store);
-    if (tr_metrics_open(s->cfg.metrics_file, &s->rules, msg, sizeof(msg)) !=
-        TR_OK)
+    if (tr_metrics_open(
+            s->cfg.metrics_file, s->names,
+            tr_rules_names(&s->rules, s->names, TR_METRICS_RULES_MAX), msg,
+            sizeof(msg)) != TR_OK)
         say(4, "warning: metrics: %s (not counted)", msg);
     return 0;
 }

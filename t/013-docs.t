@@ -9,7 +9,7 @@ use lib 't/lib';
 use TrafficTest;
 
 my $src = srcdir();
-my @keys = slurp("$src/src/libtraffic/config.c") =~ /\[TR_CFG_\w+\]\s*=\s*\{"(\w+)"/g;
+my @keys = slurp("$src/src/libtraffic/base/config.c") =~ /\[TR_CFG_\w+\]\s*=\s*\{"(\w+)"/g;
 cmp_ok(scalar @keys, '>=', 28, 'the configuration keys are found');
 my $env5 = slurp("$src/man/traffic-webhook.env.5");
 my $sample = slurp("$src/contrib/traffic-webhook.env.sample");

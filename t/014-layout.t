@@ -1,98 +1,84 @@
-# The shape of src/: no include cycle between modules (a module is a .c and
-# its .h: admin.c including router.h while router.c includes admin.h is a
-# cycle), and every #include "..." names a file that exists.  The cycle
-# finder is tried on a made-up loop first, so a finder that finds nothing
-# cannot pass.
+# The shape of src/, as scripts/layout (anyone can run it) measures it from
+# the sources: every #include "..." names a file of src/, no include cycle
+# between modules (a module is a .c and its .h), no include that climbs a
+# room (libtraffic/base, db, intake, outgoing, observe, router, then the
+# programs: a module includes only from its own room and those before),
+# and the longest chain of includes bounded.  The checker is tried on
+# made-up trees first, so one that finds nothing cannot pass.
 use strict;
 use warnings;
-use File::Basename qw(dirname);
-use File::Find;
+use JSON::PP ();
 use Test::More;
 use lib 't/lib';
 use TrafficTest;
 
-my $src = srcdir() . '/src';
+my $layout = srcdir() . '/scripts/layout';
 
-# The module of a path: src/libtraffic/store.c -> libtraffic/store.
-sub module_of {
-    my ($path) = @_;
-    (my $m = $path) =~ s{^\Q$src\E/}{};
-    $m =~ s/\.[ch]$//;
-    return $m;
-}
-
-# { module => { module it includes => "file:line" } }
-my (%deps, @missing);
-find({ no_chdir => 1, wanted => sub {
-    return unless /\.[ch]$/;
-    my $file = $File::Find::name;
-    my $m = module_of($file);
-    open my $fh, '<', $file or die "$file: $!";
-    while (my $line = <$fh>) {
-        next unless $line =~ /^\s*#\s*include\s+"([^"]+)"/;
-        my $inc = $1;
-        # generated at build time from libtraffic/sql/*.sql
-        next if $inc =~ m{^(libtraffic/)?sql\.h$};
-        my ($hit) = grep { -f } (dirname($file) . "/$inc", "$src/$inc");
-        if (!$hit) {
-            push @missing, "$file:$.: $inc";
-            next;
-        }
-        my $to = module_of($hit);
-        $deps{$m}{$to} //= "$file:$." if $to ne $m;
+# A made-up tree: files => text; what scripts/layout --json says of it.
+sub tree_of {
+    my (%files) = @_;
+    my $dir = tmpdir() . '/layout-' . int(rand(1e9));
+    for my $f (sort keys %files) {
+        (my $d = "$dir/$f") =~ s{/[^/]+$}{};
+        system('mkdir', '-p', $d);
+        spew("$dir/$f", $files{$f});
     }
-} }, $src);
-
-# The first cycle of a graph, as a list of modules (empty: none).
-sub find_cycle {
-    my ($g) = @_;
-    my (%state, @stack);
-    my $visit;
-    $visit = sub {
-        my ($n) = @_;
-        $state{$n} = 1;
-        push @stack, $n;
-        for my $to (sort keys %{ $g->{$n} || {} }) {
-            if (($state{$to} // 0) == 1) {
-                my ($at) = grep { $stack[$_] eq $to } 0 .. $#stack;
-                return [@stack[$at .. $#stack], $to];
-            }
-            next if $state{$to};
-            my $c = $visit->($to);
-            return $c if @$c;
-        }
-        pop @stack;
-        $state{$n} = 2;
-        return [];
-    };
-    for my $n (sort keys %$g) {
-        next if $state{$n};
-        my $c = $visit->($n);
-        return $c if @$c;
-    }
-    return [];
+    my ($rc, $out) = run_cmd([$layout, '--src', $dir, '--json']);
+    return JSON::PP::decode_json($out);
 }
+my $t = tree_of('libtraffic/base/a.h' => qq{#include "base/b.h"\n},
+    'libtraffic/base/b.h' => qq{#include "base/c.h"\n},
+    'libtraffic/base/c.h' => qq{#include "base/a.h"\n});
+is_deeply($t->{cycle}, [qw(libtraffic/base/a libtraffic/base/b
+    libtraffic/base/c libtraffic/base/a)], 'a made-up loop is found');
+$t = tree_of('libtraffic/base/a.h' => qq{#include "intake/b.h"\n},
+    'libtraffic/intake/b.h' => "\n", 'libtraffic/intake/c.c' =>
+    qq{#include "base/a.h"\n#include "intake/b.h"\n});
+is(scalar @{ $t->{climbs} }, 1, 'a made-up climbing include is found')
+    or diag(explain $t);
+like($t->{climbs}[0] // '', qr{^libtraffic/base/a -> libtraffic/intake/b},
+    'and named');
+is_deeply($t->{cycle}, [], 'a tree without a loop has none');
+is($t->{longest}[0], 'libtraffic/intake/c', 'the longest chain starts at'
+    . ' the top');
 
-is_deeply(find_cycle({ a => { b => 1 }, b => { c => 1 }, c => { a => 1 } }),
-    [qw(a b c a)], 'the cycle finder finds a made-up loop');
-is_deeply(find_cycle({ a => { b => 1 }, b => { c => 1 }, a2 => { c => 1 } }),
-    [], 'and nothing in a graph without one');
-cmp_ok(scalar keys %deps, '>=', 20, 'the modules of src/ are read');
-is_deeply(\@missing, [], 'every #include "..." names a file of src/');
-my $cycle = find_cycle(\%deps);
-is_deeply($cycle, [], 'no include cycle between the modules of src/')
-    or diag(join("\n", map { "$cycle->[$_] -> $cycle->[$_ + 1] ("
-        . $deps{ $cycle->[$_] }{ $cycle->[$_ + 1] } . ')' } 0 .. $#$cycle - 1));
+# The real tree.
+my ($rc, $out) = run_cmd([$layout, '--json']);
+my $real = JSON::PP::decode_json($out);
+cmp_ok(scalar @{ $real->{modules} }, '>=', 40, 'the modules of src/ are read');
+is_deeply($real->{missing}, [], 'every #include "..." names a file of src/');
+is_deeply($real->{cycle}, [], 'no include cycle between the modules of src/');
+is_deeply($real->{climbs}, [], 'no include climbs a room');
+# 14 before the helpers moved down into the basic rooms (num, text, item,
+# utmfields, chats); a new upward include fails here.
+cmp_ok(@{ $real->{longest} } - 1, '<=', 11, 'the longest chain of includes: '
+    . join(' -> ', @{ $real->{longest} }));
+my %rooms = map { m{^libtraffic/(\w+)/} ? ($1 => 1) : () }
+    @{ $real->{modules} };
+is(join(' ', sort keys %rooms), 'base db intake observe outgoing',
+    'the core\'s rooms');
+ok(!grep({ m{^libtraffic/[^/]+$} && $_ ne 'libtraffic/router' }
+    @{ $real->{modules} }), 'every module of the core is in a room, but'
+    . ' router on top');
 
-# The layering, measured by scripts/layout (anyone can run it): the
-# longest chain of includes between modules.  14 before the helpers moved
-# down into the basic rooms (num, text, item); a new upward include fails
-# here.
-my ($lrc, $layout) = run_cmd([srcdir() . '/scripts/layout']);
-is($lrc, 0, 'scripts/layout: no cycle, no missing include') or diag($layout);
-my ($depth) = $layout =~ /the longest chain of includes is (\d+) deep/;
-cmp_ok($depth // 99, '<=', 11, "the longest chain of includes: "
-    . ($depth // '?') . ' deep') or diag($layout);
+# README.md's layout map names every module in its room, so it cannot go
+# stale: a module added, moved or renamed fails here until the map says so.
+my ($map) = slurp(srcdir() . '/README.md') =~ /^## Layout\n\n```\n(.*?)^```/ms;
+my (%named, $room);
+for my $line (split /\n/, $map // '') {
+    $room = $1 if $line =~ m{^  (\w+)/ };
+    $room = undef if $line =~ m{^  (router|sql/)|^\S};
+    next unless defined $room;
+    # the module names: the first column of the room's lines (indented by
+    # four; deeper lines continue the text)
+    my ($names) = $line =~ /^    ([a-z][a-z ]*?)(?:\s{2,}|$)/;
+    $named{"libtraffic/$room/$_"} = 1 for split ' ', $names // '';
+}
+my @core = grep { m{^libtraffic/\w+/} } @{ $real->{modules} };
+is(join(' ', grep { !$named{$_} } @core), '', 'the README\'s layout map'
+    . ' names every module of the core in its room');
+is(join(' ', grep { my $m = $_; !grep { $_ eq $m } @core } sort keys %named),
+    '', 'and no module that is not there');
 
 # The mutation list still names code that exists, once each: a restructure
 # that moves code must move its mutations too.

@@ -26,7 +26,9 @@ my %tg = (TELEGRAM_BOT_TOKEN => $token, TELEGRAM_CHAT_IDS => $chat,
     TELEGRAM_MAX_ATTEMPTS => 3,
     TELEGRAM_BATCH_AFTER => 0);     # one message a sale (t/059 combines)
 my $env = write_env(%tg);
-start_pool(workers => 2, env_file => $env);
+# the journal's priorities on each line (<3> errors, <4> warnings)
+start_pool(workers => 2, env_file => $env,
+    env => { JOURNAL_STREAM => '8:1' });
 start_nginx();
 
 my $lead = 31000000;
@@ -53,7 +55,7 @@ sub requests_since {
 
 # 429 with retry_after 2: sent once more, not before 2 s.  The worker gets
 # the 429; the retry is the sidecar's (started below for the rest).
-start_deliver(env_file => $env);
+start_deliver(env_file => $env, env => { JOURNAL_STREAM => '8:1' });
 my $n0 = scalar(sent_messages());
 fake_queue('sendMessage', { status => 429, body => { ok => JSON::PP::false,
     error_code => 429, description => 'Too Many Requests: retry after 2',
@@ -84,6 +86,15 @@ for my $e ([400, 'Bad Request: chat not found'],
     is(psql("SELECT notification_status FROM sales_notifications WHERE"
         . " lead_id = $id"), 'failed', 'the sale says failed');
 }
+
+# The severity reaches the journal: a failed attempt that is retried is a
+# warning, a message failed for good an error, a sent one progress.
+my $journal = pool_log() . deliver_log();
+like($journal, qr/^<4>(?:traffic-webhook\[\d+\]: )?telegram: .*attempt 1 failed \(.*Too Many Requests/m,
+    'a retried attempt: <4>') or diag($journal);
+like($journal, qr/^<3>(?:traffic-webhook\[\d+\]: )?telegram: .*failed for good after 1 attempt: Bad Request: chat not found/m,
+    'failed for good: <3>');
+like($journal, qr/^<6>(?:traffic-webhook\[\d+\]: )?telegram: .* sent/m, 'sent: <6>');
 
 # can't parse entities: resent once, as plain text.
 $n0 = scalar(sent_messages());

@@ -15,20 +15,20 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/alerts.h"
-#include "libtraffic/amocrm.h"
-#include "libtraffic/buf.h"
-#include "libtraffic/dir.h"
-#include "libtraffic/migrate.h"
-#include "libtraffic/outbox.h"
-#include "libtraffic/reconcile.h"
-#include "libtraffic/privs.h"
-#include "libtraffic/sale.h"
-#include "libtraffic/schema.h"
-#include "libtraffic/spool.h"
+#include "libtraffic/observe/alerts.h"
+#include "libtraffic/outgoing/amocrm.h"
+#include "libtraffic/base/buf.h"
+#include "libtraffic/base/dir.h"
+#include "libtraffic/db/migrate.h"
+#include "libtraffic/outgoing/outbox.h"
+#include "libtraffic/outgoing/reconcile.h"
+#include "libtraffic/base/privs.h"
+#include "libtraffic/intake/sale.h"
+#include "libtraffic/intake/schema.h"
+#include "libtraffic/intake/spool.h"
 #include "libtraffic/sql.h"
-#include "libtraffic/store.h"
-#include "libtraffic/telegram.h"
+#include "libtraffic/db/store.h"
+#include "libtraffic/outgoing/telegram.h"
 
 /* Telegram's part: the token (getMe), then every chat (getChat). */
 static int

@@ -15,8 +15,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "libtraffic/config.h"
-#include "libtraffic/rules.h"
+#include "libtraffic/base/config.h"
+#include "libtraffic/base/log.h"
+#include "libtraffic/base/rules.h"
 
 struct tr_store;
 
@@ -117,6 +118,6 @@ struct pg_result;
 void ctl_print_table(struct pg_result *res, FILE *out);
 
 /* A log sink printing each line on stdout at once. */
-void ctl_print_line(void *arg, const char *line);
+void ctl_print_line(void *arg, enum tr_log_level level, const char *line);
 
 #endif

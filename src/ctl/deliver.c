@@ -9,16 +9,17 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/alerts.h"
-#include "libtraffic/deliver.h"
-#include "libtraffic/digest.h"
-#include "libtraffic/metrics.h"
-#include "libtraffic/drain.h"
-#include "libtraffic/outbox.h"
-#include "libtraffic/pipeline.h"
-#include "libtraffic/reconcile.h"
-#include "libtraffic/spool.h"
-#include "libtraffic/wake.h"
+#include "libtraffic/observe/alerts.h"
+#include "libtraffic/outgoing/deliver.h"
+#include "libtraffic/outgoing/digest.h"
+#include "libtraffic/base/metrics.h"
+#include "libtraffic/intake/drain.h"
+#include "libtraffic/outgoing/outbox.h"
+#include "libtraffic/intake/pipeline.h"
+#include "libtraffic/outgoing/reconcile.h"
+#include "libtraffic/base/rules.h"
+#include "libtraffic/intake/spool.h"
+#include "libtraffic/outgoing/wake.h"
 
 #define ONCE_MAX_S 600    /* deliver without --loop waits out pacing so long */
 #define DIGEST_LOOK_S 30  /* how often the sidecar looks for a summary due */
@@ -113,7 +114,8 @@ struct sidecar {
     int loop;
     int reconciled;       /* once since the start */
     struct timespec last; /* the last reconciliation (monotonic) */
-    int watched;          /* the alerts, likewise */
+    const char *names[TR_METRICS_RULES_MAX]; /* the metrics' targetologists */
+    int watched;                             /* the alerts, likewise */
     struct timespec last_watch;
     struct timespec last_digest; /* the daily summary's look */
     int digested;
@@ -316,8 +318,10 @@ ctl_deliver(struct ctl *c)
         tr_deliver_release(&s.d);
         return rc;
     }
-    if (loop && tr_metrics_open(c->cfg.metrics_file, &c->rules, msg,
-                                sizeof(msg)) != TR_OK)
+    if (loop && tr_metrics_open(
+                    c->cfg.metrics_file, s.names,
+                    tr_rules_names(&c->rules, s.names, TR_METRICS_RULES_MAX),
+                    msg, sizeof(msg)) != TR_OK)
         printf("deliver: metrics: %s (not counted)\n", msg);
     if (loop)
         printf("deliver: running; SIGTERM stops\n");

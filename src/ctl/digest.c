@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/digest.h"
-#include "libtraffic/notify.h"
+#include "libtraffic/outgoing/digest.h"
+#include "libtraffic/outgoing/notify.h"
 
 int
 ctl_digest_args(const struct ctl *c)

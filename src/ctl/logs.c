@@ -7,9 +7,9 @@
 #include <stdio.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/num.h"
+#include "libtraffic/base/num.h"
 #include "libtraffic/sql.h"
-#include "libtraffic/store.h"
+#include "libtraffic/db/store.h"
 
 #define LOGS_DEFAULT 20
 #define LOGS_MAX 1000

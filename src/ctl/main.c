@@ -13,10 +13,10 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/num.h"
-#include "libtraffic/privs.h"
+#include "libtraffic/base/num.h"
+#include "libtraffic/base/privs.h"
 #include "libtraffic/router.h"
-#include "libtraffic/store.h"
+#include "libtraffic/db/store.h"
 
 static int version(struct ctl *c);
 
@@ -538,15 +538,12 @@ ctl_sql_dir(const char *opt)
 }
 
 void
-ctl_print_line(void *arg, const char *line)
+ctl_print_line(void *arg, enum tr_log_level level, const char *line)
 {
     (void)arg;
     /* the journal's priority, as the workers give it (the sidecar's unit) */
     if (getenv("JOURNAL_STREAM") != NULL)
-        printf("<%d>", strncmp(line, "error: ", 7) == 0     ? 3
-                       : strncmp(line, "warning: ", 9) == 0 ? 4
-                       : strncmp(line, "alert: ", 7) == 0   ? 4
-                                                            : 6);
+        printf("<%d>", (int)level);
     printf("%s\n", line);
     fflush(stdout);
 }

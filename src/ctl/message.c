@@ -6,8 +6,8 @@
 #include <stdlib.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/notify.h"
-#include "libtraffic/outbox.h"
+#include "libtraffic/outgoing/notify.h"
+#include "libtraffic/outgoing/outbox.h"
 
 int
 ctl_message(struct ctl *c)

@@ -7,10 +7,10 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/adopt.h"
-#include "libtraffic/migrate.h"
-#include "libtraffic/store.h"
-#include "libtraffic/text.h"
+#include "libtraffic/db/adopt.h"
+#include "libtraffic/db/migrate.h"
+#include "libtraffic/db/store.h"
+#include "libtraffic/base/text.h"
 
 int
 ctl_migrate(struct ctl *c)

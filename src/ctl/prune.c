@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/text.h"
+#include "libtraffic/base/text.h"
 #include "libtraffic/sql.h"
-#include "libtraffic/store.h"
+#include "libtraffic/db/store.h"
 
 int
 ctl_prune_args(const struct ctl *c)

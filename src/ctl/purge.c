@@ -9,7 +9,7 @@
 
 #include "ctl/ctl.h"
 #include "libtraffic/sql.h"
-#include "libtraffic/store.h"
+#include "libtraffic/db/store.h"
 
 int
 ctl_purge(struct ctl *c)

@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/reconcile.h"
-#include "libtraffic/text.h"
+#include "libtraffic/outgoing/reconcile.h"
+#include "libtraffic/base/text.h"
 
 int
 ctl_reconcile_args(const struct ctl *c)

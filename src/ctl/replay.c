@@ -7,9 +7,9 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/buf.h"
-#include "libtraffic/pipeline.h"
-#include "libtraffic/text.h"
+#include "libtraffic/base/buf.h"
+#include "libtraffic/intake/pipeline.h"
+#include "libtraffic/base/text.h"
 
 /* The contents of path, at most max bytes (free() it); NULL with msg. */
 static char *

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/num.h"
+#include "libtraffic/base/num.h"
 #include "libtraffic/sql.h"
-#include "libtraffic/store.h"
+#include "libtraffic/db/store.h"
 
 /* Runs a statement of lead id and prints its rows under a heading. */
 static int

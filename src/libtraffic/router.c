@@ -8,18 +8,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "admin.h"
-#include "metrics.h"
-#include "prometheus.h"
-#include "status.h"
-#include "config.h"
-#include "health.h"
-#include "secret.h"
+#include "observe/admin.h"
+#include "base/metrics.h"
+#include "observe/prometheus.h"
+#include "observe/status.h"
+#include "base/config.h"
+#include "observe/health.h"
+#include "base/secret.h"
 #include "router.h"
-#include "rules.h"
-#include "spool.h"
-#include "store.h"
-#include "text.h"
+#include "base/rules.h"
+#include "intake/spool.h"
+#include "db/store.h"
+#include "base/text.h"
 
 #define TR_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -301,13 +301,14 @@ int
 tr_router_begin(struct tr_router *r, struct tr_request *req,
                 struct tr_response *resp)
 {
-    switch (tr_router_route(req->path)) {
+    req->route = (int)tr_router_route(req->path);
+    switch ((enum tr_route)req->route) {
     case TR_ROUTE_NONE:
         tr_response_error(resp, 404, "not found");
         return 0;
     case TR_ROUTE_TEST:
     case TR_ROUTE_HEALTH:
-        begin_test(r, tr_router_route(req->path) == TR_ROUTE_HEALTH, req, resp);
+        begin_test(r, req->route == TR_ROUTE_HEALTH, req, resp);
         return 0;
     case TR_ROUTE_ADMIN_LOGS:
         tr_admin_answer(r->cfg, r->store, TR_ADMIN_LOGS, req, resp);
@@ -412,9 +413,8 @@ void
 tr_router_finish(struct tr_router *r, struct tr_request *req,
                  struct tr_response *resp, struct tr_results *res)
 {
-    enum tr_endpoint ep = tr_router_route(req->path) == TR_ROUTE_UNIFIED
-                              ? TR_EP_UNIFIED
-                              : TR_EP_TRAFFIC;
+    enum tr_endpoint ep =
+        req->route == TR_ROUTE_UNIFIED ? TR_EP_UNIFIED : TR_EP_TRAFFIC;
     struct tr_input in;
     char at[40], msg[256];
     enum tr_err err;

@@ -15,9 +15,9 @@
 #ifndef TR_ROUTER_H
 #define TR_ROUTER_H
 
-#include "health.h"
-#include "pipeline.h"
-#include "request.h"
+#include "observe/health.h"
+#include "intake/pipeline.h"
+#include "base/request.h"
 
 struct tr_config;
 struct tr_rules;

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libtraffic/amocrm.h"
-#include "libtraffic/buf.h"
+#include "libtraffic/outgoing/amocrm.h"
+#include "libtraffic/base/buf.h"
 #include "tap.h"
 
 static char *

@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libtraffic/body.h"
-#include "libtraffic/buf.h"
-#include "libtraffic/pipeline.h"
-#include "libtraffic/text.h"
+#include "libtraffic/intake/body.h"
+#include "libtraffic/base/buf.h"
+#include "libtraffic/base/config.h"
+#include "libtraffic/intake/pipeline.h"
+#include "libtraffic/base/text.h"
 #include "tap.h"
 
 struct want_ok {

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libtraffic/buf.h"
-#include "libtraffic/config.h"
-#include "libtraffic/secret.h"
+#include "libtraffic/base/buf.h"
+#include "libtraffic/base/config.h"
+#include "libtraffic/base/secret.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test-config-XXXXXX";

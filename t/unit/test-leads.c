@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libtraffic/body.h"
-#include "libtraffic/leads.h"
+#include "libtraffic/base/config.h"
+#include "libtraffic/intake/body.h"
+#include "libtraffic/intake/leads.h"
 #include "tap.h"
 
 static char *

@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libtraffic/metrics.h"
-#include "libtraffic/rules.h"
-#include "libtraffic/text.h"
+#include "libtraffic/base/metrics.h"
+#include "libtraffic/base/rules.h"
+#include "libtraffic/base/text.h"
 #include "tap.h"
 
 #define CHILDREN 4
@@ -33,6 +33,18 @@ slot_of(const struct tr_metrics_snapshot *s, const char *name)
     return -1;
 }
 
+/* The counters opened for rules' targetologists, as the programs do. */
+static enum tr_err
+open_for(const char *path, const struct tr_rules *rules, char *msg,
+         size_t msgsz)
+{
+    static const char *names[TR_METRICS_RULES_MAX];
+
+    return tr_metrics_open(path, names,
+                           tr_rules_names(rules, names, TR_METRICS_RULES_MAX),
+                           msg, msgsz);
+}
+
 static void
 test_processes(const struct tr_rules *rules, const char *path)
 {
@@ -44,13 +56,13 @@ test_processes(const struct tr_rules *rules, const char *path)
     for (i = 0; i < CHILDREN; i++) {
         if ((pid = fork()) == 0) {
             /* each process opens the file itself, as a worker does */
-            if (tr_metrics_open(path, rules, msg, sizeof(msg)) != TR_OK)
+            if (open_for(path, rules, msg, sizeof(msg)) != TR_OK)
                 _exit(2);
             for (k = 0; k < ADDS; k++) {
                 tr_metrics_request(TR_M_EP_TRAFFIC, 200, 0.003);
                 tr_metrics_lead(0, 0);
             }
-            tr_metrics_sale(rules, &rules->v[0], "1000.50");
+            tr_metrics_sale(tr_rules_index(rules, &rules->v[0]), "1000.50");
             tr_metrics_close();
             _exit(0);
         }
@@ -58,7 +70,7 @@ test_processes(const struct tr_rules *rules, const char *path)
     while ((kid = wait(&status)) > 0)
         all &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
     ok(all, "%d processes opened the file and counted", CHILDREN);
-    ok(tr_metrics_open(path, rules, msg, sizeof(msg)) == TR_OK,
+    ok(open_for(path, rules, msg, sizeof(msg)) == TR_OK,
        "the parent opens it too");
     ok(tr_metrics_read(&s) == 0, "and reads it");
     ok(s.requests[TR_M_EP_TRAFFIC][1] == (uint64_t)CHILDREN * ADDS,
@@ -91,12 +103,12 @@ test_amounts(const struct tr_rules *rules, const char *path)
     size_t i;
     int k;
 
-    tr_metrics_open(path, rules, msg, sizeof(msg));
+    open_for(path, rules, msg, sizeof(msg));
     tr_metrics_read(&s);
     k = slot_of(&s, rules->v[1].name);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         tr_metrics_read(&s);
-        tr_metrics_sale(rules, &rules->v[1], cases[i].amount);
+        tr_metrics_sale(tr_rules_index(rules, &rules->v[1]), cases[i].amount);
         tr_metrics_read(&t);
         ok(k >= 0 && t.amount_cents[k] - s.amount_cents[k] == cases[i].cents &&
                t.sales[k] - s.sales[k] == 1,
@@ -118,7 +130,7 @@ test_layout(const struct tr_rules *rules, const char *path)
     ok(fd >= 0 && write(fd, "an older layout", 15) == 15, "a file of another "
                                                           "layout");
     close(fd);
-    ok(tr_metrics_open(path, rules, msg, sizeof(msg)) == TR_OK,
+    ok(open_for(path, rules, msg, sizeof(msg)) == TR_OK,
        "is replaced, not reused");
     ok(stat(path, &sb) == 0 && sb.st_size > 15, "by a new one");
     ok(tr_metrics_read(&s) == 0 && s.requests[TR_M_EP_TRAFFIC][1] == 0,
@@ -126,8 +138,7 @@ test_layout(const struct tr_rules *rules, const char *path)
     tr_metrics_close();
     ok(tr_metrics_read(&s) == -1, "closed: nothing to read");
     tr_metrics_request(TR_M_EP_TRAFFIC, 200, 0.001); /* counts nothing */
-    ok(tr_metrics_open("/dev/null/metrics", rules, msg, sizeof(msg)) ==
-               TR_EIO &&
+    ok(open_for("/dev/null/metrics", rules, msg, sizeof(msg)) == TR_EIO &&
            strstr(msg, "/dev/null/metrics") != NULL,
        "a path that cannot be made: TR_EIO naming it (%s)", msg);
 }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libtraffic/buf.h"
-#include "libtraffic/render.h"
+#include "libtraffic/base/buf.h"
+#include "libtraffic/outgoing/render.h"
 #include "tap.h"
 
 static const char seed_message[] = "🎉 НОВАЯ ПРОДАЖА!\n"

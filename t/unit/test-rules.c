@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libtraffic/rules.h"
+#include "libtraffic/base/rules.h"
 #include "tap.h"
 
 static const struct {

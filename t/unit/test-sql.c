@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libtraffic/outbox.h"
+#include "libtraffic/outgoing/outbox.h"
 #include "sql.h"
 #include "tap.h"
 

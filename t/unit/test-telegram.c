@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "libtraffic/http.h"
-#include "libtraffic/telegram.h"
+#include "libtraffic/base/http.h"
+#include "libtraffic/outgoing/telegram.h"
 #include "tap.h"
 
 int

@@ -1,0 +1,395 @@
+/*
+ * status.c: GET /admin/, the status page: server-rendered HTML with its
+ * styles inline, no script and no outside asset, readable on a phone.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "observe/admin.h"
+#include "observe/alerts.h"
+#include "base/config.h"
+#include "outgoing/render.h"
+#include "base/request.h"
+#include "base/rules.h"
+#include "intake/spool.h"
+#include "sql.h"
+#include "observe/status.h"
+#include "db/store.h"
+
+#define CHART_W 400 /* a name, the bar, its amount and count */
+#define LABEL_W 90
+#define VALUE_W 130
+#define BAR_H 22
+
+/* One targetologist's row: counts and amounts of the three periods. */
+struct row {
+    const char *name;
+    long n[3];
+    double sum[3];
+    const char *sum_text[3];
+};
+
+static const char *const periods[3] = {"day", "week", "month"};
+static const char *const period_names[3] = {"Сегодня", "Неделя", "Месяц"};
+
+static void
+esc(struct tr_buf *b, const char *s)
+{
+    tr_render_escape(b, s ? s : "", TR_RENDER_FIELD_MAX);
+}
+
+static void
+amount(struct tr_buf *b, const char *value, const char *currency)
+{
+    char text[96];
+
+    tr_render_amount(value, currency, text, sizeof(text));
+    esc(b, text);
+}
+
+static void
+page_head(struct tr_buf *b)
+{
+    tr_buf_adds(
+        b, "<!doctype html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\">"
+           "<meta name=\"viewport\" content=\"width=device-width, "
+           "initial-scale=1\"><title>Traffic Dashboard — состояние</title>"
+           "<style>body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;"
+           "max-width:960px;padding:12px;color:#222}h1{font-size:1.3em}"
+           "h2{font-size:1.1em;margin-top:1.4em}.wrap{overflow-x:auto}"
+           "table{border-collapse:collapse;width:100%}th,td{text-align:left;"
+           "padding:4px 6px;border-bottom:1px solid #ddd;vertical-align:top}"
+           "td.n,th.n{text-align:right;white-space:nowrap}.bad{color:#b00}"
+           ".ok{color:#070}.muted{color:#777}svg{max-width:100%;height:auto}"
+           ".charts{display:flex;flex-wrap:wrap;gap:12px}"
+           ".charts figure{margin:0;flex:1 1 260px}"
+           "figcaption{font-weight:600}"
+           "@media(max-width:600px){body{font-size:14px;padding:8px}"
+           "th,td{padding:3px 4px}#recent thead{display:none}"
+           "#recent tr{display:block;padding:4px 0;"
+           "border-bottom:1px solid #ddd}#recent td{display:inline;"
+           "border:0;padding:0 8px 0 0}}</style></head><body>\n"
+           "<h1>Traffic Dashboard — состояние</h1>\n");
+}
+
+/* The rules' targetologists, in order, with the fallback last. */
+static size_t
+rows_of(const struct tr_rules *rules, struct row *rows, size_t max)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < rules->n && n + 1 < max; i++)
+        rows[n++].name = rules->v[i].name;
+    rows[n++].name = rules->fallback.name;
+    return n;
+}
+
+/* The sales of the periods into rows (a name not in the rules appended). */
+static int
+load_sales(struct tr_store *store, const char *tz, struct row *rows, size_t *n,
+           size_t max, PGresult **res)
+{
+    const char *p[1] = {tz};
+    char msg[256];
+    size_t i;
+    int r, k;
+
+    if ((*res = tr_store_query(store, tr_sql_status_sales, 1, p, msg,
+                               sizeof(msg))) == NULL)
+        return -1;
+    for (r = 0; r < PQntuples(*res); r++) {
+        for (i = 0; i < *n && strcmp(rows[i].name, PQgetvalue(*res, r, 0)); i++)
+            ;
+        if (i == *n && *n < max)
+            rows[(*n)++].name = PQgetvalue(*res, r, 0);
+        if (i == max)
+            continue;
+        for (k = 0; k < 3; k++) {
+            rows[i].n[k] = strtol(PQgetvalue(*res, r, 1 + 2 * k), NULL, 10);
+            rows[i].sum_text[k] = PQgetvalue(*res, r, 2 + 2 * k);
+            rows[i].sum[k] = strtod(rows[i].sum_text[k], NULL);
+        }
+    }
+    return 0;
+}
+
+/* A bar chart of the amounts of one period, in inline SVG. */
+static void
+chart(struct tr_buf *b, const struct row *rows, size_t n, int k,
+      const char *currency)
+{
+    double top = 0;
+    size_t i;
+    long w;
+
+    for (i = 0; i < n; i++)
+        if (rows[i].sum[k] > top)
+            top = rows[i].sum[k];
+    tr_buf_addf(b,
+                "<figure><figcaption>%s, сумма</figcaption><svg role=\"img\" "
+                "viewBox=\"0 0 %d %zu\" width=\"%d\" height=\"%zu\">",
+                period_names[k], CHART_W, n * BAR_H, CHART_W, n * BAR_H);
+    for (i = 0; i < n; i++) {
+        w = top > 0
+                ? (long)(rows[i].sum[k] / top * (CHART_W - LABEL_W - VALUE_W))
+                : 0;
+        tr_buf_addf(b,
+                    "<rect x=\"%d\" y=\"%zu\" width=\"%ld\" height=\"%d\" "
+                    "fill=\"#4a7fc1\"/><text x=\"0\" y=\"%zu\" "
+                    "font-size=\"12\">",
+                    LABEL_W, i * BAR_H + 3, w, BAR_H - 6, i * BAR_H + 15);
+        esc(b, rows[i].name);
+        tr_buf_addf(b, "</text><text x=\"%ld\" y=\"%zu\" font-size=\"11\">",
+                    LABEL_W + 2 + w, i * BAR_H + 15);
+        amount(b, rows[i].sum_text[k] ? rows[i].sum_text[k] : "0", currency);
+        tr_buf_addf(b, " (%ld)</text>", rows[i].n[k]);
+    }
+    tr_buf_adds(b, "</svg></figure>");
+}
+
+static void
+sales_section(struct tr_buf *b, const struct row *rows, size_t n,
+              const char *currency)
+{
+    size_t i;
+    int k;
+
+    tr_buf_adds(b, "<h2>Продажи по таргетологам</h2>\n<div class=\"wrap\">"
+                   "<table id=\"sales\"><thead><tr><th>Таргетолог</th>"
+                   "<th class=\"n\">Сегодня</th><th class=\"n\">Неделя</th>"
+                   "<th class=\"n\">Месяц</th></tr>"
+                   "</thead><tbody>");
+    for (i = 0; i < n; i++) {
+        tr_buf_adds(b, "<tr data-targetologist=\"");
+        esc(b, rows[i].name);
+        tr_buf_adds(b, "\"><td>");
+        esc(b, rows[i].name);
+        tr_buf_adds(b, "</td>");
+        for (k = 0; k < 3; k++) {
+            tr_buf_addf(b,
+                        "<td class=\"n\" data-period=\"%s\" data-count="
+                        "\"%ld\" data-amount=\"%s\">%ld · ",
+                        periods[k], rows[i].n[k],
+                        rows[i].sum_text[k] ? rows[i].sum_text[k] : "0",
+                        rows[i].n[k]);
+            amount(b, rows[i].sum_text[k] ? rows[i].sum_text[k] : "0",
+                   currency);
+            tr_buf_adds(b, "</td>");
+        }
+        tr_buf_adds(b, "</tr>");
+    }
+    tr_buf_adds(b, "</tbody></table></div>\n<div class=\"charts\">");
+    for (k = 0; k < 3; k++)
+        chart(b, rows, n, k, currency);
+    tr_buf_adds(b, "</div>\n");
+}
+
+/* The Russian name of a message's state. */
+static const char *
+state_name(const char *status, const char *sale_state)
+{
+    static const struct {
+        const char *status, *name;
+    } names[] = {
+        {"sent", "отправлено"},
+        {"pending", "в очереди"},
+        {"failed", "не доставлено"},
+        {"disabled", "не отправляется"},
+        {"unconfirmed", "не подтверждена AmoCRM"},
+    };
+    size_t i;
+
+    if (strcmp(sale_state, "reversed") == 0)
+        return "продажа отменена";
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(status, names[i].status) == 0)
+            return names[i].name;
+    return status;
+}
+
+static int
+recent_section(struct tr_buf *b, struct tr_store *store, const char *tz)
+{
+    const char *p[1] = {tz};
+    char msg[256];
+    PGresult *res;
+    int r;
+
+    if ((res = tr_store_query(store, tr_sql_status_recent, 1, p, msg,
+                              sizeof(msg))) == NULL)
+        return -1;
+    tr_buf_adds(
+        b, "<h2>Последние продажи</h2>\n<div class=\"wrap\"><table "
+           "id=\"recent\"><thead><tr><th>Время</th><th>Сделка</th>"
+           "<th>Таргетолог</th><th class=\"n\">Сумма</th><th>Уведомление</th>"
+           "</tr></thead><tbody>");
+    for (r = 0; r < PQntuples(res); r++) {
+        tr_buf_addf(b, "<tr data-lead=\"%s\"><td>", PQgetvalue(res, r, 1));
+        esc(b, PQgetvalue(res, r, 0));
+        tr_buf_adds(b, "</td><td>");
+        esc(b, PQgetvalue(res, r, 2)[0] ? PQgetvalue(res, r, 2)
+                                        : PQgetvalue(res, r, 1));
+        tr_buf_adds(b, "</td><td>");
+        esc(b, PQgetvalue(res, r, 4));
+        tr_buf_adds(b, " ");
+        esc(b, PQgetvalue(res, r, 3));
+        tr_buf_adds(b, "</td><td class=\"n\">");
+        amount(b, PQgetvalue(res, r, 5), PQgetvalue(res, r, 6));
+        tr_buf_adds(b, "</td><td>");
+        esc(b, state_name(PQgetvalue(res, r, 7), PQgetvalue(res, r, 8)));
+        tr_buf_adds(b, "</td></tr>");
+    }
+    if (PQntuples(res) == 0)
+        tr_buf_adds(b, "<tr><td colspan=\"5\" class=\"muted\">Продаж пока "
+                       "нет</td></tr>");
+    tr_buf_adds(b, "</tbody></table></div>\n");
+    PQclear(res);
+    return 0;
+}
+
+/* The failed messages' reasons, as Telegram gave them. */
+static void
+failed_reasons(struct tr_buf *b, struct tr_store *store)
+{
+    char msg[256];
+    PGresult *res;
+    int r;
+
+    if ((res = tr_store_query(store, tr_sql_status_failed, 0, NULL, msg,
+                              sizeof(msg))) == NULL)
+        return;
+    for (r = 0; r < PQntuples(res); r++) {
+        tr_buf_addf(b, "<li class=\"bad\">%s × ", PQgetvalue(res, r, 1));
+        esc(b, PQgetvalue(res, r, 0));
+        tr_buf_adds(b, " <span class=\"muted\">(чат ");
+        esc(b, PQgetvalue(res, r, 2));
+        tr_buf_adds(b, ")</span></li>");
+    }
+    PQclear(res);
+}
+
+static const char *
+hook_name(const char *hook)
+{
+    if (strcmp(hook, "ok") == 0)
+        return "работает";
+    if (strcmp(hook, "disabled") == 0)
+        return "отключён AmoCRM — включите его в настройках AmoCRM";
+    if (strcmp(hook, "missing") == 0)
+        return "не найден — добавьте его в настройках AmoCRM";
+    return "неизвестно (сверка с AmoCRM ещё не проходила)";
+}
+
+static int
+health_section(struct tr_buf *b, struct tr_store *store,
+               const struct tr_config *cfg)
+{
+    const char *p[1] = {cfg->tz};
+    long total, ok, depth;
+    char msg[256];
+    PGresult *res;
+
+    if ((res = tr_store_query(store, tr_sql_status_health, 1, p, msg,
+                              sizeof(msg))) == NULL)
+        return -1;
+    total = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    ok = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    tr_buf_adds(b, "<h2>Состояние</h2>\n<ul id=\"health\">"
+                   "<li>Последний вебхук: <span id=\"last-webhook\">");
+    esc(b, PQgetvalue(res, 0, 0)[0] ? PQgetvalue(res, 0, 0) : "ещё не было");
+    tr_buf_addf(b,
+                "</span></li><li>Доставки без ошибок за 24 ч: <span "
+                "id=\"success-rate\">%.1f%%</span> (%ld из %ld)</li>",
+                total ? 100.0 * (double)ok / (double)total : 100.0, ok, total);
+    tr_buf_addf(b,
+                "<li%s>Отклонено за 24 ч (неверный токен или чужой аккаунт "
+                "AmoCRM, не в доле выше): <span id=\"refused\">%s</span>"
+                "</li>",
+                strcmp(PQgetvalue(res, 0, 8), "0") ? " class=\"bad\"" : "",
+                PQgetvalue(res, 0, 8));
+    tr_buf_addf(b,
+                "<li>Сообщения в очереди: <span id=\"pending\">%s</span>"
+                "</li><li%s>Не доставлены: <span id=\"failed\">%s</span>"
+                "<ul>",
+                PQgetvalue(res, 0, 4),
+                strcmp(PQgetvalue(res, 0, 5), "0") ? " class=\"bad\"" : "",
+                PQgetvalue(res, 0, 5));
+    failed_reasons(b, store);
+    depth = tr_spool_depth(cfg->spool_dir);
+    tr_buf_addf(b,
+                "</ul></li><li%s>Запросы в спуле (база была недоступна): "
+                "<span id=\"spool\">%ld</span></li>",
+                depth != 0 ? " class=\"bad\"" : "", depth);
+    tr_buf_adds(b, "<li>Вебхук AmoCRM: <span id=\"hook\">");
+    esc(b, hook_name(PQgetvalue(res, 0, 6)));
+    tr_buf_adds(b, "</span>");
+    if (PQgetvalue(res, 0, 7)[0] != '\0') {
+        tr_buf_adds(b, " <span class=\"muted\">(сверка ");
+        esc(b, PQgetvalue(res, 0, 7));
+        tr_buf_adds(b, ")</span>");
+    }
+    tr_buf_adds(b, "</li></ul>\n");
+    PQclear(res);
+    return 0;
+}
+
+/* The database away: 503, and what can still be said, from the spool. */
+static void
+unavailable_page(const struct tr_config *cfg, struct tr_store *store,
+                 struct tr_response *resp)
+{
+    struct tr_buf *b = &resp->body;
+
+    tr_buf_reset(b);
+    page_head(b);
+    tr_buf_addf(b,
+                "<p class=\"bad\" id=\"database\">База данных недоступна. "
+                "Вебхуки ждут в спуле: <span id=\"spool\">%ld</span>; они "
+                "будут записаны, когда база вернётся.</p>\n",
+                tr_spool_depth(cfg->spool_dir));
+    tr_alerts_html(cfg, store, b);
+    tr_buf_adds(b, "</body></html>\n");
+    resp->status = 503;
+    resp->content_type = "text/html; charset=utf-8";
+}
+
+void
+tr_status_answer(const struct tr_config *cfg, const struct tr_rules *rules,
+                 struct tr_store *store, const struct tr_request *req,
+                 struct tr_response *resp)
+{
+    struct row rows[TR_RULES_MAX + 16];
+    const char *m = req->method ? req->method : "";
+    struct tr_buf *b = &resp->body;
+    PGresult *sales = NULL;
+    size_t n;
+
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+        resp->allow = "GET, HEAD";
+        tr_response_error(resp, 405, "method not allowed");
+        return;
+    }
+    if (!tr_admin_allowed(cfg, req, 1, resp))
+        return;
+    memset(rows, 0, sizeof(rows));
+    n = rows_of(rules, rows, sizeof(rows) / sizeof(rows[0]));
+    page_head(b);
+    if (load_sales(store, cfg->tz, rows, &n, sizeof(rows) / sizeof(rows[0]),
+                   &sales) != 0)
+        goto unavailable;
+    sales_section(b, rows, n, cfg->currency);
+    if (recent_section(b, store, cfg->tz) != 0 ||
+        health_section(b, store, cfg) != 0)
+        goto unavailable;
+    tr_alerts_html(cfg, store, b);
+    tr_buf_adds(b, "</body></html>\n");
+    PQclear(sales);
+    resp->status = 200;
+    resp->content_type = "text/html; charset=utf-8";
+    return;
+unavailable:
+    PQclear(sales);
+    unavailable_page(cfg, store, resp);
+}

@@ -1,0 +1,255 @@
+/*
+ * digest.c: the daily summary's numbers, its text, and queueing it once.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/config.h"
+#include "outgoing/digest.h"
+#include "outgoing/outbox.h"
+#include "outgoing/render.h"
+#include "base/rules.h"
+#include "sql.h"
+#include "db/store.h"
+
+/* One line of the summary: a targetologist's day and the day before. */
+struct line {
+    const char *who, *emoji;
+    long n, prev_n;
+    const char *amount, *prev_amount;
+};
+
+/* "продажа", "продажи", "продаж" as Russian counts them. */
+static const char *
+sales_word(long n)
+{
+    long d = n % 10, h = n % 100;
+
+    if (d == 1 && h != 11)
+        return "продажа";
+    if (d >= 2 && d <= 4 && (h < 12 || h > 14))
+        return "продажи";
+    return "продаж";
+}
+
+static void
+amount(struct tr_buf *b, const struct tr_config *cfg, const char *value)
+{
+    char text[96];
+
+    tr_render_amount(value ? value : "0", cfg->currency, text, sizeof(text));
+    tr_render_escape(b, text, TR_RENDER_FIELD_MAX);
+}
+
+/* "👑 Kenesary: 3 продажи — 450,000 ₸ (вчера: 2 — 300,000 ₸)" */
+static void
+add_line(struct tr_buf *b, const struct tr_config *cfg, const struct line *l,
+         int total, int html)
+{
+    tr_buf_adds(b, "\n");
+    if (total)
+        tr_buf_adds(b, html ? "\xF0\x9F\x92\xB0 <b>Всего: " /* 💰 */
+                            : "\xF0\x9F\x92\xB0 Всего: ");
+    if (!total) {
+        tr_render_escape(b, l->emoji ? l->emoji : "", TR_RENDER_FIELD_MAX);
+        tr_buf_adds(b, " ");
+        tr_render_escape(b, l->who, TR_RENDER_FIELD_MAX);
+        tr_buf_adds(b, ": ");
+    }
+    tr_buf_addf(b, "%ld %s \xE2\x80\x94 ", l->n, sales_word(l->n)); /* — */
+    amount(b, cfg, l->amount);
+    if (total && html)
+        tr_buf_adds(b, "</b>");
+    tr_buf_addf(b, " (вчера: %ld \xE2\x80\x94 ", l->prev_n);
+    amount(b, cfg, l->prev_amount);
+    tr_buf_adds(b, ")");
+}
+
+/* The row of res for who (NULL: the total), or -1. */
+static int
+row_of(const PGresult *res, const char *what, const char *who)
+{
+    int r;
+
+    for (r = 0; r < PQntuples(res); r++)
+        if (strcmp(PQgetvalue(res, r, 0), what) == 0 &&
+            (who == NULL ? PQgetisnull(res, r, 1)
+                         : strcmp(PQgetvalue(res, r, 1), who) == 0))
+            return r;
+    return -1;
+}
+
+static struct line
+line_of(const PGresult *res, const char *who, const char *emoji)
+{
+    struct line l = {who, emoji, 0, 0, "0", "0"};
+    int r = row_of(res, "sales", who);
+
+    if (r >= 0) {
+        l.n = strtol(PQgetvalue(res, r, 2), NULL, 10);
+        l.amount = PQgetvalue(res, r, 3);
+        l.prev_n = strtol(PQgetvalue(res, r, 4), NULL, 10);
+        l.prev_amount = PQgetvalue(res, r, 5);
+    }
+    return l;
+}
+
+/* The targetologists' lines: the rules' order, the fallback, then any name
+ * the rules no longer have; zero days left out when there are many. */
+static void
+add_lines(struct tr_buf *b, const struct tr_config *cfg,
+          const struct tr_rules *rules, const PGresult *res, int html)
+{
+    int quiet = rules->n > 12, r;
+    struct line l;
+    size_t i;
+
+    for (i = 0; i <= rules->n; i++) {
+        const struct tr_rule *rule =
+            i < rules->n ? &rules->v[i] : &rules->fallback;
+
+        l = line_of(res, rule->name, rule->emoji);
+        if (!quiet || l.n > 0 || l.prev_n > 0)
+            add_line(b, cfg, &l, 0, html);
+    }
+    for (r = 0; r < PQntuples(res); r++) {
+        if (PQgetisnull(res, r, 1) || strcmp(PQgetvalue(res, r, 0), "sales") ||
+            tr_rules_find(rules, PQgetvalue(res, r, 1)) != NULL)
+            continue;
+        l = line_of(res, PQgetvalue(res, r, 1), "\xE2\x80\xA2"); /* • */
+        add_line(b, cfg, &l, 0, html);
+    }
+}
+
+/* The day's changes: "↩️ Отменено: 1 — 100,000 ₸", price
+ * changes, restorations. */
+static void
+add_changes(struct tr_buf *b, const struct tr_config *cfg, const PGresult *res)
+{
+    int r = row_of(res, "reversed", NULL);
+
+    tr_buf_addf(b, "\n\xE2\x86\xA9\xEF\xB8\x8F Отменено: %s \xE2\x80\x94 ",
+                r >= 0 ? PQgetvalue(res, r, 2) : "0"); /* ↩️ */
+    amount(b, cfg, r >= 0 ? PQgetvalue(res, r, 3) : "0");
+    r = row_of(res, "price_changed", NULL);
+    tr_buf_addf(b, "\n\xE2\x9C\x8F\xEF\xB8\x8F Изменена цена: %s", /* ✏️ */
+                r >= 0 ? PQgetvalue(res, r, 2) : "0");
+    if ((r = row_of(res, "restored", NULL)) >= 0)
+        tr_buf_addf(b, "\n\xE2\x9C\x85 Восстановлено: %s", /* ✅ */
+                    PQgetvalue(res, r, 2));
+}
+
+enum tr_err
+tr_digest_render(struct tr_store *store, const struct tr_config *cfg,
+                 const struct tr_rules *rules, const char *day, int late,
+                 int html, char **out, char *msg, size_t msgsz)
+{
+    const char *p[2] = {day, cfg->tz};
+    struct tr_buf b;
+    struct line total;
+    PGresult *res;
+
+    *out = NULL;
+    if (strlen(day) != 10)
+        return tr_fail(msg, msgsz, TR_EINVAL, "a day is YYYY-MM-DD");
+    if ((res = tr_store_query(store, tr_sql_digest_stats, 2, p, msg, msgsz)) ==
+        NULL)
+        return TR_EDB;
+    tr_buf_init(&b, 64 * 1024);
+    /* 📊 Итоги дня: 01.12.2026 */
+    tr_buf_addf(&b, "\xF0\x9F\x93\x8A %sИтоги дня: %.2s.%.2s.%.4s%s",
+                html ? "<b>" : "", day + 8, day + 5, day, html ? "</b>" : "");
+    if (late)
+        tr_buf_adds(&b, "\n\xE2\x8F\xB0 С опозданием: сервис не отправил "
+                        "итоги вовремя."); /* ⏰ */
+    tr_buf_adds(&b, "\n");
+    add_lines(&b, cfg, rules, res, html);
+    tr_buf_adds(&b, "\n");
+    total = line_of(res, NULL, NULL);
+    add_line(&b, cfg, &total, 1, html);
+    add_changes(&b, cfg, res);
+    PQclear(res);
+    if (b.data == NULL || (*out = tr_buf_detach(&b)) == NULL) {
+        tr_buf_release(&b);
+        return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+    }
+    return TR_OK;
+}
+
+enum tr_err
+tr_digest_queue(struct tr_store *store, const struct tr_config *cfg,
+                const struct tr_rules *rules, const char *day, int late,
+                int again, long *rows, char *msg, size_t msgsz)
+{
+    struct tr_chat_lists lists;
+    const char *p[5];
+    PGresult *res;
+    enum tr_err err;
+    char *text;
+
+    *rows = 0;
+    if ((err = tr_digest_render(store, cfg, rules, day, late, 1, &text, msg,
+                                msgsz)) != TR_OK)
+        return err;
+    tr_chat_lists(cfg->chats, cfg->nchats, &lists);
+    p[0] = day;
+    p[1] = text;
+    p[2] = lists.ids;
+    p[3] = lists.threads;
+    p[4] = again ? "true" : "false";
+    res = tr_store_query(store, tr_sql_digest_queue, 5, p, msg, msgsz);
+    free(text);
+    if (res == NULL)
+        return TR_EDB;
+    *rows = PQntuples(res);
+    PQclear(res);
+    return TR_OK;
+}
+
+enum tr_err
+tr_digest_due(struct tr_store *store, const struct tr_config *cfg,
+              const struct tr_rules *rules, long *rows, char *msg, size_t msgsz)
+{
+    struct tr_chat_lists lists;
+    char minute[16];
+    const char *p[4] = {cfg->tz, minute, lists.ids, lists.threads};
+    enum tr_err err = TR_OK;
+    PGresult *res;
+    long queued;
+    int r;
+
+    *rows = 0;
+    if (cfg->digest_minute < 0 || cfg->nchats == 0)
+        return TR_OK;
+    snprintf(minute, sizeof(minute), "%d", cfg->digest_minute);
+    tr_chat_lists(cfg->chats, cfg->nchats, &lists);
+    if ((res = tr_store_query(store, tr_sql_digest_due, 4, p, msg, msgsz)) ==
+        NULL)
+        return TR_EDB;
+    for (r = 0; r < PQntuples(res) && err == TR_OK; r++) {
+        err = tr_digest_queue(store, cfg, rules, PQgetvalue(res, r, 0),
+                              PQgetvalue(res, r, 1)[0] == 't', 0, &queued, msg,
+                              msgsz);
+        *rows += queued;
+    }
+    PQclear(res);
+    return err;
+}
+
+enum tr_err
+tr_digest_today(struct tr_store *store, const struct tr_config *cfg, char *day,
+                char *msg, size_t msgsz)
+{
+    const char *p[1] = {cfg->tz};
+    PGresult *res;
+
+    if ((res = tr_store_query(store, tr_sql_digest_today, 1, p, msg, msgsz)) ==
+        NULL)
+        return TR_EDB;
+    snprintf(day, 11, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return TR_OK;
+}
