@@ -13,12 +13,26 @@ my @keys = slurp("$src/src/libtraffic/base/config.c") =~ /\[TR_CFG_\w+\]\s*=\s*\
 cmp_ok(scalar @keys, '>=', 28, 'the configuration keys are found');
 my $env5 = slurp("$src/man/traffic-webhook.env.5");
 my $sample = slurp("$src/contrib/traffic-webhook.env.sample");
-my $readme = slurp("$src/README.md");
+# the README and the docs it leads to
+my $readme = join "\n", map { slurp($_) } "$src/README.md", glob("$src/docs/*.md");
 for my $k (@keys) {
     like($env5, qr/^\.B \Q$k\E$/m, "$k in traffic-webhook.env(5)");
     like($sample, qr/^#?\Q$k\E=/m, "$k in the sample env file");
-    like($readme, qr/\Q$k\E/, "$k in the README");
+    like($readme, qr/\Q$k\E/, "$k in the README or docs/");
 }
+
+# The README is a front door: short, and every page it leads to exists and
+# is led to.
+my @readme = split /\n/, slurp("$src/README.md");
+cmp_ok(scalar @readme, '<=', 200, 'the README: ' . scalar(@readme)
+    . ' lines (200 at most)');
+my %linked = map { $_ => 1 } slurp("$src/README.md") =~ /\]\((docs\/[\w-]+\.md)\)/g;
+ok(-f "$src/$_", "the README's link $_ exists") for sort keys %linked;
+my @docs = map { m{/(docs/[^/]+)$} } glob("$src/docs/*.md");
+is(join(' ', grep { !$linked{$_} } @docs), '', 'every page of docs/ is'
+    . ' linked from the README');
+like(slurp("$src/debian/traffic-webhook.docs"), qr/^\Q$_\E$/m,
+    "the package ships $_") for @docs;
 
 # One version, debian/changelog's: the programs and the man pages say it.
 my $version = changelog_version();

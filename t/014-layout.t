@@ -61,9 +61,9 @@ ok(!grep({ m{^libtraffic/[^/]+$} && $_ ne 'libtraffic/router' }
     @{ $real->{modules} }), 'every module of the core is in a room, but'
     . ' router on top');
 
-# README.md's layout map names every module in its room, so it cannot go
+# docs/layout.md's map names every module in its room, so it cannot go
 # stale: a module added, moved or renamed fails here until the map says so.
-my ($map) = slurp(srcdir() . '/README.md') =~ /^## Layout\n\n```\n(.*?)^```/ms;
+my ($map) = slurp(srcdir() . '/docs/layout.md') =~ /^## Layout\n\n```\n(.*?)^```/ms;
 my (%named, $room);
 for my $line (split /\n/, $map // '') {
     $room = $1 if $line =~ m{^  (\w+)/ };
@@ -75,7 +75,7 @@ for my $line (split /\n/, $map // '') {
     $named{"libtraffic/$room/$_"} = 1 for split ' ', $names // '';
 }
 my @core = grep { m{^libtraffic/\w+/} } @{ $real->{modules} };
-is(join(' ', grep { !$named{$_} } @core), '', 'the README\'s layout map'
+is(join(' ', grep { !$named{$_} } @core), '', 'docs/layout.md\'s map'
     . ' names every module of the core in its room');
 is(join(' ', grep { my $m = $_; !grep { $_ eq $m } @core } sort keys %named),
     '', 'and no module that is not there');

@@ -27,7 +27,7 @@ start_pg();
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 psql("CREATE ROLE svc LOGIN");
-# as the README says: the owner lets the service's role in (rights, and
+# as docs/install.md says: the owner lets the service's role in (rights, and
 # its row level security policies on every table)
 psql("SELECT traffic_allow_service('svc')");
 (my $url = pg_url()) =~ s/user=traffic/user=svc/;

@@ -189,16 +189,16 @@ for my $shape (qw(a b)) {
     chomp $sum;
     like($sum, qr/^\d+(\.\d+)?$/, "shape $shape: the dashboard's"
         . " parseFloat sum is a number ($sum), never NaN") or diag($sum);
-    # the README's period query: sale_date is the sale's time, not midnight
+    # docs/install.md's period query: sale_date is the sale's time, not midnight
     my $today = psql_db($db, "SELECT (now() AT TIME ZONE 'Asia/Almaty')::date");
     is(psql_db($db, "SELECT count(*) FROM all_sales_tracking WHERE lead_id ="
         . " $new AND sale_date >= '$today'::timestamp AT TIME ZONE"
         . " 'Asia/Almaty' AND sale_date < ('$today'::date + 1)::timestamp AT"
         . " TIME ZONE 'Asia/Almaty'"),
-        1, "shape $shape: the README's query finds today's sale");
+        1, "shape $shape: docs/install.md's query finds today's sale");
     is(psql_db($db, "SELECT count(*) FROM all_sales_tracking WHERE lead_id ="
         . " $new AND sale_date <= '$today'"), 0, "shape $shape: (the old"
-        . " filter ending 'today' does not, as the README says)");
+        . " filter ending 'today' does not, as docs/install.md says)");
     stop_pool();
 }
 done_testing();

@@ -220,7 +220,7 @@ is(psql("SELECT targetologist FROM all_sales_tracking WHERE lead_id ="
 like(slurp("$dir/unit-pool.log"), qr/req=\S+ POST \/webhook\/amocrm\/traffic 200 /,
     'the worker said so');
 
-# The README's one-shot replay run as root: it becomes the service's user,
+# The one-shot replay (docs/operations.md) run as root: it becomes the service's user,
 # so the spool entry it writes while the database is away is the
 # service's, and the sidecar stores it (before, root's entry was set aside
 # as unreadable and the sale never stored).

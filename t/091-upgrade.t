@@ -3,9 +3,9 @@
 # its commit) installed and set up, a sale; an unattended upgrade to this
 # tree's package (no prompt, the schema brought up to date, what ran
 # restarted), a sale; remove (the units stopped), purge (nothing left but
-# what the README says is kept); nginx -t passing after every step.  Then
-# the package's own test, debian/tests/readme-install, through
-# autopkgtest: the README's install block run verbatim.
+# what docs/install.md says is kept); nginx -t passing after every step.  Then
+# the package's own test, debian/tests/install-verbatim, through
+# autopkgtest: docs/install.md's install block run verbatim.
 #
 # No systemd runs here: /run/systemd/system is made for the test's
 # length and debian/tests/systemctl stands in for systemctl, so the
@@ -133,7 +133,7 @@ sub stored {
     return $v;
 }
 
-# 1. The previous release, set up as its README said, with the role named
+# 1. The previous release, set up as its docs said, with the role named
 # as the service's user (peer authentication).
 ($rc, $out) = apt_server(['install', $old], %env);
 $installed = 1;
@@ -223,9 +223,9 @@ ok(!defined getpwnam('traffic-webhook'), 'the user gone');
 is(stored('SELECT count(*) FROM all_sales_tracking'), 2,
     'the database is the admin\'s: both sales kept');
 like(slurp('/etc/nginx/snippets/traffic-webhook.conf'), qr/was purged/,
-    'what is left is the stub the README names');
+    'what is left is the stub docs/install.md names');
 
-# 5. The package's own test: the README's block, verbatim.
+# 5. The package's own test: docs/install.md's block, verbatim.
 spew($site, $site_text);
 unlink '/etc/nginx/snippets/traffic-webhook.conf',
     '/etc/nginx/conf.d/traffic-webhook.conf';
@@ -236,6 +236,7 @@ rmdir '/run/systemd/system' if $made_run;
 ($rc, $out) = run_cmd(['autopkgtest', $new, "$dir/new/traffic-webhook",
     '--', 'null']);
 $installed = 1;
-like($out, qr/^readme-install\s+PASS/m, 'autopkgtest: readme-install PASS')
+like($out, qr/^install-verbatim\s+PASS/m,
+    'autopkgtest: install-verbatim PASS')
     or diag(substr($out, -4000));
 done_testing();
