@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The SQL the service runs per sale, from src/libtraffic/sql/ (as the build
+"""The SQL the service runs per sale, from src/libtraffic/statements/ (as the build
 embeds it, by its embed.awk), for the benchmarks: the worker's sale
 statement (sale.sql) and the sidecar's outcome record of its message
 (outbox_record.sql; the sidecar's claim is left out), with the values the service binds for a sale of
@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SQL = f"{SRC}/src/libtraffic/sql"
+SQL = f"{SRC}/src/libtraffic/statements"
 
 
 def statement(name):

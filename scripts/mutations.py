@@ -200,7 +200,7 @@ MUTATIONS = [
       ["t/061-plans.t"]),
     m("commit-not-raised", "a session given synchronous_commit off keeps it,"
       " so a PostgreSQL crash can lose a sale answered 200",
-      [("src/libtraffic/sql/session_commit.sql",
+      [("src/libtraffic/statements/session_commit.sql",
         "THEN set_config('synchronous_commit', 'local', false) END",
         "THEN current_setting('synchronous_commit') END")],
       ["t/012-ctl.t"]),
@@ -222,7 +222,7 @@ MUTATIONS = [
       ["t/033-amocrm.t", "t/055-enrich-life.t"]),
     # one sale per lead
     m("one-sale-per-lead", "a repeated webhook stores a second sale",
-      [("src/libtraffic/sql/sale.sql",
+      [("src/libtraffic/statements/sale.sql",
         "  to_timestamp($29::bigint), $22 FROM raw\n ON CONFLICT (lead_id) DO NOTHING",
         "  to_timestamp($29::bigint), $22 FROM raw\n"
         " ON CONFLICT (lead_id) DO UPDATE SET lead_name = EXCLUDED.lead_name")],
@@ -266,7 +266,7 @@ MUTATIONS = [
       ["t/047-poison.t"]),
     # a lead event without a stored sale skips traffic_sale_apply
     m("lead-event-unstored", "a lead event never reaches its stored sale",
-      [("src/libtraffic/sql/lead_event.sql", " WHERE stored.yes\n", " WHERE false\n")],
+      [("src/libtraffic/statements/lead_event.sql", " WHERE stored.yes\n", " WHERE false\n")],
       ["t/052-sale-life.t"]),
     # signals only while waiting for a connection
     m("accept-signals", "SIGTERM is taken while libfcgi accepts a connection",
@@ -284,7 +284,7 @@ MUTATIONS = [
       ["t/043-hostile.t"]),
     # a lone lead event is only logged when its lead has no stored sale
     m("lead-log-stored", "a lone lead event is only logged, stored sale or not",
-      [("src/libtraffic/sql/lead_log.sql", "WHERE NOT EXISTS (SELECT 1", "WHERE true OR EXISTS (SELECT 1")],
+      [("src/libtraffic/statements/lead_log.sql", "WHERE NOT EXISTS (SELECT 1", "WHERE true OR EXISTS (SELECT 1")],
       ["t/052-sale-life.t"]),
     # plans
     m("plans-kept", "the sidecar keeps the plans it made while the outbox was small",
@@ -376,7 +376,7 @@ MUTATIONS = [
         "    while (raw >= INT64_MAX)\n        raw /= 1000;")],
       ["t/064-intake-truth.t", "t/063-reconcile-evidence.t"]),
     m("delete-undated", "a deletion without a time leaves the sale's time as it was",
-      [("src/libtraffic/sql/lead_event.sql", "   THEN coalesce(stored.at + interval '1 second', $9::timestamptz) END),",
+      [("src/libtraffic/statements/lead_event.sql", "   THEN coalesce(stored.at + interval '1 second', $9::timestamptz) END),",
         "   THEN NULL::timestamptz END),")],
       ["t/064-intake-truth.t"]),
     m("isolate-off", "one refused lead drags the body's other leads with it",

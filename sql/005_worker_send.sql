@@ -1,5 +1,5 @@
 -- 005: a worker sends its own new sale's message without a claim of its
--- own: the sale's statement holds the free chats (src/libtraffic/sql/
+-- own: the sale's statement holds the free chats (src/libtraffic/statements/
 -- sale.sql); and traffic_outbox_record in fewer statements.
 --
 -- An unpaced chat (TELEGRAM_CHAT_INTERVAL_MS=0 and

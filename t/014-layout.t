@@ -67,7 +67,7 @@ my ($map) = slurp(srcdir() . '/docs/layout.md') =~ /^## Layout\n\n```\n(.*?)^```
 my (%named, $room);
 for my $line (split /\n/, $map // '') {
     $room = $1 if $line =~ m{^  (\w+)/ };
-    $room = undef if $line =~ m{^  (router|sql/)|^\S};
+    $room = undef if $line =~ m{^  (router|statements/)|^\S};
     next unless defined $room;
     # the module names: the first column of the room's lines (indented by
     # four; deeper lines continue the text)

@@ -93,7 +93,7 @@ like(deliver_log(), qr/outbox: past id \d+, plans made again/,
 # the planner counts on no pending row, and walks the whole index for any
 # pending row asked for by id (outbox_release.sql here).  The sidecar sees
 # the backlog and has the outbox ANALYZEd.
-my $release = slurp('src/libtraffic/sql/outbox_release.sql');
+my $release = slurp('src/libtraffic/statements/outbox_release.sql');
 sub release_plan {
     return psql("PREPARE rel AS $release; EXPLAIN EXECUTE rel('{1,2}')");
 }

@@ -254,7 +254,7 @@ session_timeout(struct tr_store *store, char *msg, size_t msgsz)
 
 /*
  * A new session's commits reach the disk before the statement returns
- * (sql/session_commit.sql).  Without an answer the connection is gone; a
+ * (statements/session_commit.sql).  Without an answer the connection is gone; a
  * refusal (a pooler) leaves the session as it is.
  */
 static enum tr_err

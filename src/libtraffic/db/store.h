@@ -108,7 +108,7 @@ int tr_store_preparing(const struct tr_store *store);
 /*
  * Whether this session was given synchronous_commit = off (by the server,
  * the database or the role) and so commits with local instead: an
- * answered sale is always on disk (sql/session_commit.sql).
+ * answered sale is always on disk (statements/session_commit.sql).
  */
 int tr_store_commit_raised(const struct tr_store *store);
 

@@ -7,7 +7,7 @@
  * rows (one per configured chat) and, on the unified endpoint, its
  * referral conversion.  A UNIQUE lead_id decides duplicates (ON CONFLICT
  * DO NOTHING), not a prior SELECT.  Each sale is one prepared statement
- * (sql/sale.sql); its messages are sent by the sidecar, never by the
+ * (statements/sale.sql); its messages are sent by the sidecar, never by the
  * worker that stored it.
  *
  * A lead whose sale is stored already, and any other lead event of a lead
