@@ -1,3 +1,7 @@
+/*
+ * io.c: a request's parameters, body and answer, from libfcgi or, in CGI
+ * mode, from the environment, stdin and stdout (io.h).
+ */
 #include "io.h"
 
 #include <stdio.h>

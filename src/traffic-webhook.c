@@ -348,28 +348,41 @@ warn_lines(const char *w)
     }
 }
 
+/* The configuration (with a database) and its rules, into cfg (made
+ * ready) and rules: 0, or EX_CONFIG with msg prefixed by what was bad. */
+static int
+settings(struct tr_config *cfg, struct tr_rules *rules, char *msg, size_t msgsz)
+{
+    char why[512];
+
+    tr_config_init(cfg);
+    if (tr_config_load(cfg, why, sizeof(why)) != TR_OK ||
+        tr_config_require(cfg, TR_CFG_DATABASE_URL, why, sizeof(why)) !=
+            TR_OK) {
+        snprintf(msg, msgsz, "config: %s", why);
+        return EX_CONFIG;
+    }
+    if (tr_rules_configured(rules, cfg->targetologists_file, why,
+                            sizeof(why)) != TR_OK) {
+        snprintf(msg, msgsz, "rules: %s", why);
+        return EX_CONFIG;
+    }
+    return 0;
+}
+
 /* Loads the configuration, the rules and the core: 0 or an exit code. */
 static int
 load(struct service *s)
 {
     static const struct tr_log log = {log_sink, NULL};
-    char msg[512];
+    char msg[600];
+    int rc;
 
-    tr_config_init(&s->cfg);
-    if (tr_config_load(&s->cfg, msg, sizeof(msg)) != TR_OK ||
-        tr_config_require(&s->cfg, TR_CFG_DATABASE_URL, msg, sizeof(msg)) !=
-            TR_OK) {
-        say(3, "config: %s", msg);
-        return EX_CONFIG;
+    if ((rc = settings(&s->cfg, &s->rules, msg, sizeof(msg))) != 0) {
+        say(3, "%s", msg);
+        return rc;
     }
     warn_lines(s->cfg.warnings);
-    if ((s->cfg.targetologists_file != NULL
-             ? tr_rules_load(&s->rules, s->cfg.targetologists_file, msg,
-                             sizeof(msg))
-             : tr_rules_init_default(&s->rules, msg, sizeof(msg))) != TR_OK) {
-        say(3, "rules: %s", msg);
-        return EX_CONFIG;
-    }
     if ((s->store = tr_store_new(s->cfg.database_url, "traffic-webhook",
                                  s->cfg.statement_timeout_ms,
                                  s->cfg.db_answer_ms)) == NULL ||
@@ -538,16 +551,10 @@ check(char *msg, size_t msgsz)
 {
     struct tr_config cfg;
     struct tr_rules rules;
-    int rc = 0;
+    int rc;
 
-    tr_config_init(&cfg);
     memset(&rules, 0, sizeof(rules));
-    if (tr_config_load(&cfg, msg, msgsz) != TR_OK ||
-        tr_config_require(&cfg, TR_CFG_DATABASE_URL, msg, msgsz) != TR_OK ||
-        (cfg.targetologists_file != NULL
-             ? tr_rules_load(&rules, cfg.targetologists_file, msg, msgsz)
-             : tr_rules_init_default(&rules, msg, msgsz)) != TR_OK)
-        rc = EX_CONFIG;
+    rc = settings(&cfg, &rules, msg, msgsz);
     tr_rules_release(&rules);
     tr_config_release(&cfg);
     return rc;
@@ -577,7 +584,7 @@ main(int argc, char **argv)
         return EX_CONFIG;
     }
     if ((rc = check(msg, sizeof(msg))) != 0) {
-        say(3, "config: %s", msg);
+        say(3, "%s", msg);
         return rc;
     }
     return tr_pool_run(workers, &ops);

@@ -80,6 +80,14 @@ is(join(' ', grep { !$named{$_} } @core), '', 'docs/layout.md\'s map'
 is(join(' ', grep { my $m = $_; !grep { $_ eq $m } @core } sort keys %named),
     '', 'and no module that is not there');
 
+# Every file of src/ says what it is in its first lines: a newcomer who
+# opens any file knows which room they are in.
+my @bare = grep { slurp($_) !~ m{\A/\*\n \* \S} }
+    map { chomp; srcdir() . "/$_" }
+    split /\n/, (run_cmd(['git', '-C', srcdir(), 'ls-files', 'src/*.c',
+        'src/*.h']))[1];
+is(join(' ', @bare), '', 'every file of src/ starts with what it is');
+
 # The mutation list still names code that exists, once each: a restructure
 # that moves code must move its mutations too.
 my ($mrc, $mout) = run_cmd(['python3', srcdir() . '/scripts/mutate',

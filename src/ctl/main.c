@@ -419,10 +419,8 @@ setup(struct ctl *c)
     if (c->problems > 0)
         return 0; /* the command says what is wrong */
     if (needs & CTL_RULES) {
-        err = c->cfg.targetologists_file
-                  ? tr_rules_load(&c->rules, c->cfg.targetologists_file, msg,
-                                  sizeof(msg))
-                  : tr_rules_init_default(&c->rules, msg, sizeof(msg));
+        err = tr_rules_configured(&c->rules, c->cfg.targetologists_file, msg,
+                                  sizeof(msg));
         if (err != TR_OK && (needs & CTL_PROBLEMS)) {
             printf("problem: rules: %s\n", msg);
             c->problems++;

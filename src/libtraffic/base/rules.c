@@ -317,3 +317,11 @@ tr_rules_names(const struct tr_rules *rules, const char **names, size_t max)
         names[n++] = rules->fallback.name;
     return n;
 }
+
+enum tr_err
+tr_rules_configured(struct tr_rules *rules, const char *path, char *msg,
+                    size_t msgsz)
+{
+    return path != NULL ? tr_rules_load(rules, path, msg, msgsz)
+                        : tr_rules_init_default(rules, msg, msgsz);
+}

@@ -57,6 +57,12 @@ enum tr_err tr_rules_parse(struct tr_rules *rules, const char *text, size_t len,
 enum tr_err tr_rules_load(struct tr_rules *rules, const char *path, char *msg,
                           size_t msgsz);
 
+/* The configured rules: the file at path (TARGETOLOGISTS_FILE), or the
+ * built-in defaults when path is NULL.  The one way every program gets
+ * its rules. */
+enum tr_err tr_rules_configured(struct tr_rules *rules, const char *path,
+                                char *msg, size_t msgsz);
+
 /* Frees what rules owns. */
 void tr_rules_release(struct tr_rules *rules);
 
