@@ -443,4 +443,53 @@ MUTATIONS = [
       [("src/pool.c", "        if (sig == SIGTERM || sig == SIGINT)",
         "        if (sig == SIGINT)")],
       ["t/025-pool.t"]),
+    # a sale that changes while its message is in flight (t/068)
+    m("inflight-price-no-edit", "a new price during a send never edits it",
+      [("sql/007_sale_life.sql",
+        "        SELECT o.sale_id, o.lead_id, o.chat_id, o.thread_id, 'edit', o.id,\n"
+        "            v_event, CASE WHEN o.status = 'sent' THEN now()\n"
+        "                          ELSE 'infinity' END\n"
+        "        FROM notification_outbox o\n"
+        "        WHERE o.sale_id = s.id AND o.kind = 'sale'\n"
+        "          AND (o.status = 'sent' OR (o.status = 'pending'\n"
+        "                                     AND o.lease_until > now()))",
+        "        SELECT o.sale_id, o.lead_id, o.chat_id, o.thread_id, 'edit', o.id,\n"
+        "            v_event, CASE WHEN o.status = 'sent' THEN now()\n"
+        "                          ELSE 'infinity' END\n"
+        "        FROM notification_outbox o\n"
+        "        WHERE o.sale_id = s.id AND o.kind = 'sale'\n"
+        "          AND (o.status = 'sent' OR (o.status = 'pending'\n"
+        "                                     AND o.lease_until < now()))")],
+      ["t/068-in-flight.t"]),
+    m("inflight-reversal-no-reply", "a reversal during a send never replied",
+      [("sql/007_sale_life.sql",
+        "        SELECT o.sale_id, o.lead_id, o.chat_id, o.thread_id, 'reply', o.id,\n"
+        "            v_event, CASE WHEN o.status = 'sent' THEN now()\n"
+        "                          ELSE 'infinity' END\n"
+        "        FROM notification_outbox o\n"
+        "        WHERE o.sale_id = s.id AND o.kind = 'sale'\n"
+        "          AND (o.status = 'sent' OR (o.status = 'pending'\n"
+        "                                     AND o.lease_until > now()))",
+        "        SELECT o.sale_id, o.lead_id, o.chat_id, o.thread_id, 'reply', o.id,\n"
+        "            v_event, CASE WHEN o.status = 'sent' THEN now()\n"
+        "                          ELSE 'infinity' END\n"
+        "        FROM notification_outbox o\n"
+        "        WHERE o.sale_id = s.id AND o.kind = 'sale'\n"
+        "          AND (o.status = 'sent' OR (o.status = 'pending'\n"
+        "                                     AND o.lease_until < now()))")],
+      ["t/068-in-flight.t"]),
+    m("lease-short", "a claim's lease shorter than a send: claimed twice",
+      [("src/libtraffic/outgoing/outbox.c",
+        "    return 2 * cfg->tg_timeout_ms + 2000;",
+        "    return cfg->tg_timeout_ms / 8;")],
+      ["t/068-in-flight.t"]),
+    m("label-quote-unescaped", "a quote in a targetologist's name breaks /metrics",
+      [("src/libtraffic/observe/prometheus.c",
+        "        if (*v == '\\\\' || *v == '\"')",
+        "        if (*v == '\\\\')")],
+      ["t/069-metrics-labels.t"]),
+    m("plural-few", "21 продажи instead of 21 продажа",
+      [("src/libtraffic/outgoing/render.c", "    if (d == 1 && h != 11)",
+        "    if (n == 1)")],
+      ["t/004-render.t"]),
 ]

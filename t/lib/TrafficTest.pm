@@ -31,7 +31,7 @@ our @EXPORT = qw(changelog_version start_pgbouncer srcdir shared builddir tmpdir
     start_fake_api fake_queue fake_default fake_requests fake_reset
     sent_messages start_deliver stop_deliver deliver_log which post_sale
     in_parallel lead_form post_form fake_amocrm api_lead telegram_calls
-    stop_pool_sidecar);
+    stop_pool_sidecar fake_release fake_held);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 # the tests' programs run as whoever runs the tests, never as the
@@ -632,6 +632,12 @@ sub fake_default {
 
 sub fake_reset { _fake('POST', '/_control/reset') }
 
+# Lets the requests held under $name (a response's "hold") go on.
+sub fake_release { _fake('POST', '/_control/release', { name => $_[0] }) }
+
+# How many requests each hold name keeps open now: { name => n }.
+sub fake_held { _fake('GET', '/_control/held') }
+
 # Sets the fake AmoCRM account's state (see t/lib/fake-api.py).
 sub fake_amocrm { _fake('POST', '/_control/amocrm', {@_}) }
 
@@ -657,14 +663,17 @@ sub sent_messages {
 my %DELIVER;
 
 # Starts "traffic-ctl deliver --loop" (the sidecar); returns its pid.
+# With log => NAME, another sidecar (a second host), logging to NAME in
+# the test's directory and stopped with the test.
 sub start_deliver {
     my (%opt) = @_;
     my $dir = tmpdir();
+    my $log = "$dir/" . ($opt{log} // 'deliver.log');
     my $pid = _spawn(["$BUILD/src/traffic-ctl", 'deliver', '--loop'],
-        "$dir/deliver.log", { TRAFFIC_ENV_FILE => $opt{env_file} || write_env(),
+        $log, { TRAFFIC_ENV_FILE => $opt{env_file} || write_env(),
             %{ $opt{env} || {} } });
-    wait_for('the sidecar', sub { deliver_log() =~ /running/ });
-    $DELIVER{pid} = $pid;
+    wait_for('the sidecar', sub { -f $log && slurp($log) =~ /running/ });
+    $DELIVER{pid} = $pid unless $opt{log};
     return $pid;
 }
 

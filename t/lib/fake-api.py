@@ -18,6 +18,9 @@ unless the test scripted something else through the control endpoints:
                           answers for the next matching requests, in order
   POST /_control/default  {"match": "...", "response": R}  (null: clear)
   GET  /_control/requests the requests so far, as a JSON list
+  POST /_control/release  {"name": "..."}: lets the requests held under
+                          that name go on (R's "hold")
+  GET  /_control/held     {"name": n}: how many requests each name holds
   POST /_control/reset
   POST /_control/amocrm   {"leads": {id: lead}, "hooks": [...], "page_size": N}
                           replaces the account's state (each key given);
@@ -37,7 +40,9 @@ unless the test scripted something else through the control endpoints:
                           the account's lead_deleted / lead_restored events
 where R is {"status": 429, "body": {...} or "text", "delay": seconds,
 "headers": {"Retry-After": 2},
-"chat_id": only for this chat, "close": true to drop the connection}.
+"chat_id": only for this chat, "close": true to drop the connection,
+"hold": "name" to keep the request open (in flight) until a release of
+that name, at most MAX_DELAY seconds, then answer it as R says}.
 "match" is a substring of the request path.  Every delay is bounded.
 """
 import json
@@ -50,9 +55,14 @@ from urllib.parse import parse_qs, urlsplit
 
 LOCK = threading.Lock()
 STATE = {"requests": [], "queues": [], "defaults": {}, "message_id": 0,
-         "amo": None}
+         "amo": None, "gates": {}, "held": {}}
 FIXTURES = sys.argv[2] if len(sys.argv) > 2 else None
 MAX_DELAY = 30
+
+
+def gate(name):
+    """The event a held request waits on (callers hold LOCK)."""
+    return STATE["gates"].setdefault(name, threading.Event())
 
 
 def pick(path, chat_id):
@@ -91,6 +101,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_control/requests":
             with LOCK:
                 return self.answer(200, STATE["requests"])
+        if path == "/_control/held":
+            with LOCK:
+                return self.answer(200, STATE["held"])
         req = json.loads(body or b"{}")
         with LOCK:
             if path == "/_control/queue":
@@ -101,6 +114,8 @@ class Handler(BaseHTTPRequestHandler):
                     STATE["defaults"].pop(req["match"], None)
                 else:
                     STATE["defaults"][req["match"]] = req["response"]
+            elif path == "/_control/release":
+                gate(req["name"]).set()
             elif path == "/_control/reset":
                 STATE.update(requests=[], queues=[], defaults={})
             elif path == "/_control/amocrm":
@@ -156,6 +171,14 @@ class Handler(BaseHTTPRequestHandler):
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace"), "json": doc})
         r = pick(self.path, chat_id)
+        if r is not None and r.get("hold"):
+            name = r["hold"]
+            with LOCK:
+                g = gate(name)
+                STATE["held"][name] = STATE["held"].get(name, 0) + 1
+            g.wait(MAX_DELAY)
+            with LOCK:
+                STATE["held"][name] -= 1
         if r is not None:
             time.sleep(min(float(r.get("delay", 0)), MAX_DELAY))
             if r.get("close"):

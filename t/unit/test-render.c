@@ -73,6 +73,28 @@ test_batch(void)
     free(plain);
 }
 
+/* Russian plurals: a fixed table, not a second implementation. */
+static void
+test_plurals(void)
+{
+    static const struct {
+        long n;
+        const char *want;
+    } t[] = {
+        {0, "продаж"},     {1, "продажа"},   {2, "продажи"},  {3, "продажи"},
+        {4, "продажи"},    {5, "продаж"},    {10, "продаж"},  {11, "продаж"},
+        {12, "продаж"},    {14, "продаж"},   {15, "продаж"},  {20, "продаж"},
+        {21, "продажа"},   {22, "продажи"},  {24, "продажи"}, {25, "продаж"},
+        {101, "продажа"},  {111, "продаж"},  {112, "продаж"}, {122, "продажи"},
+        {1001, "продажа"}, {1011, "продаж"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        is_str(tr_render_sales_word(t[i].n), t[i].want, "%ld %s", t[i].n,
+               t[i].want);
+}
+
 int
 main(void)
 {
@@ -177,5 +199,6 @@ main(void)
     tr_buf_release(&b);
     ok(tr_render_length("a😀б") == 4, "length in UTF-16 units");
     test_batch();
+    test_plurals();
     return done_testing();
 }

@@ -22,19 +22,6 @@ struct line {
     const char *amount, *prev_amount;
 };
 
-/* "продажа", "продажи", "продаж" as Russian counts them. */
-static const char *
-sales_word(long n)
-{
-    long d = n % 10, h = n % 100;
-
-    if (d == 1 && h != 11)
-        return "продажа";
-    if (d >= 2 && d <= 4 && (h < 12 || h > 14))
-        return "продажи";
-    return "продаж";
-}
-
 static void
 amount(struct tr_buf *b, const struct tr_config *cfg, const char *value)
 {
@@ -59,7 +46,8 @@ add_line(struct tr_buf *b, const struct tr_config *cfg, const struct line *l,
         tr_render_escape(b, l->who, TR_RENDER_FIELD_MAX);
         tr_buf_adds(b, ": ");
     }
-    tr_buf_addf(b, "%ld %s \xE2\x80\x94 ", l->n, sales_word(l->n)); /* — */
+    tr_buf_addf(b, "%ld %s \xE2\x80\x94 ", l->n,
+                tr_render_sales_word(l->n)); /* — */
     amount(b, cfg, l->amount);
     if (total && html)
         tr_buf_adds(b, "</b>");

@@ -334,3 +334,15 @@ tr_render_correction(const struct tr_correction_view *c,
     *out = tr_buf_detach(&b);
     return *out ? TR_OK : TR_ENOMEM;
 }
+
+const char *
+tr_render_sales_word(long n)
+{
+    long d = n % 10, h = n % 100;
+
+    if (d == 1 && h != 11)
+        return "продажа";
+    if (d >= 2 && d <= 4 && (h < 12 || h > 14))
+        return "продажи";
+    return "продаж";
+}

@@ -91,6 +91,10 @@ enum tr_err tr_render_correction(const struct tr_correction_view *c,
 void tr_render_amount(const char *price, const char *currency, char *buf,
                       size_t bufsz);
 
+/* "продажа", "продажи" or "продаж": the word Russian puts after n (1
+ * продажа, 2-4 продажи, 5-20 продаж, 21 продажа, 111 продаж).  Pure. */
+const char *tr_render_sales_word(long n);
+
 /*
  * Appends s HTML-escaped (&, <, >, ") to *dst, cut to maxchars characters
  * with "…" when longer.  Invalid UTF-8 bytes are replaced.  Returns 0, or -1
