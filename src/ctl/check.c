@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "libtraffic/base/amobase.h"
 #include "ctl/ctl.h"
 #include "libtraffic/observe/alerts.h"
 #include "libtraffic/outgoing/amocrm.h"
@@ -121,7 +122,7 @@ check_amocrm(struct ctl *c)
     char base[512], why[512];
     enum tr_amo_status st;
 
-    if (!tr_config_amocrm_base(cfg, base, sizeof(base))) {
+    if (!tr_amobase_configured(cfg, base, sizeof(base))) {
         if (cfg->amocrm_access_token != NULL) {
             printf("problem: AMOCRM_ACCESS_TOKEN is set but neither "
                    "AMOCRM_DOMAIN nor AMOCRM_API_BASE: set the account\n");

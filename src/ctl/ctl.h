@@ -94,6 +94,10 @@ int ctl_reconcile_args(const struct ctl *c);
 int ctl_reassign(struct ctl *c);
 int ctl_reassign_args(const struct ctl *c);
 int ctl_resend(struct ctl *c);
+int ctl_ads(struct ctl *c);
+int ctl_ads_args(const struct ctl *c);
+int ctl_roi(struct ctl *c);
+int ctl_roi_args(const struct ctl *c);
 
 /* Says the command was used wrongly, with its help: returns 2. */
 int ctl_usage(const struct ctl *c);

@@ -164,6 +164,41 @@ static const struct ctl_command commands[] = {
      0,
      0,
      {{"date", "YYYY-MM-DD"}, {"dry-run", NULL}}},
+    {"ads",
+     ctl_ads,
+     ctl_ads_args,
+     "sync [--since YYYY-MM-DD] [--until YYYY-MM-DD]",
+     "read Facebook's ad spend and the official rates",
+     "Reads every ad account of FACEBOOK_AD_ACCOUNTS from the Facebook\n"
+     "Marketing API (spend per day and campaign, from ADS_LOOKBACK_DAYS ago\n"
+     "to today in DIGEST_TZ, or --since/--until) into ad_spend: a revised\n"
+     "day replaces its figure.  A campaign's spend is its account's\n"
+     "targetologist's (act_ID:Name), else the one whose patterns match the\n"
+     "campaign name, else Unknown.  Then the National Bank of Kazakhstan's\n"
+     "rate of every day with spend in another currency (a weekend takes\n"
+     "the latest earlier one).  The deliver sidecar does this every\n"
+     "ADS_SYNC_INTERVAL_S.\n",
+     CTL_CONFIG | CTL_DB | CTL_RULES,
+     1,
+     1,
+     {{"since", "YYYY-MM-DD"}, {"until", "YYYY-MM-DD"}}},
+    {"roi",
+     ctl_roi,
+     ctl_roi_args,
+     "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--csv]",
+     "return on ad spend per targetologist",
+     "Per targetologist (the rules' order, then Unknown, then TOTAL) from\n"
+     "--from (default: the month's first day) to --to (default: today),\n"
+     "days in DIGEST_TZ: sales and revenue as the dashboard counts them,\n"
+     "spend in tenge at the official rates, ROI % = (revenue - spend) /\n"
+     "spend * 100, ROAS = revenue / spend, CPA = spend / sales; \"-\" where\n"
+     "the divisor is 0, and rows below ROI_TARGET_PCT marked.  --csv: the\n"
+     "header targetologist,sales,revenue_kzt,spend_kzt,roi_pct,roas,cpa_kzt\n"
+     "and empty fields where undefined.\n",
+     CTL_CONFIG | CTL_DB | CTL_RULES,
+     0,
+     0,
+     {{"from", "YYYY-MM-DD"}, {"to", "YYYY-MM-DD"}, {"csv", NULL}}},
     {"reconcile",
      ctl_reconcile,
      ctl_reconcile_args,

@@ -31,7 +31,7 @@ our @EXPORT = qw(changelog_version start_pgbouncer srcdir shared builddir tmpdir
     start_fake_api fake_queue fake_default fake_requests fake_reset
     sent_messages start_deliver stop_deliver deliver_log which post_sale
     in_parallel lead_form post_form fake_amocrm api_lead telegram_calls
-    stop_pool_sidecar fake_release fake_held);
+    stop_pool_sidecar fake_release fake_held fake_control);
 
 my $SRC = abs_path(dirname(__FILE__) . '/../..');
 # the tests' programs run as whoever runs the tests, never as the
@@ -631,6 +631,9 @@ sub fake_default {
 }
 
 sub fake_reset { _fake('POST', '/_control/reset') }
+
+# Any control endpoint of the fake: POST /_control/$what with $doc.
+sub fake_control { _fake('POST', "/_control/$_[0]", $_[1]) }
 
 # Lets the requests held under $name (a response's "hold") go on.
 sub fake_release { _fake('POST', '/_control/release', { name => $_[0] }) }

@@ -38,6 +38,21 @@ unless the test scripted something else through the control endpoints:
                               pipeline_id in every answer
   GET /api/v4/events?filter[entity_id][]=..&filter[type][]=..
                           the account's lead_deleted / lead_restored events
+  POST /_control/facebook {"accounts": {"act_1": {"currency": "USD",
+                          "rows": [{"date_start", "campaign_id",
+                          "campaign_name", "spend", ...}]}}, "page_size": N,
+                          "throttle": N (answer the next N insights
+                          requests 429 and code 80004), "expired": bool
+                          (every request: code 190)}
+  GET  /v21.0/act_ID/insights?...time_range={"since","until"}&after=K
+                          the account's rows of those days, a page at a
+                          time, paging.next carrying an access_token (a
+                          request whose URL holds one is refused: the
+                          token belongs in the Authorization header)
+  POST /_control/rates    {"DD.MM.YYYY": {"USD": ["474.2", 1]}, ...}
+  GET  /rss/get_rates.cfm?fdate=DD.MM.YYYY
+                          the NBK's XML of that day; a day not given has
+                          no items (a weekend)
 where R is {"status": 429, "body": {...} or "text", "delay": seconds,
 "headers": {"Retry-After": 2},
 "chat_id": only for this chat, "close": true to drop the connection,
@@ -51,11 +66,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 LOCK = threading.Lock()
 STATE = {"requests": [], "queues": [], "defaults": {}, "message_id": 0,
-         "amo": None, "gates": {}, "held": {}}
+         "amo": None, "gates": {}, "held": {}, "fb": None, "rates": {}}
 FIXTURES = sys.argv[2] if len(sys.argv) > 2 else None
 MAX_DELAY = 30
 
@@ -114,6 +129,13 @@ class Handler(BaseHTTPRequestHandler):
                     STATE["defaults"].pop(req["match"], None)
                 else:
                     STATE["defaults"][req["match"]] = req["response"]
+            elif path == "/_control/facebook":
+                fb = STATE["fb"] or {"accounts": {}, "page_size": 100,
+                                     "throttle": 0, "expired": False}
+                fb.update(req)
+                STATE["fb"] = fb
+            elif path == "/_control/rates":
+                STATE["rates"].update(req)
             elif path == "/_control/release":
                 gate(req["name"]).set()
             elif path == "/_control/reset":
@@ -197,6 +219,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, {"ok": True, "result": {
                 "message_id": doc.get("message_id") if doc else None,
                 "chat": {"id": chat_id}, "text": "..."}})
+        if "/insights" in self.path and STATE["fb"] is not None:
+            return self.insights()
+        if self.path.startswith("/rss/get_rates.cfm"):
+            return self.rates()
         if self.path.startswith("/api/v4/") and STATE["amo"] is not None:
             r = self.account()
             if r is not None:
@@ -225,6 +251,72 @@ class Handler(BaseHTTPRequestHandler):
             return
         return self.answer(404, {"ok": False, "error_code": 404,
                                  "description": "Not Found"})
+
+    def insights(self):
+        """The Graph API's insights of one ad account, paged."""
+        url = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        act = url.path.rstrip("/").split("/")[-2]
+        with LOCK:
+            fb = STATE["fb"]
+            if "access_token" in q:
+                return self.answer(400, {"error": {
+                    "message": "token in the URL", "code": 999}})
+            if fb.get("expired"):
+                return self.answer(400, {"error": {
+                    "message": "Error validating access token: Session has "
+                               "expired", "type": "OAuthException",
+                    "code": 190, "error_subcode": 463}})
+            if fb.get("throttle", 0) > 0:
+                fb["throttle"] -= 1
+                usage = json.dumps({act: [{
+                    "type": "ads_insights", "call_count": 100,
+                    "estimated_time_to_regain_access": 0}]})
+                return self.answer(429, {"error": {
+                    "message": "User request limit reached",
+                    "code": 80004}}, {"x-business-use-case-usage": usage,
+                                      "Retry-After": "1"})
+            account = fb["accounts"].get(act)
+            if account is None:
+                return self.answer(400, {"error": {
+                    "message": "Unsupported get request. Object with ID "
+                               "'%s' does not exist" % act,
+                    "type": "GraphMethodException", "code": 100}})
+            tr = json.loads(q.get("time_range", "{}"))
+            rows = [dict(r, account_currency=account["currency"])
+                    for r in account["rows"]
+                    if tr.get("since", "") <= r["date_start"]
+                    <= tr.get("until", "9999")]
+            size = int(fb.get("page_size", 100))
+        after = int(q.get("after", 0))
+        page = rows[after:after + size]
+        body = {"data": page, "paging": {"cursors": {"after": str(after)}}}
+        if after + size < len(rows):
+            q["after"] = str(after + size)
+            q["access_token"] = "LEAKED-IF-FOLLOWED"
+            body["paging"]["next"] = "http://%s%s?%s" % (
+                self.headers.get("Host"), url.path, urlencode(q))
+        return self.answer(200, body)
+
+    def rates(self):
+        """The NBK's XML rates of a day."""
+        day = parse_qs(urlsplit(self.path).query).get("fdate", [""])[0]
+        with LOCK:
+            cur = STATE["rates"].get(day, {})
+        items = "".join(
+            "<item><fullname>%s</fullname><title>%s</title><description>%s"
+            "</description><quant>%d</quant><index>UP</index><change>+0.1"
+            "</change></item>" % (c, c, v[0], v[1])
+            for c, v in sorted(cur.items()))
+        xml = ('<?xml version="1.0" encoding="utf-8"?><rates><generator>'
+               'fake</generator><title>Official exchange rates</title>'
+               '<date>%s</date>%s</rates>' % (day, items))
+        data = xml.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def account(self):
         """The account's answer to an API request, or None (fixtures)."""

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "libtraffic/base/amobase.h"
 #include "libtraffic/base/buf.h"
 #include "libtraffic/base/config.h"
 #include "libtraffic/base/secret.h"
@@ -140,7 +141,7 @@ main(void)
         load_text(&cfg, "AMOCRM_DOMAIN=onaiagencykz\n", msg, sizeof(msg));
         for (k = 0; k < sizeof(links) / sizeof(links[0]); k++) {
             int r =
-                tr_config_account_base(&cfg, links[k].self, base, sizeof(base));
+                tr_amobase_of_account(&cfg, links[k].self, base, sizeof(base));
 
             ok(r == (links[k].want[0] != '\0') &&
                    strcmp(base, links[k].want) == 0,
@@ -148,7 +149,7 @@ main(void)
         }
         tr_config_release(&cfg);
         load_text(&cfg, "# no domain\n", msg, sizeof(msg));
-        ok(!tr_config_account_base(&cfg, links[0].self, base, sizeof(base)),
+        ok(!tr_amobase_of_account(&cfg, links[0].self, base, sizeof(base)),
            "without AMOCRM_DOMAIN no link is trusted");
     }
     tr_config_release(&cfg);

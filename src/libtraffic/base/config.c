@@ -73,6 +73,15 @@ static const struct {
     [TR_CFG_DIGEST_TZ] = {"DIGEST_TZ", K_TEXT, "Asia/Almaty"},
     [TR_CFG_DIGEST_AT] = {"DIGEST_AT", K_TEXT, "21:00"},
     [TR_CFG_METRICS_FILE] = {"METRICS_FILE", K_TEXT, NULL},
+    [TR_CFG_FACEBOOK_ADS_TOKEN] = {"FACEBOOK_ADS_TOKEN", K_SECRET, NULL},
+    [TR_CFG_FACEBOOK_AD_ACCOUNTS] = {"FACEBOOK_AD_ACCOUNTS", K_TEXT, NULL},
+    [TR_CFG_FACEBOOK_API_BASE] = {"FACEBOOK_API_BASE", K_TEXT,
+                                  "https://graph.facebook.com/v21.0"},
+    [TR_CFG_RATES_API_BASE] = {"RATES_API_BASE", K_TEXT,
+                               "https://nationalbank.kz/rss"},
+    [TR_CFG_ROI_TARGET_PCT] = {"ROI_TARGET_PCT", K_TEXT, "300"},
+    [TR_CFG_ADS_SYNC_INTERVAL_S] = {"ADS_SYNC_INTERVAL_S", K_TEXT, "21600"},
+    [TR_CFG_ADS_LOOKBACK_DAYS] = {"ADS_LOOKBACK_DAYS", K_TEXT, "7"},
 };
 
 void
@@ -473,6 +482,37 @@ finish_reports(struct tr_config *cfg, char *msg, size_t msgsz)
     return TR_OK;
 }
 
+/* Ad spend and ROI: the token, the two APIs' bases, the numbers.  The
+ * accounts' list is outgoing/ads.c's to parse (traffic-ctl check says a
+ * bad one). */
+static enum tr_err
+finish_ads(struct tr_config *cfg, char *msg, size_t msgsz)
+{
+    int64_t v[3];
+    enum tr_err err;
+
+    cfg->fb_token = cfg->raw[TR_CFG_FACEBOOK_ADS_TOKEN];
+    if (cfg->fb_token != NULL && !is_token(cfg->fb_token))
+        return bad(msg, msgsz, TR_CFG_FACEBOOK_ADS_TOKEN,
+                   "must be one word of printable characters");
+    cfg->fb_accounts = cfg->raw[TR_CFG_FACEBOOK_AD_ACCOUNTS];
+    if ((err = check_base_url(cfg, TR_CFG_FACEBOOK_API_BASE, &cfg->fb_api_base,
+                              msg, msgsz)) != TR_OK ||
+        (err = check_base_url(cfg, TR_CFG_RATES_API_BASE, &cfg->rates_api_base,
+                              msg, msgsz)) != TR_OK ||
+        (err = parse_num(cfg, TR_CFG_ROI_TARGET_PCT, 0, 100000, &v[0], msg,
+                         msgsz)) != TR_OK ||
+        (err = parse_num(cfg, TR_CFG_ADS_SYNC_INTERVAL_S, 0, 604800, &v[1], msg,
+                         msgsz)) != TR_OK ||
+        (err = parse_num(cfg, TR_CFG_ADS_LOOKBACK_DAYS, 0, 90, &v[2], msg,
+                         msgsz)) != TR_OK)
+        return err;
+    cfg->roi_target_pct = (long)v[0];
+    cfg->ads_sync_interval_s = (long)v[1];
+    cfg->ads_lookback_days = (long)v[2];
+    return TR_OK;
+}
+
 static enum tr_err
 finish_utm(struct tr_config *cfg, char *msg, size_t msgsz)
 {
@@ -500,7 +540,8 @@ tr_config_finish(struct tr_config *cfg, char *msg, size_t msgsz)
         (err = finish_local(cfg, msg, msgsz)) != TR_OK ||
         (err = finish_numbers(cfg, msg, msgsz)) != TR_OK ||
         (err = finish_reconcile(cfg, msg, msgsz)) != TR_OK ||
-        (err = finish_reports(cfg, msg, msgsz)) != TR_OK)
+        (err = finish_reports(cfg, msg, msgsz)) != TR_OK ||
+        (err = finish_ads(cfg, msg, msgsz)) != TR_OK)
         return err;
     return finish_utm(cfg, msg, msgsz);
 }
@@ -529,50 +570,6 @@ tr_config_require(const struct tr_config *cfg, enum tr_config_key key,
     if (cfg->raw[key] == NULL || cfg->raw[key][0] == '\0')
         return tr_fail(msg, msgsz, TR_ECONFIG, "%s is not set", keys[key].name);
     return TR_OK;
-}
-
-int
-tr_config_amocrm_base(const struct tr_config *cfg, char *buf, size_t bufsz)
-{
-    buf[0] = '\0';
-    if (cfg->amocrm_access_token == NULL)
-        return 0;
-    if (cfg->amocrm_api_base != NULL)
-        snprintf(buf, bufsz, "%s", cfg->amocrm_api_base);
-    else if (cfg->amocrm_domain != NULL)
-        snprintf(buf, bufsz, "https://%s.amocrm.ru", cfg->amocrm_domain);
-    return buf[0] != '\0';
-}
-
-int
-tr_config_account_base(const struct tr_config *cfg, const char *self, char *buf,
-                       size_t bufsz)
-{
-    static const char *const hosts[] = {".amocrm.ru", ".amocrm.com",
-                                        ".kommo.com"};
-    const char *host, *end;
-    size_t d, n, i;
-
-    buf[0] = '\0';
-    if (cfg->amocrm_domain == NULL || self == NULL ||
-        strncmp(self, "https://", 8) != 0)
-        return 0;
-    host = self + 8;
-    end = host + strcspn(host, "/");
-    if (*end != '\0' && strcmp(end, "/") != 0)
-        return 0;
-    d = strlen(cfg->amocrm_domain);
-    n = (size_t)(end - host);
-    if (n <= d || strncasecmp(host, cfg->amocrm_domain, d) != 0)
-        return 0;
-    for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-        if (n - d == strlen(hosts[i]) &&
-            strncasecmp(host + d, hosts[i], n - d) == 0) {
-            snprintf(buf, bufsz, "https://%.*s", (int)n, host);
-            return 1;
-        }
-    }
-    return 0;
 }
 
 enum tr_err

@@ -71,6 +71,13 @@ enum tr_config_key {
     TR_CFG_DIGEST_TZ,
     TR_CFG_DIGEST_AT,
     TR_CFG_METRICS_FILE,
+    TR_CFG_FACEBOOK_ADS_TOKEN,
+    TR_CFG_FACEBOOK_AD_ACCOUNTS,
+    TR_CFG_FACEBOOK_API_BASE,
+    TR_CFG_RATES_API_BASE,
+    TR_CFG_ROI_TARGET_PCT,
+    TR_CFG_ADS_SYNC_INTERVAL_S,
+    TR_CFG_ADS_LOOKBACK_DAYS,
     TR_CFG_NKEYS
 };
 
@@ -125,8 +132,17 @@ struct tr_config {
     const char *tz;         /* DIGEST_TZ: the team's day */
     int digest_minute;      /* DIGEST_AT as minutes after midnight; -1 off */
     char metrics_file[512]; /* METRICS_FILE, else SPOOL_DIR/.metrics */
-    char env_file[512];     /* the file read, or "" */
-    char warnings[1024];    /* the env file's, lines; "" when none */
+    /* ad spend and ROI (outgoing/ads.h parses the accounts): nothing of
+     * it runs without the token */
+    const char *fb_token;       /* FACEBOOK_ADS_TOKEN, or NULL */
+    const char *fb_accounts;    /* FACEBOOK_AD_ACCOUNTS, raw, or NULL */
+    const char *fb_api_base;    /* FACEBOOK_API_BASE, without a final / */
+    const char *rates_api_base; /* RATES_API_BASE, without a final / */
+    long roi_target_pct;        /* ROI_TARGET_PCT: below it, marked */
+    long ads_sync_interval_s;   /* ADS_SYNC_INTERVAL_S; 0 off */
+    long ads_lookback_days;     /* ADS_LOOKBACK_DAYS: days re-read */
+    char env_file[512];         /* the file read, or "" */
+    char warnings[1024];        /* the env file's, lines; "" when none */
 };
 
 /* Fills cfg with nothing set. */
@@ -164,22 +180,6 @@ enum tr_err tr_config_load(struct tr_config *cfg, char *msg, size_t msgsz);
 /* TR_ECONFIG "KEY is not set" when key has no value. */
 enum tr_err tr_config_require(const struct tr_config *cfg,
                               enum tr_config_key key, char *msg, size_t msgsz);
-
-/*
- * Writes the AmoCRM API base URL into buf: AMOCRM_API_BASE, else
- * https://AMOCRM_DOMAIN.amocrm.ru.  Returns 1 when the API can be used (a
- * token and a base), else 0 (buf is then "").
- */
-int tr_config_amocrm_base(const struct tr_config *cfg, char *buf, size_t bufsz);
-
-/*
- * Writes the API base of a webhook's account[_links][self] into buf
- * ("https://onaiagencykz.amocrm.com") when it is the configured account's
- * (AMOCRM_DOMAIN on amocrm.ru, amocrm.com or kommo.com, over https).
- * Returns 1 then, else 0 (a forged or foreign link is never used).
- */
-int tr_config_account_base(const struct tr_config *cfg, const char *self,
-                           char *buf, size_t bufsz);
 
 /*
  * Appends "KEY=value" lines for every key to buf, secrets masked.  Returns

@@ -126,3 +126,16 @@ tr_http_request(struct tr_http *h, const char *url, const char *const *headers,
     curl_slist_free_all(list);
     return err;
 }
+
+int
+tr_http_header(struct tr_http *h, const char *name, char *buf, size_t bufsz)
+{
+    struct curl_header *hh;
+
+    buf[0] = '\0';
+    if (h->curl == NULL || h->status == 0 ||
+        curl_easy_header(h->curl, name, 0, CURLH_HEADER, -1, &hh) != CURLHE_OK)
+        return 0;
+    snprintf(buf, bufsz, "%s", hh->value);
+    return 1;
+}

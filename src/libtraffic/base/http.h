@@ -46,6 +46,11 @@ enum tr_err tr_http_request(struct tr_http *h, const char *url,
                             long timeout_ms, const char *secret, char *msg,
                             size_t msgsz);
 
+/* The last answer's header name (case-insensitive) into buf: 1, or 0 when
+ * it had none (buf is then ""). */
+int tr_http_header(struct tr_http *h, const char *name, char *buf,
+                   size_t bufsz);
+
 /* Replaces every occurrence of secret in msg by "***", in place. */
 void tr_http_scrub(char *msg, const char *secret);
 

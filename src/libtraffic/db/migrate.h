@@ -14,7 +14,7 @@ struct tr_store;
 
 /* The newest migration of sql/, which this build's statements need (t/056
  * checks that health says so when it is not applied). */
-#define TR_SCHEMA_VERSION "017"
+#define TR_SCHEMA_VERSION "018"
 
 /*
  * Applies the pending migrations of sqldir under an advisory lock (two

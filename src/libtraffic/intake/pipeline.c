@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/amobase.h"
 #include "base/buf.h"
 #include "base/config.h"
 #include "intake/leads.h"
@@ -248,7 +249,7 @@ tr_pipeline_process(struct tr_pipeline *p, const struct tr_input *in,
         goto out;
     }
     delivery(in, &logbody, &d);
-    if (tr_config_account_base(p->cfg, leads.account_self, base, sizeof(base)))
+    if (tr_amobase_of_account(p->cfg, leads.account_self, base, sizeof(base)))
         d.amocrm_base = base;
     d.items = items;
     d.nitems = n;

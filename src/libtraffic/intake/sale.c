@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/amobase.h"
 #include "base/config.h"
 #include "intake/leads.h"
 #include "base/rules.h"
@@ -87,7 +88,7 @@ tr_sale_init(struct tr_sale *s, const struct tr_config *cfg,
     s->cfg = cfg;
     tr_chat_lists(cfg->chats, cfg->nchats, &s->chats);
     s->notify = cfg->nchats > 0 && cfg->telegram_bot_token != NULL;
-    s->enrich = tr_config_amocrm_base(cfg, base, sizeof(base));
+    s->enrich = tr_amobase_configured(cfg, base, sizeof(base));
     s->replies = s->notify && cfg->tg_corrections != 0;
 }
 

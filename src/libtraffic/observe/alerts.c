@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/amobase.h"
 #include "observe/alerts.h"
 #include "outgoing/amorate.h"
 #include "base/buf.h"
@@ -61,7 +62,7 @@ tr_alerts_init(struct tr_alerts *a, const struct tr_config *cfg,
             return err;
         a->tg_enabled = 1;
     }
-    if (tr_config_amocrm_base(cfg, base, sizeof(base))) {
+    if (tr_amobase_configured(cfg, base, sizeof(base))) {
         if ((err = tr_amocrm_init(&a->amo, base, cfg->amocrm_access_token,
                                   cfg->amo_timeout_ms, NULL)) != TR_OK) {
             tr_alerts_release(a);

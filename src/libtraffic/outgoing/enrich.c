@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/amobase.h"
 #include "outgoing/amorate.h"
 #include "intake/classify.h"
 #include "base/config.h"
@@ -32,7 +33,7 @@ tr_enrich_init(struct tr_enrich *e, const struct tr_config *cfg,
     e->store = store;
     if (log != NULL)
         e->log = *log;
-    if (!tr_config_amocrm_base(cfg, base, sizeof(base)))
+    if (!tr_amobase_configured(cfg, base, sizeof(base)))
         return TR_OK;
     e->enabled = 1;
     return tr_amocrm_init(&e->amo, base, cfg->amocrm_access_token,

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/amobase.h"
 #include "outgoing/amorate.h"
 #include "base/buf.h"
 #include "intake/classify.h"
@@ -63,7 +64,7 @@ tr_reconcile_init(struct tr_reconcile *r, const struct tr_config *cfg,
     if (log != NULL)
         r->log = *log;
     tr_sale_init(&r->sale, cfg, store);
-    if (!tr_config_amocrm_base(cfg, base, sizeof(base)))
+    if (!tr_amobase_configured(cfg, base, sizeof(base)))
         return TR_OK;
     r->enabled = 1;
     return tr_amocrm_init(&r->amo, base, cfg->amocrm_access_token,

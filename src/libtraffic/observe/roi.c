@@ -1,0 +1,198 @@
+/*
+ * roi.c: return on ad spend per targetologist (roi.h).
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db/store.h"
+#include "observe/roi.h"
+#include "sql.h"
+
+static void
+copy(char *dst, size_t dstsz, const PGresult *res, int r, const char *col,
+     const char *null)
+{
+    int c = PQfnumber(res, col);
+
+    snprintf(dst, dstsz, "%s",
+             c < 0 || PQgetisnull(res, r, c) ? null : PQgetvalue(res, r, c));
+}
+
+static void
+row_of(const PGresult *res, int r, struct tr_roi_row *o)
+{
+    int c = PQfnumber(res, "no_rate");
+
+    memset(o, 0, sizeof(*o));
+    copy(o->who, sizeof(o->who), res, r, "who", "");
+    o->sales = strtol(PQgetvalue(res, r, PQfnumber(res, "sales")), NULL, 10);
+    copy(o->revenue, sizeof(o->revenue), res, r, "revenue_kzt", "0");
+    copy(o->spend, sizeof(o->spend), res, r, "spend_kzt", "0");
+    copy(o->roi, sizeof(o->roi), res, r, "roi_pct", "");
+    copy(o->roas, sizeof(o->roas), res, r, "roas", "");
+    copy(o->cpa, sizeof(o->cpa), res, r, "cpa_kzt", "");
+    o->no_rate = c >= 0 && PQgetvalue(res, r, c)[0] == 't';
+}
+
+/* The row of name among res's (-1: none), the total's for NULL. */
+static int
+find(const PGresult *res, const char *name)
+{
+    int r, c = PQfnumber(res, "who");
+
+    for (r = 0; r < PQntuples(res); r++) {
+        if (name == NULL ? PQgetisnull(res, r, c)
+                         : !PQgetisnull(res, r, c) &&
+                               strcmp(PQgetvalue(res, r, c), name) == 0)
+            return r;
+    }
+    return -1;
+}
+
+/* Appends name's row (zeros when it has none). */
+static void
+add(struct tr_roi *out, const PGresult *res, const char *name)
+{
+    struct tr_roi_row *o = &out->v[out->n++];
+    int r = find(res, name);
+
+    if (r >= 0) {
+        row_of(res, r, o);
+        return;
+    }
+    memset(o, 0, sizeof(*o));
+    snprintf(o->who, sizeof(o->who), "%s", name ? name : "");
+    snprintf(o->revenue, sizeof(o->revenue), "0");
+    snprintf(o->spend, sizeof(o->spend), "0");
+}
+
+static int
+in_rules(const struct tr_rules *rules, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < rules->n; i++)
+        if (strcmp(rules->v[i].name, name) == 0)
+            return 1;
+    return strcmp(rules->fallback.name, name) == 0;
+}
+
+/* The rates used, into out->rates. */
+static enum tr_err
+rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
+           char *msg, size_t msgsz)
+{
+    PGresult *res;
+    size_t len = 0;
+    int r;
+
+    if ((res = tr_store_query(store, tr_sql_roi_rates, 2, p, msg, msgsz)) ==
+        NULL)
+        return TR_EDB;
+    for (r = 0; r < PQntuples(res) && len + 96 < sizeof(out->rates); r++)
+        len += (size_t)snprintf(
+            out->rates + len, sizeof(out->rates) - len, "%s%s %s per %s (%s%s)",
+            r ? "; " : "", PQgetvalue(res, r, PQfnumber(res, "currency")),
+            PQgetvalue(res, r, PQfnumber(res, "rate")),
+            PQgetvalue(res, r, PQfnumber(res, "quant")),
+            PQgetvalue(res, r, PQfnumber(res, "source")),
+            PQgetvalue(res, r, PQfnumber(res, "earlier"))[0] == 't'
+                ? ", also for later days without a rate"
+                : "");
+    PQclear(res);
+    return TR_OK;
+}
+
+enum tr_err
+tr_roi_compute(struct tr_store *store, const struct tr_config *cfg,
+               const struct tr_rules *rules, const char *from, const char *to,
+               struct tr_roi *out, char *msg, size_t msgsz)
+{
+    const char *p[3] = {from, to, cfg->tz};
+    PGresult *res;
+    size_t i;
+    int r, c;
+
+    memset(out, 0, sizeof(*out));
+    if ((res = tr_store_query(store, tr_sql_roi, 3, p, msg, msgsz)) == NULL)
+        return TR_EDB;
+    /* the rules' names, the others, Unknown, the total */
+    out->v = calloc(rules->n + (size_t)PQntuples(res) + 2, sizeof(*out->v));
+    if (out->v == NULL) {
+        PQclear(res);
+        return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+    }
+    for (i = 0; i < rules->n; i++)
+        add(out, res, rules->v[i].name);
+    c = PQfnumber(res, "who");
+    for (r = 0; r < PQntuples(res); r++)
+        if (!PQgetisnull(res, r, c) && !in_rules(rules, PQgetvalue(res, r, c)))
+            add(out, res, PQgetvalue(res, r, c));
+    add(out, res, rules->fallback.name);
+    add(out, res, NULL);
+    out->v[out->n - 1].who[0] = '\0';
+    PQclear(res);
+    return rates_used(store, p, out, msg, msgsz);
+}
+
+void
+tr_roi_release(struct tr_roi *roi)
+{
+    free(roi->v);
+    memset(roi, 0, sizeof(*roi));
+}
+
+/* A CSV field: quoted when it holds a comma, a quote or a line break. */
+static enum tr_err
+csv_field(struct tr_buf *b, const char *s)
+{
+    enum tr_err err = TR_OK;
+
+    if (strpbrk(s, ",\"\r\n") == NULL)
+        return tr_buf_adds(b, s);
+    err = tr_buf_adds(b, "\"");
+    for (; *s != '\0' && err == TR_OK; s++)
+        err = *s == '"' ? tr_buf_adds(b, "\"\"") : tr_buf_add(b, s, 1);
+    return err == TR_OK ? tr_buf_adds(b, "\"") : err;
+}
+
+enum tr_err
+tr_roi_format(const struct tr_roi *roi, int csv, long target_pct,
+              struct tr_buf *b)
+{
+    enum tr_err err;
+    size_t i;
+
+    err = tr_buf_adds(b, csv ? "targetologist,sales,revenue_kzt,spend_kzt,"
+                               "roi_pct,roas,cpa_kzt\n"
+                             : "targetologist\tsales\trevenue_kzt\tspend_kzt"
+                               "\troi_pct\troas\tcpa_kzt\tnote\n");
+    for (i = 0; i < roi->n && err == TR_OK; i++) {
+        const struct tr_roi_row *o = &roi->v[i];
+        const char *who = o->who[0] ? o->who : "TOTAL";
+        const char *none = csv ? "" : "-";
+
+        if (csv) {
+            err = csv_field(b, who);
+            if (err == TR_OK)
+                err =
+                    tr_buf_addf(b, ",%ld,%s,%s,%s,%s,%s\n", o->sales,
+                                o->revenue, o->spend, o->roi, o->roas, o->cpa);
+            continue;
+        }
+        err = tr_buf_addf(
+            b, "%s\t%ld\t%s\t%s\t%s\t%s\t%s\t%s%s\n", who, o->sales, o->revenue,
+            o->spend, o->roi[0] ? o->roi : none, o->roas[0] ? o->roas : none,
+            o->cpa[0] ? o->cpa : none,
+            o->roi[0] && strtod(o->roi, NULL) < (double)target_pct
+                ? "below the ROI target"
+                : "",
+            o->no_rate ? " (some spend has no rate yet: left out)" : "");
+    }
+    if (err == TR_OK && !csv && roi->rates[0] != '\0')
+        err = tr_buf_addf(b, "rates: %s\n", roi->rates);
+    return err;
+}

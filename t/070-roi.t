@@ -1,0 +1,182 @@
+# What each targetologist's ad money returns: traffic-ctl ads sync against
+# a fake Graph API and a fake NBK on loopback (real HTTP, the real formats)
+# and traffic-ctl roi, its numbers checked against figures this test
+# computes itself.  Two ad accounts: one in USD mapped to Kenesary, one in
+# KZT whose campaigns are matched by name (one matching nobody: Unknown);
+# pages of two rows, a throttle answered once, a day revised between two
+# syncs, two days without a rate of their own (a weekend), a sale whose
+# price was corrected and a sale reversed inside the period, an unknown
+# account, an expired token.  The token never travels in a URL.
+use strict;
+use warnings;
+use utf8;
+use POSIX qw(strftime);
+use Test::More;
+use lib 't/lib';
+use TrafficTest;
+binmode(Test::More->builder->$_, ':utf8') for qw(output failure_output);
+
+my $token = 'EAAB-roi-test-token-0123456789';
+my $dir = tmpdir();
+open my $fh, '>:utf8', "$dir/rules.conf" or die;
+print $fh "Kenesary | \x{1F451} | tripwire,kenesary\n"
+    . "Arystan | \x{1F981} | arystan\nMuha | \x{1F680} | muha\n"
+    . "Unknown | \x{2753} |\n";
+close $fh;
+start_pg();
+my ($rc, $out) = migrate();
+is($rc, 0, 'migrations apply') or diag($out);
+my $api = start_fake_api();
+my $envfile = write_env(TARGETOLOGISTS_FILE => "$dir/rules.conf",
+    FACEBOOK_ADS_TOKEN => $token,
+    FACEBOOK_AD_ACCOUNTS => 'act_111:Kenesary, act_222',
+    FACEBOOK_API_BASE => "$api/v21.0", RATES_API_BASE => "$api/rss",
+    DIGEST_TZ => 'Asia/Almaty');
+start_pool(workers => 2, env_file => $envfile, sidecar => 0);
+start_nginx();
+
+# The period: the last four of the team's days, today's included.
+my $today = psql("SELECT (now() AT TIME ZONE 'Asia/Almaty')::date");
+my @d = map { psql("SELECT ('$today'::date - $_)::text") } 3, 2, 1, 0;
+sub ru { my ($y, $m, $dd) = split /-/, $_[0]; "$dd.$m.$y" }
+
+# Facebook: USD for Kenesary on every day; KZT for the others.
+my @usd = ([$d[0], 100], [$d[1], 50], [$d[2], 25.5], [$d[3], 10]);
+fake_control('facebook', { page_size => 2, throttle => 1, accounts => {
+    act_111 => { currency => 'USD', rows => [ map { { date_start =>
+        $_->[0], date_stop => $_->[0], campaign_id => "c1-$_->[0]",
+        campaign_name => 'Any name at all', spend => "$_->[1]",
+        impressions => '1000', clicks => '10' } } @usd ] },
+    act_222 => { currency => 'KZT', rows => [
+        { date_start => $d[0], campaign_id => 'c2',
+          campaign_name => 'arystan_spring', spend => '20000' },
+        { date_start => $d[3], campaign_id => 'c3',
+          campaign_name => 'brand_x', spend => '5000' } ] } } });
+# the NBK: rates on the first and the last day only (the two between: a
+# weekend); the yen per 100, as the NBK quotes it
+fake_control('rates', { ru($d[0]) => { USD => ['470.00', 1],
+    JPY => ['3.05', 100] }, ru($d[3]) => { USD => ['480.00', 1] } });
+
+# The sales of the period, through nginx and the pool.
+my $T = time;
+my $id = 70000000;
+sub sale {
+    my (%f) = @_;
+    my $r = post_form('/webhook/amocrm/traffic', lead_form(
+        pipeline_id => 10418746, status_id => 142, %f));
+    is($r->{status}, 200, "lead $f{id}: 200") or diag($r->{content});
+}
+sale(id => 70000001, price => 300000, utm_campaign => 'tripwire_x',
+    updated_at => $T - 100);
+sale(id => 70000001, price => 350000, utm_campaign => 'tripwire_x',
+    updated_at => $T - 50, event => 'update');                # corrected
+sale(id => 70000002, price => 200000, utm_campaign => 'kenesary_y',
+    updated_at => $T - 100);
+sale(id => 70000002, status_id => 143, updated_at => $T - 50); # reversed
+sale(id => 70000003, price => 50000, utm_campaign => 'arystan_a',
+    updated_at => $T - 100);
+sale(id => 70000004, price => 1000, utm_campaign => 'zzz',
+    updated_at => $T - 100);
+
+# The sync.
+my $t0 = time;
+($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
+    TRAFFIC_ENV_FILE => $envfile);
+is($rc, 0, 'ads sync: exit 0') or diag($out);
+like($out, qr/^ads: 6 campaign days from 2 accounts \(0 failed\), 2 rates stored$/m,
+    'six campaign days, two rates') or diag($out);
+cmp_ok(time - $t0, '>=', 1, 'the throttle waited out');
+like($out, qr/throttled for a while/, 'and said');
+like($out, qr/^ads: \Q$d[2]\E has no USD rate of its own: \Q$d[0]\E's applies$/m,
+    'a weekend day takes the latest rate before it, and says so');
+is(psql("SELECT count(*) FROM ad_spend"), 6, 'six rows in ad_spend');
+is(psql("SELECT string_agg(DISTINCT targetologist, ',' ORDER BY"
+    . " targetologist) FROM ad_spend"), 'Arystan,Kenesary,Unknown',
+    'attributed: the mapped account, a name match, nobody');
+my @reqs = grep { $_->{path} =~ /insights/ } fake_requests();
+cmp_ok(scalar @reqs, '>=', 4, scalar(@reqs) . ' insights requests (pages'
+    . ' and the throttled one)');
+is(scalar(grep { index($_->{path}, $token) >= 0 || $_->{path} =~ /access_token/ }
+    @reqs), 0, 'the token in no URL (a next page\'s access_token dropped)');
+is(scalar(grep { ($_->{headers}{authorization} // '') eq "Bearer $token" }
+    @reqs), scalar @reqs, 'but in every request\'s Authorization header');
+unlike($out, qr/\Q$token\E/, 'nor in the output');
+
+# Facebook revises a day: the second sync replaces it, never adds.
+fake_control('facebook', { accounts => {
+    act_111 => { currency => 'USD', rows => [ map { { date_start =>
+        $_->[0], campaign_id => "c1-$_->[0]", campaign_name => 'x',
+        spend => "$_->[1]" } } @usd ] },
+    act_222 => { currency => 'KZT', rows => [
+        { date_start => $d[0], campaign_id => 'c2',
+          campaign_name => 'arystan_spring', spend => '22000' },
+        { date_start => $d[3], campaign_id => 'c3',
+          campaign_name => 'brand_x', spend => '5000' } ] } } });
+($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
+    TRAFFIC_ENV_FILE => $envfile);
+is($rc, 0, 'a second sync') or diag($out);
+is(psql("SELECT count(*) || ' ' || sum(spend) FILTER (WHERE campaign_id ="
+    . " 'c2') FROM ad_spend"), '6 22000.00', 'the revised day replaced');
+
+# ROI, computed here: spend in tenge at each day's rate, the weekend at
+# the Friday's; revenue as the dashboard has it (350000 corrected, the
+# reversed 200000 out).
+my %spend = (Kenesary => 100 * 470 + 50 * 470 + 25.5 * 470 + 10 * 480,
+    Arystan => 22000, Unknown => 5000, Muha => 0);
+my %sales = (Kenesary => [1, 350000], Arystan => [1, 50000],
+    Unknown => [1, 1000], Muha => [0, 0]);
+sub r2 { my $v = sprintf('%.2f', $_[0] + ($_[0] >= 0 ? 1e-9 : -1e-9));
+    $v =~ s/\.?0+$//; $v }
+sub expect {
+    my ($who, $n, $rev, $sp) = @_;
+    return join ',', $who, $n, r2($rev), r2($sp),
+        $sp ? r2(($rev - $sp) / $sp * 100) : '', $sp ? r2($rev / $sp) : '',
+        $sp && $n ? r2($sp / $n) : '';
+}
+my @want = ('targetologist,sales,revenue_kzt,spend_kzt,roi_pct,roas,cpa_kzt');
+my ($tn, $trev, $tsp) = (0, 0, 0);
+for my $who (qw(Kenesary Arystan Muha Unknown)) {
+    push @want, expect($who, @{ $sales{$who} }, $spend{$who});
+    $tn += $sales{$who}[0];
+    $trev += $sales{$who}[1];
+    $tsp += $spend{$who};
+}
+push @want, expect('TOTAL', $tn, $trev, $tsp);
+($rc, $out) = ctl(['roi', '--from', $d[0], '--to', $d[3], '--csv'],
+    TRAFFIC_ENV_FILE => $envfile);
+is($rc, 0, 'roi --csv: exit 0') or diag($out);
+is($out, join("\n", @want) . "\n", 'every figure as computed here: the'
+    . ' rules\' order, Unknown, TOTAL; empty where undefined')
+    or diag($out);
+
+($rc, $out) = ctl(['roi', '--from', $d[0], '--to', $d[3]],
+    TRAFFIC_ENV_FILE => $envfile);
+like($out, qr/^Muha\t0\t0\t0\t-\t-\t-\t$/m, 'no spend: "-", never 0 or'
+    . ' infinity') or diag($out);
+like($out, qr/^Arystan\t1\t50000\t22000\t127\.27\t2\.27\t22000\tbelow the ROI target$/m,
+    'below ROI_TARGET_PCT (300): marked');
+like($out, qr/^rates: USD 470 per 1 \(nbk \Q${\ ru($d[0])}\E, also for later days without a rate\); USD 480 per 1 \(nbk \Q${\ ru($d[3])}\E\)$/m,
+    'the rates used, and where from');
+
+# An unknown account is named, the others still read; an expired token
+# fails the sync, and nothing changes.
+($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
+    TRAFFIC_ENV_FILE => $envfile,
+    FACEBOOK_AD_ACCOUNTS => 'act_999,act_222');
+is($rc, 1, 'an unknown account: exit 1');
+like($out, qr/bad ad account act_999: code 100/, 'the account named');
+like($out, qr/act_222: 2 campaign days/, 'the other account still read');
+fake_control('facebook', { expired => JSON::PP::true() });
+($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
+    TRAFFIC_ENV_FILE => $envfile);
+is($rc, 1, 'an expired token: exit 1');
+like($out, qr/code 190: Error validating access token/, 'said');
+is(psql("SELECT count(*) || ' ' || sum(spend) FROM ad_spend"),
+    '6 27185.50', 'nothing changed');
+is(psql("SELECT count(*) FROM ads_sync_runs WHERE error IS NOT NULL"), 2,
+    'each failed run recorded with its error');
+($rc, $out) = ctl(['ads', 'sync'], TRAFFIC_ENV_FILE => $envfile,
+    FACEBOOK_ADS_TOKEN => '');
+isnt($rc, 0, 'without a token: nothing runs');
+like($out, qr/FACEBOOK_ADS_TOKEN is not set/, 'and says why');
+done_testing();
