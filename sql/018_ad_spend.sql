@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS ads_sync_runs (
     error        text
 );
 
+-- its alert (the last sync failed: a token expired), and its lease: the
+-- deliver sidecar of one host syncs, the others wait for the interval
+INSERT INTO traffic_alerts (alert) VALUES ('ads') ON CONFLICT DO NOTHING;
+INSERT INTO traffic_leases (name) VALUES ('ads') ON CONFLICT DO NOTHING;
+
 -- the new tables under row level security, like every table (017)
 CREATE OR REPLACE FUNCTION traffic_tables() RETURNS SETOF text
 LANGUAGE sql STABLE AS $$

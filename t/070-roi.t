@@ -175,6 +175,36 @@ is(psql("SELECT count(*) || ' ' || sum(spend) FROM ad_spend"),
     '6 27185.50', 'nothing changed');
 is(psql("SELECT count(*) FROM ads_sync_runs WHERE error IS NOT NULL"), 2,
     'each failed run recorded with its error');
+($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $envfile);
+like($out, qr/^problem: Facebook refuses FACEBOOK_ADS_TOKEN \(expired or revoked\)/m,
+    'check says the token expired') or diag($out);
+is(psql("SELECT count(*) FROM traffic_alerts WHERE alert = 'ads'"), 1,
+    'the ads alert has its row');
+
+# The deliver sidecar syncs by itself, once across hosts: two sidecars,
+# one sync in ADS_SYNC_INTERVAL_S.
+fake_control('facebook', { expired => JSON::PP::false() });
+my $runs = psql("SELECT count(*) FROM ads_sync_runs");
+my $sidecar = write_env(TARGETOLOGISTS_FILE => "$dir/rules.conf",
+    FACEBOOK_ADS_TOKEN => $token,
+    FACEBOOK_AD_ACCOUNTS => 'act_111:Kenesary, act_222',
+    FACEBOOK_API_BASE => "$api/v21.0", RATES_API_BASE => "$api/rss",
+    DIGEST_TZ => 'Asia/Almaty', ADS_SYNC_INTERVAL_S => 3600,
+    DIGEST_AT => 'off', RECONCILE_INTERVAL_S => 0);
+start_deliver(env_file => $sidecar);
+start_deliver(env_file => $sidecar, log => 'deliver2.log');
+ok(wait_for('the sidecar\'s sync', sub { psql("SELECT count(*) FROM"
+    . " ads_sync_runs WHERE finished_at IS NOT NULL AND error IS NULL AND"
+    . " id > (SELECT max(id) FROM ads_sync_runs WHERE error IS NOT NULL)")
+    >= 1 }, 30), 'a sidecar synced by itself');
+sleep 2;
+is(psql("SELECT count(*) FROM ads_sync_runs") - $runs, 1, 'once, though'
+    . ' two sidecars run');
+like(deliver_log() . slurp("$dir/deliver2.log"), qr/^<?\d?>?ads: \d+ campaign days, \d+ rates$/m,
+    'and said so');
+($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $envfile);
+unlike($out, qr/^problem: .*FACEBOOK_ADS_TOKEN/m, 'check no longer complains');
+
 ($rc, $out) = ctl(['ads', 'sync'], TRAFFIC_ENV_FILE => $envfile,
     FACEBOOK_ADS_TOKEN => '');
 isnt($rc, 0, 'without a token: nothing runs');

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
-#include "libtraffic/observe/roi.h"
+#include "libtraffic/outgoing/roi.h"
 #include "libtraffic/outgoing/ads.h"
 
 static int

@@ -377,12 +377,13 @@ check_spool(const struct tr_config *cfg)
 }
 
 /* What the sidecar's alerts would say that the lines above do not: the
- * spool stuck, a silence, reconciliation failing or held back. */
+ * spool stuck, a silence, reconciliation failing or held back, the ad
+ * spend sync failing (an expired Facebook token). */
 static int
 check_alerts(struct ctl *c)
 {
     static const enum tr_alert more[] = {TR_ALERT_SPOOL, TR_ALERT_SILENCE,
-                                         TR_ALERT_RECONCILE};
+                                         TR_ALERT_RECONCILE, TR_ALERT_ADS};
     struct tr_alert_found found[TR_ALERT_N];
     struct tr_alerts a;
     char msg[512];

@@ -16,6 +16,7 @@
 #include "libtraffic/intake/drain.h"
 #include "libtraffic/outgoing/outbox.h"
 #include "libtraffic/intake/pipeline.h"
+#include "libtraffic/outgoing/ads.h"
 #include "libtraffic/outgoing/reconcile.h"
 #include "libtraffic/base/rules.h"
 #include "libtraffic/intake/spool.h"
@@ -120,6 +121,8 @@ struct sidecar {
     struct timespec last_digest; /* the daily summary's look */
     int digested;
     struct timespec last_analyze; /* the planner's, likewise */
+    struct timespec last_ads;     /* the ad spend sync's look */
+    int ads_looked;
     int analyzed;
     int wake; /* the workers' nudges (wake.h), -1: none */
 };
@@ -137,6 +140,31 @@ every(int *ran, struct timespec *last, long seconds)
     *ran = 1;
     *last = now;
     return 1;
+}
+
+/* With --loop and FACEBOOK_ADS_TOKEN: the ad spend sync when it is due
+ * (looked at each minute; one host syncs every ADS_SYNC_INTERVAL_S).  Its
+ * lines on stdout; its failure is said, and the alert's. */
+static void
+ads_when_due(struct ctl *c, struct sidecar *s)
+{
+    static const struct tr_log log = {ctl_print_line, NULL};
+    char since[16], today[16], month[16], msg[600];
+    struct tr_ads_stats st;
+
+    if (!s->loop || c->cfg.fb_token == NULL ||
+        c->cfg.ads_sync_interval_s == 0 ||
+        !every(&s->ads_looked, &s->last_ads, 60) ||
+        tr_ads_due(c->store, &c->cfg, msg, sizeof(msg)) != 1)
+        return;
+    if (tr_ads_days(c->store, &c->cfg, since, today, month, msg, sizeof(msg)) !=
+            TR_OK ||
+        tr_ads_sync(c->store, &c->cfg, &c->rules, since, today, &log, &st, msg,
+                    sizeof(msg)) != TR_OK)
+        printf("ads: %s\n", msg);
+    else
+        printf("ads: %ld campaign days, %ld rates\n", st.rows, st.rates);
+    fflush(stdout);
 }
 
 /* With --loop, every RECONCILE_INTERVAL_S: a reconciliation (its line on
@@ -227,6 +255,7 @@ round_once(struct ctl *c, struct sidecar *s, char *msg, size_t msgsz)
         return err;
     reconcile_when_due(c, s);
     digest_when_due(c, s);
+    ads_when_due(c, s);
     if ((err = tr_outbox_pending(c->store, &s->due, &s->pending, &s->wait, msg,
                                  msgsz)) == TR_OK)
         analyze_when_due(c, s);

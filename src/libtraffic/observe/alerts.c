@@ -24,9 +24,9 @@
 #include "db/store.h"
 
 static const char *const names[TR_ALERT_N] = {
-    "amocrm_hook",   "amocrm_token",    "telegram_token",
-    "telegram_chat", "failed_messages", "spool",
-    "silence",       "reconcile",       "database",
+    "amocrm_hook",     "amocrm_token", "telegram_token", "telegram_chat",
+    "failed_messages", "spool",        "silence",        "reconcile",
+    "database",        "ads",
 };
 
 const char *
@@ -286,6 +286,36 @@ detect_reconcile(struct tr_alert_found *f, const char *error, long held)
     }
 }
 
+/* The last ad spend sync (with FACEBOOK_ADS_TOKEN): its error, if any. */
+static void
+detect_ads(const struct tr_config *cfg, struct tr_alert_found *f,
+           const char *error)
+{
+    char ru[768];
+
+    if (cfg->fb_token == NULL)
+        return;
+    f->known = 1;
+    if (error[0] == '\0')
+        return;
+    if (strstr(error, "code 190") != NULL) {
+        snprintf(ru, sizeof(ru),
+                 "Facebook не принимает FACEBOOK_ADS_TOKEN (истёк или "
+                 "отозван): расходы на рекламу и ROI не обновляются. Выпустите "
+                 "новый токен с правом ads_read.");
+        set(f, ru,
+            "Facebook refuses FACEBOOK_ADS_TOKEN (expired or revoked): "
+            "spend and ROI are not updated; issue a new ads_read "
+            "token");
+        return;
+    }
+    snprintf(ru, sizeof(ru),
+             "Расходы на рекламу не обновились: %.300s. ROI считается по "
+             "прежним данным.",
+             error);
+    set(f, ru, "the last ad spend sync failed: %.300s", error);
+}
+
 /* What the database says: failed messages, a silence, reconciliation. */
 static enum tr_err
 detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
@@ -325,6 +355,8 @@ detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
     }
     detect_reconcile(&found[TR_ALERT_RECONCILE], PQgetvalue(res, 0, 3),
                      strtol(PQgetvalue(res, 0, 4), NULL, 10));
+    detect_ads(cfg, &found[TR_ALERT_ADS],
+               PQgetvalue(res, 0, PQfnumber(res, "ads_error")));
     PQclear(res);
     return TR_OK;
 }

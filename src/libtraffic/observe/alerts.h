@@ -37,6 +37,7 @@ enum tr_alert {
     TR_ALERT_SILENCE,
     TR_ALERT_RECONCILE,
     TR_ALERT_DATABASE, /* it answers and refuses sales: posted at once */
+    TR_ALERT_ADS,      /* the last ad spend sync failed (a token expired) */
     TR_ALERT_N
 };
 

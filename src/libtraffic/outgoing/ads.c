@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/text.h"
 #include "db/store.h"
@@ -50,6 +51,29 @@ tr_ads_accounts(const char *spec, struct tr_ad_account *v, size_t max,
         p = end;
     }
     return TR_OK;
+}
+
+int
+tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
+           size_t msgsz)
+{
+    char who[300], host[256], secs[24];
+    const char *p[2] = {who, secs};
+    PGresult *res;
+    int due;
+
+    if (cfg->fb_token == NULL || cfg->ads_sync_interval_s == 0)
+        return 0;
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "?");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(who, sizeof(who), "%s:%ld", host, (long)getpid());
+    snprintf(secs, sizeof(secs), "%ld", cfg->ads_sync_interval_s);
+    if ((res = tr_store_query(store, tr_sql_ads_due, 2, p, msg, msgsz)) == NULL)
+        return -1;
+    due = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return due;
 }
 
 enum tr_err

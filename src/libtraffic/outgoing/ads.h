@@ -53,6 +53,11 @@ enum tr_err tr_ads_sync(struct tr_store *store, const struct tr_config *cfg,
                         const char *until, const struct tr_log *log,
                         struct tr_ads_stats *st, char *msg, size_t msgsz);
 
+/* Whether this process is to sync now (the deliver sidecar, every
+ * ADS_SYNC_INTERVAL_S, one host at a time): 1, 0, or -1 with msg. */
+int tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
+               size_t msgsz);
+
 /* The team's days: LOOKBACK days ago, today, the month's first (each
  * YYYY-MM-DD, 11 bytes). */
 enum tr_err tr_ads_days(struct tr_store *store, const struct tr_config *cfg,

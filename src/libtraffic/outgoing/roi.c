@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "db/store.h"
-#include "observe/roi.h"
+#include "outgoing/roi.h"
 #include "sql.h"
 
 static void
