@@ -10,6 +10,7 @@
 use strict;
 use warnings;
 use utf8;
+use Encode ();
 use POSIX qw(strftime);
 use Test::More;
 use lib 't/lib';
@@ -157,6 +158,37 @@ like($out, qr/^Arystan\t1\t50000\t22000\t127\.27\t2\.27\t22000\tbelow the ROI ta
     'below ROI_TARGET_PCT (300): marked');
 like($out, qr/^rates: USD 470 per 1 \(nbk \Q${\ ru($d[0])}\E, also for later days without a rate\); USD 480 per 1 \(nbk \Q${\ ru($d[3])}\E\)$/m,
     'the rates used, and where from');
+
+# The daily digest adds the day's ROI, sorted by it, marks who is below
+# ROI_TARGET_PCT, and names the rate used: today, only the last day's
+# spend counts (Kenesary's 10 USD at 480, Unknown's 5000 KZT).
+sub money { my $v = reverse sprintf('%.0f', $_[0]); $v =~ s/(\d{3})(?=\d)/$1,/g;
+    return scalar(reverse $v) . " \x{20B8}" }
+($rc, $out) = ctl(['digest', '--date', $d[3], '--dry-run'],
+    TRAFFIC_ENV_FILE => $envfile);
+is($rc, 0, 'digest --dry-run: exit 0') or diag($out);
+my $text = Encode::decode('UTF-8', $out);
+my @roi = grep { /ROI|расход|Курс/ } split /\n/, $text;
+my $k = 10 * 480;
+is_deeply(\@roi, [
+    "\x{1F4C8} ROI за @{[ join '.', reverse split /-/, $d[3] ]} (цель 300%):",
+    "\x{1F451} Kenesary: ROI " . sprintf('%.0f', (350000 - $k) / $k * 100)
+        . "% \x{B7} расход " . money($k) . " \x{B7} выручка " . money(350000),
+    "\x{2753} Unknown: ROI -80% \x{B7} расход " . money(5000)
+        . " \x{B7} выручка " . money(1000)
+        . " \x{26A0}\x{FE0F} ниже цели \x{2014} проверь таргетинг",
+    "\x{1F981} Arystan: расходов нет",
+    "\x{1F680} Muha: расходов нет",
+    "\x{1F4B0} Всего: ROI " . sprintf('%.0f', (401000 - $k - 5000)
+        / ($k + 5000) * 100) . "% \x{B7} расход " . money($k + 5000)
+        . " \x{B7} выручка " . money(401000),
+    "\x{1F4B1} Курс: USD 480 \x{20B8} (НБ РК, @{[ ru($d[3]) ]})",
+    ], 'the digest\'s ROI block: by ROI, below the goal marked, the rate')
+    or diag($text);
+($rc, $out) = ctl(['digest', '--date', $d[3], '--dry-run'],
+    TRAFFIC_ENV_FILE => $envfile, DIGEST_ROI_DAY => 'yesterday');
+like(Encode::decode('UTF-8', $out), qr/ROI за \Q${\ ru($d[2])}\E .*\n.*Kenesary: ROI -100% \x{B7} расход \Q${\ money(25.5 * 470)}\E/,
+    'DIGEST_ROI_DAY=yesterday: the day before, its Friday rate');
 
 # An unknown account is named, the others still read; an expired token
 # fails the sync, and nothing changes.

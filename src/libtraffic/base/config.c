@@ -2,12 +2,9 @@
  * config.c: reading and validating the env file and the environment.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include <unistr.h>
 
@@ -82,6 +79,7 @@ static const struct {
     [TR_CFG_ROI_TARGET_PCT] = {"ROI_TARGET_PCT", K_TEXT, "300"},
     [TR_CFG_ADS_SYNC_INTERVAL_S] = {"ADS_SYNC_INTERVAL_S", K_TEXT, "21600"},
     [TR_CFG_ADS_LOOKBACK_DAYS] = {"ADS_LOOKBACK_DAYS", K_TEXT, "7"},
+    [TR_CFG_DIGEST_ROI_DAY] = {"DIGEST_ROI_DAY", K_TEXT, "today"},
 };
 
 void
@@ -508,6 +506,12 @@ finish_ads(struct tr_config *cfg, char *msg, size_t msgsz)
                          msgsz)) != TR_OK)
         return err;
     cfg->roi_target_pct = (long)v[0];
+    cfg->digest_roi_yesterday =
+        strcmp(cfg->raw[TR_CFG_DIGEST_ROI_DAY], "yesterday") == 0;
+    if (!cfg->digest_roi_yesterday &&
+        strcmp(cfg->raw[TR_CFG_DIGEST_ROI_DAY], "today") != 0)
+        return bad(msg, msgsz, TR_CFG_DIGEST_ROI_DAY,
+                   "must be today or yesterday");
     cfg->ads_sync_interval_s = (long)v[1];
     cfg->ads_lookback_days = (long)v[2];
     return TR_OK;

@@ -78,6 +78,7 @@ enum tr_config_key {
     TR_CFG_ROI_TARGET_PCT,
     TR_CFG_ADS_SYNC_INTERVAL_S,
     TR_CFG_ADS_LOOKBACK_DAYS,
+    TR_CFG_DIGEST_ROI_DAY,
     TR_CFG_NKEYS
 };
 
@@ -141,6 +142,7 @@ struct tr_config {
     long roi_target_pct;        /* ROI_TARGET_PCT: below it, marked */
     long ads_sync_interval_s;   /* ADS_SYNC_INTERVAL_S; 0 off */
     long ads_lookback_days;     /* ADS_LOOKBACK_DAYS: days re-read */
+    int digest_roi_yesterday;   /* DIGEST_ROI_DAY=yesterday */
     char env_file[512];         /* the file read, or "" */
     char warnings[1024];        /* the env file's, lines; "" when none */
 };

@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "base/config.h"
 #include "outgoing/digest.h"
 #include "outgoing/outbox.h"
 #include "outgoing/render.h"
+#include "outgoing/roi.h"
 #include "base/rules.h"
 #include "sql.h"
 #include "db/store.h"
@@ -130,6 +132,117 @@ add_changes(struct tr_buf *b, const struct tr_config *cfg, const PGresult *res)
                     PQgetvalue(res, r, 2));
 }
 
+/* The day before day (YYYY-MM-DD) into out. */
+static void
+day_before(const char *day, char *out, size_t outsz)
+{
+    struct tm tm;
+    time_t t;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = (int)strtol(day, NULL, 10) - 1900;
+    tm.tm_mon = (int)strtol(day + 5, NULL, 10) - 1;
+    tm.tm_mday = (int)strtol(day + 8, NULL, 10) - 1;
+    tm.tm_hour = 12;
+    t = timegm(&tm);
+    gmtime_r(&t, &tm);
+    strftime(out, outsz, "%Y-%m-%d", &tm);
+}
+
+/* The ROI order: a defined ROI first, the highest first; then the rest
+ * in their order (the rules'). */
+static int
+by_roi(const void *a, const void *b)
+{
+    const struct tr_roi_row *x = *(const struct tr_roi_row *const *)a;
+    const struct tr_roi_row *y = *(const struct tr_roi_row *const *)b;
+    double dx, dy;
+
+    if (!x->roi[0] || !y->roi[0])
+        return x->roi[0] ? -1 : y->roi[0] ? 1 : (x < y ? -1 : x > y);
+    dx = strtod(x->roi, NULL);
+    dy = strtod(y->roi, NULL);
+    return dx > dy ? -1 : dx < dy ? 1 : (x < y ? -1 : x > y);
+}
+
+/* One ROI line: "👑 Kenesary: ROI 301% · расход 87,285 ₸ · выручка ...". */
+static void
+roi_line(struct tr_buf *b, const struct tr_config *cfg,
+         const struct tr_rules *rules, const struct tr_roi_row *o)
+{
+    const struct tr_rule *rule = tr_rules_find(rules, o->who);
+
+    if (o->who[0] == '\0') {
+        tr_buf_adds(b, "\n\xF0\x9F\x92\xB0 Всего: "); /* 💰 */
+    } else {
+        tr_buf_adds(b, "\n");
+        tr_render_escape(b, rule ? rule->emoji : "\xE2\x80\xA2",
+                         TR_RENDER_FIELD_MAX);
+        tr_buf_adds(b, " ");
+        tr_render_escape(b, o->who, TR_RENDER_FIELD_MAX);
+        tr_buf_adds(b, ": ");
+    }
+    if (strcmp(o->spend, "0") == 0) {
+        tr_buf_adds(b, "расходов нет");
+        return;
+    }
+    if (o->roi[0])
+        tr_buf_addf(b, "ROI %.0f%% \xC2\xB7 ", strtod(o->roi, NULL)); /* · */
+    tr_buf_adds(b, "расход ");
+    amount(b, cfg, o->spend);
+    tr_buf_adds(b, " \xC2\xB7 выручка ");
+    amount(b, cfg, o->revenue);
+    if (o->roi[0] && o->who[0] &&
+        strtod(o->roi, NULL) < (double)cfg->roi_target_pct)
+        tr_buf_adds(b, " \xE2\x9A\xA0\xEF\xB8\x8F ниже цели \xE2\x80\x94 "
+                       "проверь таргетинг"); /* ⚠️ — */
+    if (o->no_rate)
+        tr_buf_adds(b, " (часть расходов без курса)");
+}
+
+/* With FACEBOOK_ADS_TOKEN: ROI per targetologist for day (or the day
+ * before, DIGEST_ROI_DAY), sorted by ROI, and the rates used. */
+static enum tr_err
+add_roi(struct tr_buf *b, struct tr_store *store, const struct tr_config *cfg,
+        const struct tr_rules *rules, const char *day, char *msg, size_t msgsz)
+{
+    const struct tr_roi_row **order;
+    struct tr_roi roi;
+    char d[16];
+    size_t i;
+
+    if (cfg->fb_token == NULL)
+        return TR_OK;
+    if (cfg->digest_roi_yesterday)
+        day_before(day, d, sizeof(d));
+    else
+        snprintf(d, sizeof(d), "%.10s", day);
+    if (tr_roi_compute(store, cfg, rules, d, d, &roi, msg, msgsz) != TR_OK)
+        return TR_EDB;
+    if ((order = calloc(roi.n, sizeof(*order))) == NULL) {
+        tr_roi_release(&roi);
+        return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
+    }
+    for (i = 0; i + 1 < roi.n; i++)
+        order[i] = &roi.v[i];
+    qsort(order, roi.n - 1, sizeof(*order), by_roi);
+    /* 📈 ROI за 06.12.2026 (цель 300%) */
+    tr_buf_addf(b, "\n\n\xF0\x9F\x93\x88 ROI за %.2s.%.2s.%.4s (цель %ld%%):",
+                d + 8, d + 5, d, cfg->roi_target_pct);
+    for (i = 0; i + 1 < roi.n; i++)
+        if (order[i]->sales > 0 || strcmp(order[i]->spend, "0") != 0 ||
+            tr_rules_find(rules, order[i]->who) != NULL)
+            roi_line(b, cfg, rules, order[i]);
+    roi_line(b, cfg, rules, &roi.v[roi.n - 1]);
+    if (roi.rates_ru[0] != '\0') {
+        tr_buf_adds(b, "\n\xF0\x9F\x92\xB1 Курс: "); /* 💱 */
+        tr_render_escape(b, roi.rates_ru, TR_RENDER_FIELD_MAX);
+    }
+    free(order);
+    tr_roi_release(&roi);
+    return TR_OK;
+}
+
 enum tr_err
 tr_digest_render(struct tr_store *store, const struct tr_config *cfg,
                  const struct tr_rules *rules, const char *day, int late,
@@ -160,6 +273,10 @@ tr_digest_render(struct tr_store *store, const struct tr_config *cfg,
     add_line(&b, cfg, &total, 1, html);
     add_changes(&b, cfg, res);
     PQclear(res);
+    if (add_roi(&b, store, cfg, rules, day, msg, msgsz) != TR_OK) {
+        tr_buf_release(&b);
+        return TR_EDB;
+    }
     if (b.data == NULL || (*out = tr_buf_detach(&b)) == NULL) {
         tr_buf_release(&b);
         return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");

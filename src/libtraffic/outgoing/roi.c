@@ -86,13 +86,29 @@ rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
            char *msg, size_t msgsz)
 {
     PGresult *res;
-    size_t len = 0;
+    size_t len = 0, ru = 0;
+    const char *src;
     int r;
 
     if ((res = tr_store_query(store, tr_sql_roi_rates, 2, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    for (r = 0; r < PQntuples(res) && len + 96 < sizeof(out->rates); r++)
+    for (r = 0; r < PQntuples(res) && len + 96 < sizeof(out->rates) &&
+                ru + 96 < sizeof(out->rates_ru);
+         r++) {
+        src = PQgetvalue(res, r, PQfnumber(res, "source"));
+        ru += (size_t)snprintf(
+            out->rates_ru + ru, sizeof(out->rates_ru) - ru,
+            "%s%s %s \xE2\x82\xB8%s%s (\xD0\x9D\xD0\x91 \xD0\xA0\xD0\x9A, %s)",
+            r ? "; " : "", PQgetvalue(res, r, PQfnumber(res, "currency")),
+            PQgetvalue(res, r, PQfnumber(res, "rate")),
+            strcmp(PQgetvalue(res, r, PQfnumber(res, "quant")), "1")
+                ? " \xD0\xB7\xD0\xB0 "
+                : "",
+            strcmp(PQgetvalue(res, r, PQfnumber(res, "quant")), "1")
+                ? PQgetvalue(res, r, PQfnumber(res, "quant"))
+                : "",
+            strncmp(src, "nbk ", 4) == 0 ? src + 4 : src);
         len += (size_t)snprintf(
             out->rates + len, sizeof(out->rates) - len, "%s%s %s per %s (%s%s)",
             r ? "; " : "", PQgetvalue(res, r, PQfnumber(res, "currency")),
@@ -102,6 +118,7 @@ rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
             PQgetvalue(res, r, PQfnumber(res, "earlier"))[0] == 't'
                 ? ", also for later days without a rate"
                 : "");
+    }
     PQclear(res);
     return TR_OK;
 }
