@@ -11,6 +11,8 @@ use strict;
 use warnings;
 use utf8;
 use Encode ();
+use JSON::PP ();
+use MIME::Base64 ();
 use POSIX qw(strftime);
 use Test::More;
 use lib 't/lib';
@@ -28,13 +30,14 @@ start_pg();
 my ($rc, $out) = migrate();
 is($rc, 0, 'migrations apply') or diag($out);
 my $api = start_fake_api();
+my $admin = 'roi-admin-0123456789abcdef';
 my $envfile = write_env(TARGETOLOGISTS_FILE => "$dir/rules.conf",
-    FACEBOOK_ADS_TOKEN => $token,
+    FACEBOOK_ADS_TOKEN => $token, ADMIN_TOKEN => $admin,
     FACEBOOK_AD_ACCOUNTS => 'act_111:Kenesary, act_222',
     FACEBOOK_API_BASE => "$api/v21.0", RATES_API_BASE => "$api/rss",
     DIGEST_TZ => 'Asia/Almaty');
 start_pool(workers => 2, env_file => $envfile, sidecar => 0);
-start_nginx();
+my $port = start_nginx();
 
 # The period: the last four of the team's days, today's included.
 my $today = psql("SELECT (now() AT TIME ZONE 'Asia/Almaty')::date");
@@ -158,6 +161,103 @@ like($out, qr/^Arystan\t1\t50000\t22000\t127\.27\t2\.27\t22000\tbelow the ROI ta
     'below ROI_TARGET_PCT (300): marked');
 like($out, qr/^rates: USD 470 per 1 \(nbk \Q${\ ru($d[0])}\E, also for later days without a rate\); USD 480 per 1 \(nbk \Q${\ ru($d[3])}\E\)$/m,
     'the rates used, and where from');
+
+# /metrics: spend and revenue per targetologist, today and this month, and
+# the last good sync's time, read back through Prometheus' parser.
+my $month = psql("SELECT date_trunc('month', '$today'::date)::date");
+my %usd_day = map { $_->[0] => $_->[1] } @usd;
+my $k_month = 0;
+for my $day (@d) {
+    next if $day lt $month;
+    $k_month += $usd_day{$day} * ($day eq $d[3] ? 480 : 470);
+}
+my $r = http('GET', '/metrics', undef, Authorization => "Bearer $admin");
+is($r->{status}, 200, '/metrics: 200');
+my ($prc, $parsed) = run_cmd(['/usr/bin/python3',
+    srcdir() . '/t/lib/promparse.py'], stdin => $r->{content});
+is($prc, 0, 'Prometheus\' parser takes it') or diag($parsed);
+my $m = eval { JSON::PP::decode_json($parsed) } || {};
+sub gauge {
+    my ($family, %l) = @_;
+    for my $s (@{ $m->{$family}{samples} || [] }) {
+        return $s->[2] unless grep { ($s->[1]{$_} // '') ne $l{$_} } keys %l;
+    }
+    return undef;
+}
+is(gauge('traffic_webhook_ad_spend_kzt', targetologist => 'Kenesary',
+    period => 'day'), 4800, 'spend today: Kenesary\'s 10 USD at 480');
+is(gauge('traffic_webhook_ad_spend_kzt', targetologist => 'Kenesary',
+    period => 'month'), $k_month, "spend this month: $k_month");
+is(gauge('traffic_webhook_revenue_kzt', targetologist => 'Kenesary',
+    period => 'day'), 350000, 'revenue today: the corrected price');
+is(gauge('traffic_webhook_ad_spend_kzt', targetologist => 'Muha',
+    period => 'day'), 0, 'a targetologist without spend: 0, listed');
+cmp_ok(gauge('traffic_webhook_ads_last_sync_timestamp_seconds') // 0, '>',
+    time - 120, 'the last good sync: just now');
+
+# The status page: ROI, ROAS and spend next to revenue, per period, and
+# the month's ROI chart.
+$r = http('GET', '/admin/', undef, Authorization => 'Basic '
+    . MIME::Base64::encode_base64("team:$admin", ''));
+is($r->{status}, 200, 'the status page') or diag($r->{content});
+my $page = Encode::decode('UTF-8', $r->{content});
+my ($roi_table) = $page =~ m{(<table id="roi">.*?</table>)}s;
+my ($kday) = ($roi_table // '') =~ m{<tr data-targetologist="Kenesary"><td>Kenesary</td>(<td[^>]*data-period="day"[^>]*>)};
+my ($kroi, $kroas) = (r2((350000 - 4800) / 4800 * 100), r2(350000 / 4800));
+like($kday // '', qr/data-roi="\Q$kroi\E" data-roas="\Q$kroas\E" data-spend="4800" data-revenue="350000"/,
+    'Kenesary today: ROI, ROAS, spend, revenue') or diag($kday);
+like($roi_table // '', qr{<tr data-targetologist="Unknown"><td>Unknown</td><td class="r bad" data-period="day" data-label="Сегодня" data-roi="-80"},
+    'Unknown below the goal: marked');
+like($page, qr{<figure id="roi-chart">}, 'the month\'s ROI chart');
+like($page, qr{<p class="muted" id="rates">Курс: USD 4[78]0 ₸}, 'the rates'
+    . ' used');
+
+# In a real browser at both widths: the ROI table and chart fit the
+# screen, and say the same figures.
+SKIP: {
+    skip 'no /usr/bin/chromium', 4 unless -x '/usr/bin/chromium';
+    my $probe = <<'JS';
+(() => {
+    const q = (s) => Array.from(document.querySelectorAll(s));
+    return {
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+        roi: q('#roi tr[data-targetologist] td[data-period]').map((td) => ({
+            who: td.parentElement.dataset.targetologist,
+            period: td.dataset.period, roi: td.dataset.roi,
+            spend: td.dataset.spend, text: td.textContent })),
+        bars: q('#roi-chart rect').length,
+        past: q('td, th, figure').filter((e) =>
+            e.getBoundingClientRect().right >
+            document.documentElement.clientWidth + 1).map((e) =>
+            e.tagName + ' ' + (e.closest('table') || {}).id + ' '
+            + e.textContent.slice(0, 30)),
+        outside: q('td, th, figure').filter((e) =>
+            e.getBoundingClientRect().right >
+            document.documentElement.clientWidth + 1).length,
+    };
+})()
+JS
+    my ($brc, $bout) = run_cmd(['node', '--experimental-websocket',
+        srcdir() . '/t/lib/browse.js', '--url',
+        "http://127.0.0.1:$port/admin/", '--user', 'team', '--password',
+        $admin, '--out', builddir() . '/t/070-roi', '--width',
+        'desktop:1280x900', '--width', 'phone:390x844', '--probe', $probe,
+        '--timeout', 60]);
+    is($brc, 0, 'Chromium opened the page') or diag($bout);
+    my ($json) = $bout =~ /^(\[.*\])$/m;
+    my $pages = eval { JSON::PP::decode_json($json // '') } || [];
+    for my $p (@$pages) {
+        my $dom = $p->{dom};
+        my ($cell) = grep { $_->{who} eq 'Kenesary' && $_->{period} eq 'day' }
+            @{ $dom->{roi} || [] };
+        is(($cell->{roi} // '') . ' ' . ($cell->{spend} // ''), "$kroi 4800",
+            "$p->{name}: Kenesary's ROI today, as computed here");
+        is($dom->{outside} . ' ' . ($dom->{scrollWidth} <= $dom->{clientWidth}
+            ? 'fits' : 'scrolls'), '0 fits', "$p->{name}: nothing past the"
+            . ' screen\'s edge') or diag(join "\n", @{ $dom->{past} || [] });
+    }
+}
 
 # The daily digest adds the day's ROI, sorted by it, marks who is below
 # ROI_TARGET_PCT, and names the rate used: today, only the last day's

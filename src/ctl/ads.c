@@ -29,18 +29,18 @@ int
 ctl_ads(struct ctl *c)
 {
     static const struct tr_log log = {ctl_print_line, NULL};
-    char since[16], today[16], month[16], msg[600];
+    struct tr_ads_days d;
     struct tr_ads_stats st;
+    char msg[600];
     enum tr_err err;
 
-    if (tr_ads_days(c->store, &c->cfg, since, today, month, msg, sizeof(msg)) !=
-        TR_OK) {
+    if (tr_ads_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK) {
         fprintf(stderr, "traffic-ctl ads: %s\n", msg);
         return 1;
     }
-    err =
-        tr_ads_sync(c->store, &c->cfg, &c->rules, c->opt[0] ? c->opt[0] : since,
-                    c->opt[1] ? c->opt[1] : today, &log, &st, msg, sizeof(msg));
+    err = tr_ads_sync(
+        c->store, &c->cfg, &c->rules, c->opt[0] ? c->opt[0] : d.since,
+        c->opt[1] ? c->opt[1] : d.today, &log, &st, msg, sizeof(msg));
     printf("ads: %ld campaign days from %ld account%s (%ld failed), %ld "
            "rate%s stored\n",
            st.rows, st.accounts, st.accounts == 1 ? "" : "s", st.failed,
@@ -61,16 +61,16 @@ ctl_roi_args(const struct ctl *c)
 int
 ctl_roi(struct ctl *c)
 {
-    char since[16], today[16], month[16], msg[600];
+    struct tr_ads_days d;
+    char msg[600];
     struct tr_roi roi;
     struct tr_buf b;
     int rc = 0;
 
-    if (tr_ads_days(c->store, &c->cfg, since, today, month, msg, sizeof(msg)) !=
-            TR_OK ||
+    if (tr_ads_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK ||
         tr_roi_compute(
-            c->store, &c->cfg, &c->rules, c->opt[0] ? c->opt[0] : month,
-            c->opt[1] ? c->opt[1] : today, &roi, msg, sizeof(msg)) != TR_OK) {
+            c->store, &c->cfg, &c->rules, c->opt[0] ? c->opt[0] : d.month,
+            c->opt[1] ? c->opt[1] : d.today, &roi, msg, sizeof(msg)) != TR_OK) {
         fprintf(stderr, "traffic-ctl roi: %s\n", msg);
         return 1;
     }

@@ -149,18 +149,18 @@ static void
 ads_when_due(struct ctl *c, struct sidecar *s)
 {
     static const struct tr_log log = {ctl_print_line, NULL};
-    char since[16], today[16], month[16], msg[600];
+    struct tr_ads_days d;
     struct tr_ads_stats st;
+    char msg[600];
 
     if (!s->loop || c->cfg.fb_token == NULL ||
         c->cfg.ads_sync_interval_s == 0 ||
         !every(&s->ads_looked, &s->last_ads, 60) ||
         tr_ads_due(c->store, &c->cfg, msg, sizeof(msg)) != 1)
         return;
-    if (tr_ads_days(c->store, &c->cfg, since, today, month, msg, sizeof(msg)) !=
-            TR_OK ||
-        tr_ads_sync(c->store, &c->cfg, &c->rules, since, today, &log, &st, msg,
-                    sizeof(msg)) != TR_OK)
+    if (tr_ads_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK ||
+        tr_ads_sync(c->store, &c->cfg, &c->rules, d.since, d.today, &log, &st,
+                    msg, sizeof(msg)) != TR_OK)
         printf("ads: %s\n", msg);
     else
         printf("ads: %ld campaign days, %ld rates\n", st.rows, st.rates);

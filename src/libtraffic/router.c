@@ -320,7 +320,7 @@ tr_router_begin(struct tr_router *r, struct tr_request *req,
         tr_admin_answer(r->cfg, r->store, TR_ADMIN_NOTIFICATIONS, req, resp);
         return 0;
     case TR_ROUTE_METRICS:
-        tr_prometheus_answer(r->cfg, r->store, req, resp);
+        tr_prometheus_answer(r->cfg, r->rules, r->store, req, resp);
         return 0;
     case TR_ROUTE_STATUS:
         tr_status_answer(r->cfg, r->rules, r->store, req, resp);

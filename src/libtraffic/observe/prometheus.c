@@ -12,6 +12,8 @@
 #include "base/config.h"
 #include "base/metrics.h"
 #include "observe/prometheus.h"
+#include "outgoing/ads.h"
+#include "outgoing/roi.h"
 #include "base/request.h"
 #include "intake/spool.h"
 #include "sql.h"
@@ -286,9 +288,71 @@ plans(struct tr_buf *b, struct tr_store *store)
     PQclear(res);
 }
 
+/* One period's figure of every targetologist (the total left out). */
+static void
+per_targetologist(struct tr_buf *b, const char *name, const struct tr_roi *roi,
+                  const char *period, int spend)
+{
+    size_t i;
+
+    for (i = 0; i < roi->n; i++) {
+        if (roi->v[i].who[0] == '\0')
+            continue;
+        tr_buf_addf(b, PREFIX "%s{targetologist=\"", name);
+        label(b, roi->v[i].who);
+        tr_buf_addf(b, "\",period=\"%s\"} %s\n", period,
+                    spend ? roi->v[i].spend : roi->v[i].revenue);
+    }
+}
+
+/* With FACEBOOK_ADS_TOKEN: spend and revenue per targetologist today and
+ * this month (DIGEST_TZ), and the last good sync's time. */
+static void
+ads(struct tr_buf *b, const struct tr_config *cfg, const struct tr_rules *rules,
+    struct tr_store *store)
+{
+    struct tr_ads_days d;
+    struct tr_roi day, month;
+    char msg[256];
+    PGresult *res;
+    int k;
+
+    if (cfg->fb_token == NULL ||
+        tr_ads_days(store, cfg, &d, msg, sizeof(msg)) != TR_OK)
+        return;
+    memset(&month, 0, sizeof(month));
+    if (tr_roi_compute(store, cfg, rules, d.today, d.today, &day, msg,
+                       sizeof(msg)) == TR_OK &&
+        tr_roi_compute(store, cfg, rules, d.month, d.today, &month, msg,
+                       sizeof(msg)) == TR_OK) {
+        for (k = 1; k >= 0; k--) {
+            head(b, k ? "ad_spend_kzt" : "revenue_kzt", "gauge",
+                 k ? "Ad spend in tenge at the official rates, per "
+                     "targetologist, today and this month (DIGEST_TZ)."
+                   : "Revenue of the dashboard's won sales in tenge, per "
+                     "targetologist, today and this month (DIGEST_TZ).");
+            per_targetologist(b, k ? "ad_spend_kzt" : "revenue_kzt", &day,
+                              "day", k);
+            per_targetologist(b, k ? "ad_spend_kzt" : "revenue_kzt", &month,
+                              "month", k);
+        }
+    }
+    tr_roi_release(&day);
+    tr_roi_release(&month);
+    if ((res = tr_store_query(store, tr_sql_ads_last_sync, 0, NULL, msg,
+                              sizeof(msg))) == NULL)
+        return;
+    head(b, "ads_last_sync_timestamp_seconds", "gauge",
+         "When the last ad spend sync finished without error (0: never).");
+    tr_buf_addf(b, PREFIX "ads_last_sync_timestamp_seconds %s\n",
+                PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
 void
-tr_prometheus_answer(const struct tr_config *cfg, struct tr_store *store,
-                     const struct tr_request *req, struct tr_response *resp)
+tr_prometheus_answer(const struct tr_config *cfg, const struct tr_rules *rules,
+                     struct tr_store *store, const struct tr_request *req,
+                     struct tr_response *resp)
 {
     struct tr_metrics_snapshot s;
     const char *m = req->method ? req->method : "";
@@ -317,5 +381,6 @@ tr_prometheus_answer(const struct tr_config *cfg, struct tr_store *store,
                 tr_spool_corrupt(cfg->spool_dir));
     database(&resp->body, store);
     alerts(&resp->body, cfg, store);
+    ads(&resp->body, cfg, rules, store);
     plans(&resp->body, store);
 }

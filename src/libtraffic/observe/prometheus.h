@@ -17,10 +17,12 @@
 struct tr_config;
 struct tr_request;
 struct tr_response;
+struct tr_rules;
 struct tr_store;
 
-/* Answers GET /metrics. */
-void tr_prometheus_answer(const struct tr_config *cfg, struct tr_store *store,
+/* Answers GET /metrics (rules: the targetologists of the ROI gauges). */
+void tr_prometheus_answer(const struct tr_config *cfg,
+                          const struct tr_rules *rules, struct tr_store *store,
                           const struct tr_request *req,
                           struct tr_response *resp);
 

@@ -16,6 +16,8 @@
 #include "intake/spool.h"
 #include "sql.h"
 #include "observe/status.h"
+#include "outgoing/ads.h"
+#include "outgoing/roi.h"
 #include "db/store.h"
 
 #define CHART_W 400 /* a name, the bar, its amount and count */
@@ -61,13 +63,19 @@ page_head(struct tr_buf *b)
            "h2{font-size:1.1em;margin-top:1.4em}.wrap{overflow-x:auto}"
            "table{border-collapse:collapse;width:100%}th,td{text-align:left;"
            "padding:4px 6px;border-bottom:1px solid #ddd;vertical-align:top}"
-           "td.n,th.n{text-align:right;white-space:nowrap}.bad{color:#b00}"
+           "td.n,th.n{text-align:right;white-space:nowrap}td.r,th.r{text-align:"
+           "right}.bad{color:#b00}"
            ".ok{color:#070}.muted{color:#777}svg{max-width:100%;height:auto}"
            ".charts{display:flex;flex-wrap:wrap;gap:12px}"
            ".charts figure{margin:0;flex:1 1 260px}"
            "figcaption{font-weight:600}"
            "@media(max-width:600px){body{font-size:14px;padding:8px}"
-           "th,td{padding:3px 4px}#recent thead{display:none}"
+           "th,td{padding:3px 4px}td.n{white-space:normal}"
+           "#recent thead{display:none}"
+           "#roi thead{display:none}#roi tr{display:block;padding:4px 0;"
+           "border-bottom:1px solid #ddd}#roi td{display:block;border:0;"
+           "padding:0;text-align:left}#roi td[data-label]::before{content:"
+           "attr(data-label) \": \";color:#777}"
            "#recent tr{display:block;padding:4px 0;"
            "border-bottom:1px solid #ddd}#recent td{display:inline;"
            "border:0;padding:0 8px 0 0}}</style></head><body>\n"
@@ -184,6 +192,139 @@ sales_section(struct tr_buf *b, const struct row *rows, size_t n,
     for (k = 0; k < 3; k++)
         chart(b, rows, n, k, currency);
     tr_buf_adds(b, "</div>\n");
+}
+
+/* The row of who among roi's (NULL: none). */
+static const struct tr_roi_row *
+roi_row(const struct tr_roi *roi, const char *who)
+{
+    size_t i;
+
+    for (i = 0; i < roi->n; i++)
+        if (strcmp(roi->v[i].who, who) == 0)
+            return &roi->v[i];
+    return NULL;
+}
+
+/* One period's cell of a targetologist (o NULL: nothing that period). */
+static void
+roi_cell(struct tr_buf *b, const struct tr_config *cfg, int k,
+         const struct tr_roi_row *o)
+{
+    const char *roi = o ? o->roi : "", *roas = o ? o->roas : "";
+
+    tr_buf_addf(
+        b,
+        "<td class=\"r%s\" data-period=\"%s\" data-label=\"%s\" "
+        "data-roi=\"%s\" "
+        "data-roas=\"%s\" data-spend=\"%s\" data-revenue=\"%s\">",
+        roi[0] && strtod(roi, NULL) < (double)cfg->roi_target_pct ? " bad" : "",
+        periods[k], period_names[k], roi, roas, o ? o->spend : "0",
+        o ? o->revenue : "0");
+    if (roi[0])
+        tr_buf_addf(b, "ROI %.0f%% · ROAS %s<br>", strtod(roi, NULL), roas);
+    tr_buf_adds(b, "<span class=\"muted\">");
+    if (o == NULL || strcmp(o->spend, "0") == 0) {
+        tr_buf_adds(b, "расходов нет");
+    } else {
+        tr_buf_adds(b, "расход ");
+        amount(b, o->spend, "KZT");
+    }
+    tr_buf_adds(b, "</span></td>");
+}
+
+/* The month's ROI per targetologist as bars (a loss: no bar). */
+static void
+roi_chart(struct tr_buf *b, const struct tr_roi *month)
+{
+    double top = 0, v;
+    size_t i, n = month->n;
+    long w;
+
+    for (i = 0; i < n; i++)
+        if (month->v[i].roi[0] && (v = strtod(month->v[i].roi, NULL)) > top)
+            top = v;
+    tr_buf_addf(b,
+                "<div class=\"charts\"><figure id=\"roi-chart\"><figcaption>"
+                "ROI за месяц, %%</figcaption><svg role=\"img\" viewBox=\"0 0 "
+                "%d %zu\" width=\"%d\" height=\"%zu\">",
+                CHART_W, n * BAR_H, CHART_W, n * BAR_H);
+    for (i = 0; i < n; i++) {
+        v = month->v[i].roi[0] ? strtod(month->v[i].roi, NULL) : 0;
+        w = top > 0 && v > 0 ? (long)(v / top * (CHART_W - LABEL_W - VALUE_W))
+                             : 0;
+        tr_buf_addf(b,
+                    "<rect x=\"%d\" y=\"%zu\" width=\"%ld\" height=\"%d\" "
+                    "fill=\"#3a9a5b\"/><text x=\"0\" y=\"%zu\" "
+                    "font-size=\"12\">",
+                    LABEL_W, i * BAR_H + 3, w, BAR_H - 6, i * BAR_H + 15);
+        esc(b, month->v[i].who[0] ? month->v[i].who : "Всего");
+        tr_buf_addf(b, "</text><text x=\"%ld\" y=\"%zu\" font-size=\"11\">",
+                    LABEL_W + 2 + w, i * BAR_H + 15);
+        if (month->v[i].roi[0])
+            tr_buf_addf(b, "%.0f%%", v);
+        else
+            tr_buf_adds(b, "—");
+        tr_buf_adds(b, "</text>");
+    }
+    tr_buf_adds(b, "</svg></figure></div>\n");
+}
+
+/* With FACEBOOK_ADS_TOKEN: spend, ROI and ROAS today, this week and this
+ * month per targetologist, the month's ROI as a chart, the rates used.
+ * 0, or -1 when the database failed. */
+static int
+roi_section(struct tr_buf *b, struct tr_store *store,
+            const struct tr_config *cfg, const struct tr_rules *rules)
+{
+    struct tr_ads_days d;
+    struct tr_roi roi[3];
+    const char *from[3];
+    char msg[256];
+    size_t i;
+    int k, failed = 0;
+
+    if (cfg->fb_token == NULL)
+        return 0;
+    if (tr_ads_days(store, cfg, &d, msg, sizeof(msg)) != TR_OK)
+        return -1;
+    from[0] = d.today;
+    from[1] = d.week;
+    from[2] = d.month;
+    memset(roi, 0, sizeof(roi));
+    for (k = 0; k < 3 && !failed; k++)
+        failed = tr_roi_compute(store, cfg, rules, from[k], d.today, &roi[k],
+                                msg, sizeof(msg)) != TR_OK;
+    if (!failed) {
+        tr_buf_addf(b,
+                    "<h2>Реклама и ROI</h2>\n<div class=\"wrap\"><table "
+                    "id=\"roi\"><thead><tr><th>Таргетолог (цель %ld%%)</th>"
+                    "<th class=\"r\">Сегодня</th><th class=\"r\">Неделя</th>"
+                    "<th class=\"r\">Месяц</th></tr></thead><tbody>",
+                    cfg->roi_target_pct);
+        for (i = 0; i < roi[2].n; i++) {
+            const char *who = roi[2].v[i].who;
+
+            tr_buf_adds(b, "<tr data-targetologist=\"");
+            esc(b, who[0] ? who : "TOTAL");
+            tr_buf_adds(b, "\"><td>");
+            esc(b, who[0] ? who : "Всего");
+            tr_buf_adds(b, "</td>");
+            for (k = 0; k < 3; k++)
+                roi_cell(b, cfg, k, roi_row(&roi[k], who));
+            tr_buf_adds(b, "</tr>");
+        }
+        tr_buf_adds(b, "</tbody></table></div>\n");
+        roi_chart(b, &roi[2]);
+        if (roi[2].rates_ru[0] != '\0') {
+            tr_buf_adds(b, "<p class=\"muted\" id=\"rates\">Курс: ");
+            esc(b, roi[2].rates_ru);
+            tr_buf_adds(b, "</p>\n");
+        }
+    }
+    for (k = 0; k < 3; k++)
+        tr_roi_release(&roi[k]);
+    return failed ? -1 : 0;
 }
 
 /* The Russian name of a message's state. */
@@ -380,7 +521,8 @@ tr_status_answer(const struct tr_config *cfg, const struct tr_rules *rules,
                    &sales) != 0)
         goto unavailable;
     sales_section(b, rows, n, cfg->currency);
-    if (recent_section(b, store, cfg->tz) != 0 ||
+    if (roi_section(b, store, cfg, rules) != 0 ||
+        recent_section(b, store, cfg->tz) != 0 ||
         health_section(b, store, cfg) != 0)
         goto unavailable;
     tr_alerts_html(cfg, store, b);

@@ -77,8 +77,8 @@ tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
 }
 
 enum tr_err
-tr_ads_days(struct tr_store *store, const struct tr_config *cfg, char *since,
-            char *today, char *month, char *msg, size_t msgsz)
+tr_ads_days(struct tr_store *store, const struct tr_config *cfg,
+            struct tr_ads_days *d, char *msg, size_t msgsz)
 {
     char back[24];
     const char *p[2] = {cfg->tz, back};
@@ -88,9 +88,10 @@ tr_ads_days(struct tr_store *store, const struct tr_config *cfg, char *since,
     if ((res = tr_store_query(store, tr_sql_ads_days, 2, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    snprintf(since, 11, "%s", PQgetvalue(res, 0, 0));
-    snprintf(today, 11, "%s", PQgetvalue(res, 0, 1));
-    snprintf(month, 11, "%s", PQgetvalue(res, 0, 2));
+    snprintf(d->since, sizeof(d->since), "%s", PQgetvalue(res, 0, 0));
+    snprintf(d->today, sizeof(d->today), "%s", PQgetvalue(res, 0, 1));
+    snprintf(d->month, sizeof(d->month), "%s", PQgetvalue(res, 0, 2));
+    snprintf(d->week, sizeof(d->week), "%s", PQgetvalue(res, 0, 3));
     PQclear(res);
     return TR_OK;
 }

@@ -58,10 +58,13 @@ enum tr_err tr_ads_sync(struct tr_store *store, const struct tr_config *cfg,
 int tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
                size_t msgsz);
 
-/* The team's days: LOOKBACK days ago, today, the month's first (each
- * YYYY-MM-DD, 11 bytes). */
+/* The team's days (each YYYY-MM-DD, 11 bytes): LOOKBACK days ago, today,
+ * the month's first and the week's (Monday). */
+struct tr_ads_days {
+    char since[11], today[11], month[11], week[11];
+};
+
 enum tr_err tr_ads_days(struct tr_store *store, const struct tr_config *cfg,
-                        char *since, char *today, char *month, char *msg,
-                        size_t msgsz);
+                        struct tr_ads_days *d, char *msg, size_t msgsz);
 
 #endif
