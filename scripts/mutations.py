@@ -518,4 +518,14 @@ MUTATIONS = [
         "    qsort(order, roi.n - 1, sizeof(*order), by_roi);",
         "    (void)by_roi;")],
       ["t/070-roi.t"]),
+    # reconcile beyond one page (t/071)
+    m("reconcile-ids-chunk", "a by-id request of more than 250 ids",
+      [("src/libtraffic/outgoing/reconcile.c", "#define IDS_PER_REQUEST 250",
+        "#define IDS_PER_REQUEST 300")],
+      ["t/071-reconcile-shapes.t"]),
+    m("reconcile-pages-max-1", "only the first list page read",
+      [("src/libtraffic/outgoing/reconcile.c",
+        "#define PAGES_MAX 400  /* 100,000 leads in one window */",
+        "#define PAGES_MAX 1  /* 100,000 leads in one window */")],
+      ["t/071-reconcile-shapes.t"]),
 ]
