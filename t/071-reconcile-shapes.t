@@ -49,10 +49,17 @@ my @pages = grep { $_->{path} =~ m{^/api/v4/leads\?.*filter%5Bstatuses} }
 cmp_ok(scalar(grep { $_->{path} =~ /page=2/ } @pages), '>=', 1,
     'the second list page read');
 
-# One lead past the first 250 lost: found by id (the second chunk).
+# The won leads last changed before the window (so the list pass returns
+# none of them), one past the first 250 lost a minute ago: every stored
+# sale is asked by id, in chunks of 250, and the lost one found in the
+# second.
 my $late = $base + 259;
-fake_amocrm(lead => api_lead(id => $late, price => 1000, status_id => 143,
-    updated_at => $now - 60, utm_campaign => 'tripwire_shape'));
+my %aged = map { ($_ => api_lead(id => $_, price => 1000,
+    status_id => $_ == $late ? 143 : 142,
+    updated_at => $_ == $late ? $now - 60 : $now - 4 * 86400,
+    utm_campaign => 'tripwire_shape')) } $base + 1 .. $base + 260;
+fake_amocrm(leads => \%aged);
+fake_reset();
 ($r, $line, $o) = reconcile();
 is($r, 0, 'reconcile again') or diag($o);
 like($line, qr/reversed 1, /, 'one reversed') or diag($o);
@@ -61,8 +68,9 @@ is(psql("SELECT sale_state FROM sales_notifications WHERE lead_id = $late"),
 my @chunks = grep { $_->{path} =~ m{filter%5Bid%5D} } fake_requests();
 ok((grep { $_->{path} =~ /filter%5Bid%5D%5B%5D=$late\b/ } @chunks),
     'asked by id in a chunk of its own');
-ok(!(grep { scalar(() = $_->{path} =~ /filter%5Bid%5D%5B%5D=/g) > 250 }
-    @chunks), 'no chunk of more than 250 ids');
+is(join(',', sort { $b <=> $a } map { scalar(() = $_->{path} =~
+    /filter%5Bid%5D%5B%5D=/g) } @chunks), '250,10', 'every stored sale asked'
+    . ' by id: a chunk of 250, then the other 10');
 
 # A sale sold before the window (five days ago) whose lead is lost now.
 my $old = $base + 3;
