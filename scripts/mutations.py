@@ -528,4 +528,15 @@ MUTATIONS = [
         "#define PAGES_MAX 400  /* 100,000 leads in one window */",
         "#define PAGES_MAX 1  /* 100,000 leads in one window */")],
       ["t/071-reconcile-shapes.t"]),
+    # statements read by column name (db/rows.h)
+    m("status-columns-reordered", "the status page's health columns in another order",
+      [("src/libtraffic/statements/status_health.sql",
+        " d.total AS day_total, d.ok AS day_ok,",
+        " d.ok AS day_ok, d.total AS day_total,")],
+      ["t/042-access.t"], equivalent="read by name: the order no longer "
+      "matters (before, this showed the rate upside down)"),
+    m("status-column-renamed", "a column the status page reads renamed",
+      [("src/libtraffic/statements/status_health.sql",
+        " d.refused\nFROM", " d.refused AS refused_n\nFROM")],
+      ["t/042-access.t"]),
 ]

@@ -18,6 +18,7 @@
 #include "observe/status.h"
 #include "outgoing/ads.h"
 #include "outgoing/roi.h"
+#include "db/rows.h"
 #include "db/store.h"
 
 #define CHART_W 400 /* a name, the bar, its amount and count */
@@ -35,6 +36,9 @@ struct row {
 
 static const char *const periods[3] = {"day", "week", "month"};
 static const char *const period_names[3] = {"Сегодня", "Неделя", "Месяц"};
+/* status_sales.sql's columns of each period */
+static const char *const counts[3] = {"day_n", "week_n", "month_n"};
+static const char *const sums[3] = {"day_sum", "week_sum", "month_sum"};
 
 static void
 esc(struct tr_buf *b, const char *s)
@@ -108,15 +112,17 @@ load_sales(struct tr_store *store, const char *tz, struct row *rows, size_t *n,
                                sizeof(msg))) == NULL)
         return -1;
     for (r = 0; r < PQntuples(*res); r++) {
-        for (i = 0; i < *n && strcmp(rows[i].name, PQgetvalue(*res, r, 0)); i++)
+        for (i = 0; i < *n && strcmp(rows[i].name,
+                                     tr_rows_text(*res, r, "targetologist"));
+             i++)
             ;
         if (i == *n && *n < max)
-            rows[(*n)++].name = PQgetvalue(*res, r, 0);
+            rows[(*n)++].name = tr_rows_text(*res, r, "targetologist");
         if (i == max)
             continue;
         for (k = 0; k < 3; k++) {
-            rows[i].n[k] = strtol(PQgetvalue(*res, r, 1 + 2 * k), NULL, 10);
-            rows[i].sum_text[k] = PQgetvalue(*res, r, 2 + 2 * k);
+            rows[i].n[k] = tr_rows_long(*res, r, counts[k]);
+            rows[i].sum_text[k] = tr_rows_text(*res, r, sums[k]);
             rows[i].sum[k] = strtod(rows[i].sum_text[k], NULL);
         }
     }
@@ -367,19 +373,23 @@ recent_section(struct tr_buf *b, struct tr_store *store, const char *tz)
            "<th>Таргетолог</th><th class=\"n\">Сумма</th><th>Уведомление</th>"
            "</tr></thead><tbody>");
     for (r = 0; r < PQntuples(res); r++) {
-        tr_buf_addf(b, "<tr data-lead=\"%s\"><td>", PQgetvalue(res, r, 1));
-        esc(b, PQgetvalue(res, r, 0));
+        tr_buf_addf(b, "<tr data-lead=\"%s\"><td>",
+                    tr_rows_text(res, r, "lead_id"));
+        esc(b, tr_rows_text(res, r, "at"));
         tr_buf_adds(b, "</td><td>");
-        esc(b, PQgetvalue(res, r, 2)[0] ? PQgetvalue(res, r, 2)
-                                        : PQgetvalue(res, r, 1));
+        esc(b, tr_rows_text(res, r, "lead_name")[0]
+                   ? tr_rows_text(res, r, "lead_name")
+                   : tr_rows_text(res, r, "lead_id"));
         tr_buf_adds(b, "</td><td>");
-        esc(b, PQgetvalue(res, r, 4));
+        esc(b, tr_rows_text(res, r, "emoji"));
         tr_buf_adds(b, " ");
-        esc(b, PQgetvalue(res, r, 3));
+        esc(b, tr_rows_text(res, r, "targetologist"));
         tr_buf_adds(b, "</td><td class=\"n\">");
-        amount(b, PQgetvalue(res, r, 5), PQgetvalue(res, r, 6));
+        amount(b, tr_rows_text(res, r, "amount"),
+               tr_rows_text(res, r, "currency"));
         tr_buf_adds(b, "</td><td>");
-        esc(b, state_name(PQgetvalue(res, r, 7), PQgetvalue(res, r, 8)));
+        esc(b, state_name(tr_rows_text(res, r, "notification_status"),
+                          tr_rows_text(res, r, "sale_state")));
         tr_buf_adds(b, "</td></tr>");
     }
     if (PQntuples(res) == 0)
@@ -402,10 +412,10 @@ failed_reasons(struct tr_buf *b, struct tr_store *store)
                               sizeof(msg))) == NULL)
         return;
     for (r = 0; r < PQntuples(res); r++) {
-        tr_buf_addf(b, "<li class=\"bad\">%s × ", PQgetvalue(res, r, 1));
-        esc(b, PQgetvalue(res, r, 0));
+        tr_buf_addf(b, "<li class=\"bad\">%s × ", tr_rows_text(res, r, "n"));
+        esc(b, tr_rows_text(res, r, "reason"));
         tr_buf_adds(b, " <span class=\"muted\">(чат ");
-        esc(b, PQgetvalue(res, r, 2));
+        esc(b, tr_rows_text(res, r, "chats"));
         tr_buf_adds(b, ")</span></li>");
     }
     PQclear(res);
@@ -435,11 +445,13 @@ health_section(struct tr_buf *b, struct tr_store *store,
     if ((res = tr_store_query(store, tr_sql_status_health, 1, p, msg,
                               sizeof(msg))) == NULL)
         return -1;
-    total = strtol(PQgetvalue(res, 0, 2), NULL, 10);
-    ok = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    total = tr_rows_long(res, 0, "day_total");
+    ok = tr_rows_long(res, 0, "day_ok");
     tr_buf_adds(b, "<h2>Состояние</h2>\n<ul id=\"health\">"
                    "<li>Последний вебхук: <span id=\"last-webhook\">");
-    esc(b, PQgetvalue(res, 0, 0)[0] ? PQgetvalue(res, 0, 0) : "ещё не было");
+    esc(b, tr_rows_text(res, 0, "last_webhook")[0]
+               ? tr_rows_text(res, 0, "last_webhook")
+               : "ещё не было");
     tr_buf_addf(b,
                 "</span></li><li>Доставки без ошибок за 24 ч: <span "
                 "id=\"success-rate\">%.1f%%</span> (%ld из %ld)</li>",
@@ -448,15 +460,17 @@ health_section(struct tr_buf *b, struct tr_store *store,
                 "<li%s>Отклонено за 24 ч (неверный токен или чужой аккаунт "
                 "AmoCRM, не в доле выше): <span id=\"refused\">%s</span>"
                 "</li>",
-                strcmp(PQgetvalue(res, 0, 8), "0") ? " class=\"bad\"" : "",
-                PQgetvalue(res, 0, 8));
+                strcmp(tr_rows_text(res, 0, "refused"), "0") ? " class=\"bad\""
+                                                             : "",
+                tr_rows_text(res, 0, "refused"));
     tr_buf_addf(b,
                 "<li>Сообщения в очереди: <span id=\"pending\">%s</span>"
                 "</li><li%s>Не доставлены: <span id=\"failed\">%s</span>"
                 "<ul>",
-                PQgetvalue(res, 0, 4),
-                strcmp(PQgetvalue(res, 0, 5), "0") ? " class=\"bad\"" : "",
-                PQgetvalue(res, 0, 5));
+                tr_rows_text(res, 0, "pending"),
+                strcmp(tr_rows_text(res, 0, "failed"), "0") ? " class=\"bad\""
+                                                            : "",
+                tr_rows_text(res, 0, "failed"));
     failed_reasons(b, store);
     depth = tr_spool_depth(cfg->spool_dir);
     tr_buf_addf(b,
@@ -464,11 +478,11 @@ health_section(struct tr_buf *b, struct tr_store *store,
                 "<span id=\"spool\">%ld</span></li>",
                 depth != 0 ? " class=\"bad\"" : "", depth);
     tr_buf_adds(b, "<li>Вебхук AmoCRM: <span id=\"hook\">");
-    esc(b, hook_name(PQgetvalue(res, 0, 6)));
+    esc(b, hook_name(tr_rows_text(res, 0, "hook")));
     tr_buf_adds(b, "</span>");
-    if (PQgetvalue(res, 0, 7)[0] != '\0') {
+    if (tr_rows_text(res, 0, "reconciled")[0] != '\0') {
         tr_buf_adds(b, " <span class=\"muted\">(сверка ");
-        esc(b, PQgetvalue(res, 0, 7));
+        esc(b, tr_rows_text(res, 0, "reconciled"));
         tr_buf_adds(b, ")</span>");
     }
     tr_buf_adds(b, "</li></ul>\n");
