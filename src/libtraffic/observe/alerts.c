@@ -21,6 +21,7 @@
 #include "intake/schema.h"
 #include "intake/spool.h"
 #include "sql.h"
+#include "db/rows.h"
 #include "db/store.h"
 
 static const char *const names[TR_ALERT_N] = {
@@ -332,17 +333,17 @@ detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
     if ((res = tr_store_query(a->store, tr_sql_alert_facts, 0, NULL, msg,
                               msgsz)) == NULL)
         return TR_EDB;
-    failed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    silent = strtod(PQgetvalue(res, 0, 2), NULL);
+    failed = tr_rows_long(res, 0, "failed");
+    silent = strtod(tr_rows_text(res, 0, "silent_h"), NULL);
     found[TR_ALERT_FAILED_MESSAGES].known = found[TR_ALERT_SILENCE].known = 1;
     if (failed > 0) {
         snprintf(ru, sizeof(ru),
                  "Сообщений о продажах не доставлено за сутки: %ld (%.200s). "
                  "После исправления: traffic-ctl deliver --now или resend.",
-                 failed, PQgetvalue(res, 0, 1));
+                 failed, tr_rows_text(res, 0, "reason"));
         set(&found[TR_ALERT_FAILED_MESSAGES], ru,
             "%ld Telegram message%s failed for good in the last day (%.200s)",
-            failed, failed == 1 ? "" : "s", PQgetvalue(res, 0, 1));
+            failed, failed == 1 ? "" : "s", tr_rows_text(res, 0, "reason"));
     }
     if (cfg->alert_silence_h > 0 && silent >= (double)cfg->alert_silence_h) {
         snprintf(ru, sizeof(ru),
@@ -353,10 +354,10 @@ detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
             "no webhook for %.0f hours (ALERT_SILENCE_H %ld)", silent,
             cfg->alert_silence_h);
     }
-    detect_reconcile(&found[TR_ALERT_RECONCILE], PQgetvalue(res, 0, 3),
-                     strtol(PQgetvalue(res, 0, 4), NULL, 10));
-    detect_ads(cfg, &found[TR_ALERT_ADS],
-               PQgetvalue(res, 0, PQfnumber(res, "ads_error")));
+    detect_reconcile(&found[TR_ALERT_RECONCILE],
+                     tr_rows_text(res, 0, "reconcile_error"),
+                     tr_rows_long(res, 0, "held"));
+    detect_ads(cfg, &found[TR_ALERT_ADS], tr_rows_text(res, 0, "ads_error"));
     PQclear(res);
     return TR_OK;
 }
@@ -539,8 +540,9 @@ tr_alerts_watch(struct tr_alerts *a, char *msg, size_t msgsz)
         if ((res = tr_store_query(a->store, tr_sql_alert_set, 3, p, msg,
                                   msgsz)) == NULL)
             return TR_EDB;
-        if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-            announce(a, i, &found[i], PQgetvalue(res, 0, 1));
+        if (PQntuples(res) == 1 &&
+            strcmp(tr_rows_text(res, 0, "changed"), "t") == 0)
+            announce(a, i, &found[i], tr_rows_text(res, 0, "was"));
         PQclear(res);
     }
     return TR_OK;
@@ -569,10 +571,11 @@ tr_alerts_html(const struct tr_config *cfg, struct tr_store *store,
     }
     for (r = 0; r < PQntuples(res); r++) {
         tr_buf_addf(b, "<li class=\"bad\" data-alert=\"%s\">",
-                    PQgetvalue(res, r, 0));
-        tr_render_escape(b, PQgetvalue(res, r, 1), TR_RENDER_FIELD_MAX);
+                    tr_rows_text(res, r, "alert"));
+        tr_render_escape(b, tr_rows_text(res, r, "detail"),
+                         TR_RENDER_FIELD_MAX);
         tr_buf_adds(b, " <span class=\"muted\">(с ");
-        tr_render_escape(b, PQgetvalue(res, r, 2), TR_RENDER_FIELD_MAX);
+        tr_render_escape(b, tr_rows_text(res, r, "since"), TR_RENDER_FIELD_MAX);
         tr_buf_adds(b, ")</span></li>");
     }
     if (PQntuples(res) == 0 && !spool)

@@ -17,6 +17,7 @@
 #include "base/request.h"
 #include "intake/spool.h"
 #include "sql.h"
+#include "db/rows.h"
 #include "db/store.h"
 
 #define PREFIX "traffic_webhook_"
@@ -198,26 +199,27 @@ database(struct tr_buf *b, struct tr_store *store)
         tr_buf_addf(b,
                     PREFIX "outbox_messages{status=\"pending\"} %s\n" PREFIX
                            "outbox_messages{status=\"failed\"} %s\n",
-                    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+                    tr_rows_text(res, 0, "pending"),
+                    tr_rows_text(res, 0, "failed"));
         head(b, "last_webhook_age_seconds", "gauge",
              "Seconds since the last webhook (-1: none yet).");
         tr_buf_addf(b, PREFIX "last_webhook_age_seconds %s\n",
-                    PQgetvalue(res, 0, 2));
+                    tr_rows_text(res, 0, "webhook_age"));
         head(b, "last_sale_age_seconds", "gauge",
              "Seconds since the last sale (-1: none yet).");
         tr_buf_addf(b, PREFIX "last_sale_age_seconds %s\n",
-                    PQgetvalue(res, 0, 3));
+                    tr_rows_text(res, 0, "sale_age"));
         head(b, "reconcile_last_run_timestamp_seconds", "gauge",
              "When the last reconciliation started (0: never).");
         tr_buf_addf(b, PREFIX "reconcile_last_run_timestamp_seconds %s\n",
-                    PQgetvalue(res, 0, 4));
+                    tr_rows_text(res, 0, "reconcile_at"));
         head(b, "amocrm_hook_ok", "gauge",
              "Whether AmoCRM's webhook posts here and is enabled, as the "
              "last reconciliation saw it (-1: unknown).");
         tr_buf_addf(b, PREFIX "amocrm_hook_ok %d\n",
-                    PQgetvalue(res, 0, 5)[0] == '\0'
+                    tr_rows_text(res, 0, "hook")[0] == '\0'
                         ? -1
-                        : strcmp(PQgetvalue(res, 0, 5), "ok") == 0);
+                        : strcmp(tr_rows_text(res, 0, "hook"), "ok") == 0);
     }
     PQclear(res);
 }
@@ -240,8 +242,8 @@ alerts(struct tr_buf *b, const struct tr_config *cfg, struct tr_store *store)
         return;
     for (r = 0; r < PQntuples(res); r++) {
         tr_buf_adds(b, PREFIX "alert_active{alert=\"");
-        label(b, PQgetvalue(res, r, 0));
-        tr_buf_addf(b, "\"} %d\n", PQgetvalue(res, r, 1)[0] == 't');
+        label(b, tr_rows_text(res, r, "alert"));
+        tr_buf_addf(b, "\"} %d\n", tr_rows_text(res, r, "active")[0] == 't');
     }
     PQclear(res);
 }
@@ -278,13 +280,14 @@ plans(struct tr_buf *b, struct tr_store *store)
          "plan (0: re-planned per sale, twice the cost).");
     for (r = 0; r < PQntuples(res); r++)
         for (i = 0; i < N; i++)
-            if (as[i] != NULL && strcmp(as[i], PQgetvalue(res, r, 0)) == 0)
+            if (as[i] != NULL &&
+                strcmp(as[i], tr_rows_text(res, r, "name")) == 0)
                 tr_buf_addf(b,
                             PREFIX "sale_statement_generic_plan{statement="
                                    "\"%s\"} %d\n",
                             sale[i].name,
-                            strtol(PQgetvalue(res, r, 1), NULL, 10) >=
-                                strtol(PQgetvalue(res, r, 2), NULL, 10));
+                            tr_rows_long(res, r, "generic_plans") >=
+                                tr_rows_long(res, r, "custom_plans"));
     PQclear(res);
 }
 
@@ -345,7 +348,7 @@ ads(struct tr_buf *b, const struct tr_config *cfg, const struct tr_rules *rules,
     head(b, "ads_last_sync_timestamp_seconds", "gauge",
          "When the last ad spend sync finished without error (0: never).");
     tr_buf_addf(b, PREFIX "ads_last_sync_timestamp_seconds %s\n",
-                PQgetvalue(res, 0, 0));
+                tr_rows_text(res, 0, "last_ok"));
     PQclear(res);
 }
 

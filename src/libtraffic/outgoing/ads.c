@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/text.h"
+#include "db/rows.h"
 #include "db/store.h"
 #include "outgoing/ads.h"
 #include "outgoing/rates.h"
@@ -71,7 +72,7 @@ tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
     snprintf(secs, sizeof(secs), "%ld", cfg->ads_sync_interval_s);
     if ((res = tr_store_query(store, tr_sql_ads_due, 2, p, msg, msgsz)) == NULL)
         return -1;
-    due = PQgetvalue(res, 0, 0)[0] == 't';
+    due = tr_rows_text(res, 0, "taken")[0] == 't';
     PQclear(res);
     return due;
 }
@@ -88,10 +89,12 @@ tr_ads_days(struct tr_store *store, const struct tr_config *cfg,
     if ((res = tr_store_query(store, tr_sql_ads_days, 2, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    snprintf(d->since, sizeof(d->since), "%s", PQgetvalue(res, 0, 0));
-    snprintf(d->today, sizeof(d->today), "%s", PQgetvalue(res, 0, 1));
-    snprintf(d->month, sizeof(d->month), "%s", PQgetvalue(res, 0, 2));
-    snprintf(d->week, sizeof(d->week), "%s", PQgetvalue(res, 0, 3));
+    snprintf(d->since, sizeof(d->since), "%s", tr_rows_text(res, 0, "since"));
+    snprintf(d->today, sizeof(d->today), "%s", tr_rows_text(res, 0, "today"));
+    snprintf(d->month, sizeof(d->month), "%s",
+             tr_rows_text(res, 0, "month_start"));
+    snprintf(d->week, sizeof(d->week), "%s",
+             tr_rows_text(res, 0, "week_start"));
     PQclear(res);
     return TR_OK;
 }
@@ -276,8 +279,8 @@ rates(struct tr_store *store, const struct tr_config *cfg, const char *since,
     }
     tr_http_init(&rc->http);
     for (i = 0; i < PQntuples(res) && err == TR_OK; i++) {
-        got = rate_of(store, rc, cfg, PQgetvalue(res, i, 0),
-                      PQgetvalue(res, i, 1), log, msg, msgsz);
+        got = rate_of(store, rc, cfg, tr_rows_text(res, i, "day"),
+                      tr_rows_text(res, i, "currency"), log, msg, msgsz);
         if (got < 0)
             err = TR_ENET;
         st->rates += got > 0;
@@ -339,7 +342,7 @@ tr_ads_sync(struct tr_store *store, const struct tr_config *cfg,
     if ((res = tr_store_query(store, tr_sql_ads_run_start, 2, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    snprintf(id, sizeof(id), "%s", tr_rows_text(res, 0, "id"));
     PQclear(res);
     tr_fb_init(&fb, cfg->fb_api_base, cfg->fb_token);
     for (i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include "outgoing/roi.h"
 #include "base/rules.h"
 #include "sql.h"
+#include "db/rows.h"
 #include "db/store.h"
 
 /* One line of the summary: a targetologist's day and the day before. */
@@ -65,9 +66,9 @@ row_of(const PGresult *res, const char *what, const char *who)
     int r;
 
     for (r = 0; r < PQntuples(res); r++)
-        if (strcmp(PQgetvalue(res, r, 0), what) == 0 &&
-            (who == NULL ? PQgetisnull(res, r, 1)
-                         : strcmp(PQgetvalue(res, r, 1), who) == 0))
+        if (strcmp(tr_rows_text(res, r, "what"), what) == 0 &&
+            (who == NULL ? tr_rows_null(res, r, "who")
+                         : strcmp(tr_rows_text(res, r, "who"), who) == 0))
             return r;
     return -1;
 }
@@ -79,10 +80,10 @@ line_of(const PGresult *res, const char *who, const char *emoji)
     int r = row_of(res, "sales", who);
 
     if (r >= 0) {
-        l.n = strtol(PQgetvalue(res, r, 2), NULL, 10);
-        l.amount = PQgetvalue(res, r, 3);
-        l.prev_n = strtol(PQgetvalue(res, r, 4), NULL, 10);
-        l.prev_amount = PQgetvalue(res, r, 5);
+        l.n = tr_rows_long(res, r, "n");
+        l.amount = tr_rows_text(res, r, "amount");
+        l.prev_n = tr_rows_long(res, r, "prev_n");
+        l.prev_amount = tr_rows_text(res, r, "prev_amount");
     }
     return l;
 }
@@ -106,10 +107,11 @@ add_lines(struct tr_buf *b, const struct tr_config *cfg,
             add_line(b, cfg, &l, 0, html);
     }
     for (r = 0; r < PQntuples(res); r++) {
-        if (PQgetisnull(res, r, 1) || strcmp(PQgetvalue(res, r, 0), "sales") ||
-            tr_rules_find(rules, PQgetvalue(res, r, 1)) != NULL)
+        if (tr_rows_null(res, r, "who") ||
+            strcmp(tr_rows_text(res, r, "what"), "sales") ||
+            tr_rules_find(rules, tr_rows_text(res, r, "who")) != NULL)
             continue;
-        l = line_of(res, PQgetvalue(res, r, 1), "\xE2\x80\xA2"); /* • */
+        l = line_of(res, tr_rows_text(res, r, "who"), "\xE2\x80\xA2"); /* • */
         add_line(b, cfg, &l, 0, html);
     }
 }
@@ -122,14 +124,14 @@ add_changes(struct tr_buf *b, const struct tr_config *cfg, const PGresult *res)
     int r = row_of(res, "reversed", NULL);
 
     tr_buf_addf(b, "\n\xE2\x86\xA9\xEF\xB8\x8F Отменено: %s \xE2\x80\x94 ",
-                r >= 0 ? PQgetvalue(res, r, 2) : "0"); /* ↩️ */
-    amount(b, cfg, r >= 0 ? PQgetvalue(res, r, 3) : "0");
+                r >= 0 ? tr_rows_text(res, r, "n") : "0"); /* ↩️ */
+    amount(b, cfg, r >= 0 ? tr_rows_text(res, r, "amount") : "0");
     r = row_of(res, "price_changed", NULL);
     tr_buf_addf(b, "\n\xE2\x9C\x8F\xEF\xB8\x8F Изменена цена: %s", /* ✏️ */
-                r >= 0 ? PQgetvalue(res, r, 2) : "0");
+                r >= 0 ? tr_rows_text(res, r, "n") : "0");
     if ((r = row_of(res, "restored", NULL)) >= 0)
         tr_buf_addf(b, "\n\xE2\x9C\x85 Восстановлено: %s", /* ✅ */
-                    PQgetvalue(res, r, 2));
+                    tr_rows_text(res, r, "n"));
 }
 
 /* The day before day (YYYY-MM-DD) into out. */
@@ -335,9 +337,9 @@ tr_digest_due(struct tr_store *store, const struct tr_config *cfg,
         NULL)
         return TR_EDB;
     for (r = 0; r < PQntuples(res) && err == TR_OK; r++) {
-        err = tr_digest_queue(store, cfg, rules, PQgetvalue(res, r, 0),
-                              PQgetvalue(res, r, 1)[0] == 't', 0, &queued, msg,
-                              msgsz);
+        err = tr_digest_queue(store, cfg, rules, tr_rows_text(res, r, "day"),
+                              tr_rows_text(res, r, "late")[0] == 't', 0,
+                              &queued, msg, msgsz);
         *rows += queued;
     }
     PQclear(res);
@@ -354,7 +356,7 @@ tr_digest_today(struct tr_store *store, const struct tr_config *cfg, char *day,
     if ((res = tr_store_query(store, tr_sql_digest_today, 1, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    snprintf(day, 11, "%s", PQgetvalue(res, 0, 0));
+    snprintf(day, 11, "%s", tr_rows_text(res, 0, "day"));
     PQclear(res);
     return TR_OK;
 }

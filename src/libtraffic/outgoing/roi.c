@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db/rows.h"
 #include "db/store.h"
 #include "outgoing/roi.h"
 #include "sql.h"
@@ -15,38 +16,34 @@ static void
 copy(char *dst, size_t dstsz, const PGresult *res, int r, const char *col,
      const char *null)
 {
-    int c = PQfnumber(res, col);
-
     snprintf(dst, dstsz, "%s",
-             c < 0 || PQgetisnull(res, r, c) ? null : PQgetvalue(res, r, c));
+             tr_rows_null(res, r, col) ? null : tr_rows_text(res, r, col));
 }
 
 static void
 row_of(const PGresult *res, int r, struct tr_roi_row *o)
 {
-    int c = PQfnumber(res, "no_rate");
-
     memset(o, 0, sizeof(*o));
     copy(o->who, sizeof(o->who), res, r, "who", "");
-    o->sales = strtol(PQgetvalue(res, r, PQfnumber(res, "sales")), NULL, 10);
+    o->sales = tr_rows_long(res, r, "sales");
     copy(o->revenue, sizeof(o->revenue), res, r, "revenue_kzt", "0");
     copy(o->spend, sizeof(o->spend), res, r, "spend_kzt", "0");
     copy(o->roi, sizeof(o->roi), res, r, "roi_pct", "");
     copy(o->roas, sizeof(o->roas), res, r, "roas", "");
     copy(o->cpa, sizeof(o->cpa), res, r, "cpa_kzt", "");
-    o->no_rate = c >= 0 && PQgetvalue(res, r, c)[0] == 't';
+    o->no_rate = tr_rows_text(res, r, "no_rate")[0] == 't';
 }
 
 /* The row of name among res's (-1: none), the total's for NULL. */
 static int
 find(const PGresult *res, const char *name)
 {
-    int r, c = PQfnumber(res, "who");
+    int r;
 
     for (r = 0; r < PQntuples(res); r++) {
-        if (name == NULL ? PQgetisnull(res, r, c)
-                         : !PQgetisnull(res, r, c) &&
-                               strcmp(PQgetvalue(res, r, c), name) == 0)
+        if (name == NULL ? tr_rows_null(res, r, "who")
+                         : !tr_rows_null(res, r, "who") &&
+                               strcmp(tr_rows_text(res, r, "who"), name) == 0)
             return r;
     }
     return -1;
@@ -96,26 +93,24 @@ rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
     for (r = 0; r < PQntuples(res) && len + 96 < sizeof(out->rates) &&
                 ru + 96 < sizeof(out->rates_ru);
          r++) {
-        src = PQgetvalue(res, r, PQfnumber(res, "source"));
+        src = tr_rows_text(res, r, "source");
         ru += (size_t)snprintf(
             out->rates_ru + ru, sizeof(out->rates_ru) - ru,
             "%s%s %s \xE2\x82\xB8%s%s (\xD0\x9D\xD0\x91 \xD0\xA0\xD0\x9A, %s)",
-            r ? "; " : "", PQgetvalue(res, r, PQfnumber(res, "currency")),
-            PQgetvalue(res, r, PQfnumber(res, "rate")),
-            strcmp(PQgetvalue(res, r, PQfnumber(res, "quant")), "1")
-                ? " \xD0\xB7\xD0\xB0 "
-                : "",
-            strcmp(PQgetvalue(res, r, PQfnumber(res, "quant")), "1")
-                ? PQgetvalue(res, r, PQfnumber(res, "quant"))
+            r ? "; " : "", tr_rows_text(res, r, "currency"),
+            tr_rows_text(res, r, "rate"),
+            strcmp(tr_rows_text(res, r, "quant"), "1") ? " \xD0\xB7\xD0\xB0 "
+                                                       : "",
+            strcmp(tr_rows_text(res, r, "quant"), "1")
+                ? tr_rows_text(res, r, "quant")
                 : "",
             strncmp(src, "nbk ", 4) == 0 ? src + 4 : src);
         len += (size_t)snprintf(
             out->rates + len, sizeof(out->rates) - len, "%s%s %s per %s (%s%s)",
-            r ? "; " : "", PQgetvalue(res, r, PQfnumber(res, "currency")),
-            PQgetvalue(res, r, PQfnumber(res, "rate")),
-            PQgetvalue(res, r, PQfnumber(res, "quant")),
-            PQgetvalue(res, r, PQfnumber(res, "source")),
-            PQgetvalue(res, r, PQfnumber(res, "earlier"))[0] == 't'
+            r ? "; " : "", tr_rows_text(res, r, "currency"),
+            tr_rows_text(res, r, "rate"), tr_rows_text(res, r, "quant"),
+            tr_rows_text(res, r, "source"),
+            tr_rows_text(res, r, "earlier")[0] == 't'
                 ? ", also for later days without a rate"
                 : "");
     }
@@ -131,7 +126,7 @@ tr_roi_compute(struct tr_store *store, const struct tr_config *cfg,
     const char *p[3] = {from, to, cfg->tz};
     PGresult *res;
     size_t i;
-    int r, c;
+    int r;
 
     memset(out, 0, sizeof(*out));
     if ((res = tr_store_query(store, tr_sql_roi, 3, p, msg, msgsz)) == NULL)
@@ -144,10 +139,10 @@ tr_roi_compute(struct tr_store *store, const struct tr_config *cfg,
     }
     for (i = 0; i < rules->n; i++)
         add(out, res, rules->v[i].name);
-    c = PQfnumber(res, "who");
     for (r = 0; r < PQntuples(res); r++)
-        if (!PQgetisnull(res, r, c) && !in_rules(rules, PQgetvalue(res, r, c)))
-            add(out, res, PQgetvalue(res, r, c));
+        if (!tr_rows_null(res, r, "who") &&
+            !in_rules(rules, tr_rows_text(res, r, "who")))
+            add(out, res, tr_rows_text(res, r, "who"));
     add(out, res, rules->fallback.name);
     add(out, res, NULL);
     out->v[out->n - 1].who[0] = '\0';

@@ -7,4 +7,4 @@ WITH taken AS (
  WHERE name = 'ads' AND until < now()
  RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM taken)
+SELECT EXISTS (SELECT 1 FROM taken) AS taken
