@@ -16,6 +16,7 @@
 #include "base/rules.h"
 #include "intake/sale.h"
 #include "sql.h"
+#include "db/rows.h"
 #include "db/store.h"
 #include "base/text.h"
 
@@ -176,7 +177,7 @@ save_sale(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
         PQclear(res);
         return tr_fail(msg, msgsz, TR_EDB, "sale statement returned no row");
     }
-    if (PQgetisnull(res, 0, 0)) {
+    if (tr_rows_null(res, 0, "sale_id")) {
         /* stored already: a repeat, or news for the sale */
         PQclear(res);
         it->outcome = TR_OUT_DUPLICATE;
@@ -299,8 +300,9 @@ save_event(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
              s->store, alone ? tr_sql_lead_event_lazy : tr_sql_lead_event, EP_N,
              p, msg, msgsz)) == NULL)
         return TR_EDB;
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1))
-        take_change(it, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    if (PQntuples(res) == 1 && !tr_rows_null(res, 0, "status"))
+        take_change(it, tr_rows_text(res, 0, "change"),
+                    tr_rows_text(res, 0, "status"));
     else
         err = tr_fail(msg, msgsz, TR_EDB, "lead_event returned no row");
     PQclear(res);
@@ -331,7 +333,7 @@ save_referral(struct tr_sale *s, const struct tr_received *d,
                                        msg, msgsz)) == NULL)
         return TR_EDB;
     if (PQntuples(res) == 1 &&
-        strcmp(PQgetvalue(res, 0, 0), "duplicate") == 0) {
+        strcmp(tr_rows_text(res, 0, "processing_status"), "duplicate") == 0) {
         it->outcome = TR_OUT_DUPLICATE;
         snprintf(it->reason, sizeof(it->reason),
                  "a conversion for lead %" PRId64 " is already stored", l->id);
@@ -526,15 +528,16 @@ tr_sale_probe(struct tr_sale *s, const char *source, char *msg, size_t msgsz)
     if (err == TR_OK && (res = tr_store_query(s->store, tr_sql_sale_probe, 1, p,
                                               msg, msgsz)) == NULL)
         err = TR_EDB;
-    if (err == TR_OK && (strcmp(PQgetvalue(res, 0, 0), "1") != 0 ||
-                         strcmp(PQgetvalue(res, 0, 1), "1") != 0 ||
-                         strcmp(PQgetvalue(res, 0, 2), "1") != 0))
+    if (err == TR_OK && (strcmp(tr_rows_text(res, 0, "sales"), "1") != 0 ||
+                         strcmp(tr_rows_text(res, 0, "tracking"), "1") != 0 ||
+                         strcmp(tr_rows_text(res, 0, "logs"), "1") != 0))
         err = tr_fail(msg, msgsz, TR_EDB,
                       "a sale written cannot be read back (sales_notifications "
                       "%s, all_sales_tracking %s, webhook_logs %s rows of 1): "
                       "row level security without a policy for this role?",
-                      PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-                      PQgetvalue(res, 0, 2));
+                      tr_rows_text(res, 0, "sales"),
+                      tr_rows_text(res, 0, "tracking"),
+                      tr_rows_text(res, 0, "logs"));
     PQclear(res);
     tr_store_rollback(s->store);
     return err;

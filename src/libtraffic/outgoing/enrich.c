@@ -16,6 +16,7 @@
 #include "outgoing/enrich.h"
 #include "base/rules.h"
 #include "sql.h"
+#include "db/rows.h"
 #include "db/store.h"
 
 #define BACKOFF_MAX_MS 30000L
@@ -341,10 +342,10 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait, char *msg,
             PQclear(res);
             break;
         }
-        c.id = PQgetvalue(res, 0, 0);
-        c.lead = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        c.attempts = strtol(PQgetvalue(res, 0, 2), NULL, 10);
-        c.age = strtod(PQgetvalue(res, 0, 3), NULL);
+        c.id = tr_rows_text(res, 0, "id");
+        c.lead = strtoll(tr_rows_text(res, 0, "lead_id"), NULL, 10);
+        c.attempts = tr_rows_long(res, 0, "enrich_attempts");
+        c.age = strtod(tr_rows_text(res, 0, "age"), NULL);
         for (k = 0; k < TR_UTM_N; k++)
             c.utm[k] =
                 PQgetisnull(res, 0, 4 + k) ? NULL : PQgetvalue(res, 0, 4 + k);

@@ -22,6 +22,7 @@
 #include "base/metrics.h"
 #include "outgoing/reconcile.h"
 #include "sql.h"
+#include "db/rows.h"
 #include "db/store.h"
 #include "base/text.h"
 
@@ -382,8 +383,8 @@ stored_sales(struct tr_reconcile *r, long long since, int dry,
         return TR_EDB;
     *won_n = 0;
     for (i = 0; i < PQntuples(res) && err == TR_OK; i++) {
-        id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        won_now = PQgetvalue(res, i, 1)[0] == 't';
+        id = strtoll(tr_rows_text(res, i, "lead_id"), NULL, 10);
+        won_now = tr_rows_text(res, i, "won")[0] == 't';
         *won_n += (size_t)won_now;
         if (tr_idset_has(seen, id))
             continue;
@@ -537,7 +538,7 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
     if ((res = tr_store_query(r->store, tr_sql_reconcile_lock, 1, w, msg,
                               msgsz)) == NULL)
         return TR_EDB;
-    locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    locked = strcmp(tr_rows_text(res, 0, "taken"), "t") == 0;
     PQclear(res);
     if (!locked) {
         st->busy = 1;
@@ -550,7 +551,7 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
                                   msgsz)) == NULL)
             err = TR_EDB;
         else
-            snprintf(run, sizeof(run), "%s", PQgetvalue(res, 0, 0));
+            snprintf(run, sizeof(run), "%s", tr_rows_text(res, 0, "id"));
         PQclear(res);
     }
     if (err == TR_OK) {

@@ -6,4 +6,4 @@ WITH taken AS (
  WHERE name = 'reconcile' AND (until < now() OR holder = $1)
  RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM taken)
+SELECT EXISTS (SELECT 1 FROM taken) AS taken
