@@ -539,4 +539,9 @@ MUTATIONS = [
       [("src/libtraffic/statements/status_health.sql",
         " d.refused\nFROM", " d.refused AS refused_n\nFROM")],
       ["t/042-access.t"]),
+    m("rates-xxe", "the NBK's XML parsed with its entities expanded (XXE)",
+      [("src/libtraffic/outgoing/rates.c",
+        "                        XML_PARSE_NONET | XML_PARSE_NOERROR |",
+        "                        XML_PARSE_NOENT | XML_PARSE_NOERROR |")],
+      ["t/017-rates.t"]),
 ]

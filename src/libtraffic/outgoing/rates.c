@@ -73,7 +73,7 @@ item(const xmlNode *n, struct tr_rate *r)
         q = 1;
     else if (tr_parse_id(quant, &q) != 0 || q > 1000000)
         return -1;
-    snprintf(r->currency, sizeof(r->currency), "%s", title);
+    snprintf(r->currency, sizeof(r->currency), "%.3s", title);
     snprintf(r->rate, sizeof(r->rate), "%s", price);
     r->quant = (long)q;
     return 0;
