@@ -1,6 +1,6 @@
 /*
  * ads.c: traffic-ctl ads sync (Facebook's spend and the official rates,
- * outgoing/ads.h) and traffic-ctl roi (observe/roi.h).
+ * outgoing/ads.h) and traffic-ctl roi (outgoing/roi.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,12 +29,12 @@ int
 ctl_ads(struct ctl *c)
 {
     static const struct tr_log log = {ctl_print_line, NULL};
-    struct tr_ads_days d;
+    struct tr_roi_days d;
     struct tr_ads_stats st;
     char msg[600];
     enum tr_err err;
 
-    if (tr_ads_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK) {
+    if (tr_roi_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK) {
         fprintf(stderr, "traffic-ctl ads: %s\n", msg);
         return 1;
     }
@@ -61,13 +61,13 @@ ctl_roi_args(const struct ctl *c)
 int
 ctl_roi(struct ctl *c)
 {
-    struct tr_ads_days d;
+    struct tr_roi_days d;
     char msg[600];
     struct tr_roi roi;
     struct tr_buf b;
     int rc = 0;
 
-    if (tr_ads_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK ||
+    if (tr_roi_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK ||
         tr_roi_compute(
             c->store, &c->cfg, &c->rules, c->opt[0] ? c->opt[0] : d.month,
             c->opt[1] ? c->opt[1] : d.today, &roi, msg, sizeof(msg)) != TR_OK) {

@@ -17,6 +17,7 @@
 #include "libtraffic/outgoing/outbox.h"
 #include "libtraffic/intake/pipeline.h"
 #include "libtraffic/outgoing/ads.h"
+#include "libtraffic/outgoing/roi.h"
 #include "libtraffic/outgoing/reconcile.h"
 #include "libtraffic/base/rules.h"
 #include "libtraffic/intake/spool.h"
@@ -149,7 +150,7 @@ static void
 ads_when_due(struct ctl *c, struct sidecar *s)
 {
     static const struct tr_log log = {ctl_print_line, NULL};
-    struct tr_ads_days d;
+    struct tr_roi_days d;
     struct tr_ads_stats st;
     char msg[600];
 
@@ -158,7 +159,7 @@ ads_when_due(struct ctl *c, struct sidecar *s)
         !every(&s->ads_looked, &s->last_ads, 60) ||
         tr_ads_due(c->store, &c->cfg, msg, sizeof(msg)) != 1)
         return;
-    if (tr_ads_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK ||
+    if (tr_roi_days(c->store, &c->cfg, &d, msg, sizeof(msg)) != TR_OK ||
         tr_ads_sync(c->store, &c->cfg, &c->rules, d.since, d.today, &log, &st,
                     msg, sizeof(msg)) != TR_OK)
         printf("ads: %s\n", msg);

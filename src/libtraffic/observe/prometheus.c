@@ -12,7 +12,6 @@
 #include "base/config.h"
 #include "base/metrics.h"
 #include "observe/prometheus.h"
-#include "outgoing/ads.h"
 #include "outgoing/roi.h"
 #include "base/request.h"
 #include "intake/spool.h"
@@ -314,14 +313,14 @@ static void
 ads(struct tr_buf *b, const struct tr_config *cfg, const struct tr_rules *rules,
     struct tr_store *store)
 {
-    struct tr_ads_days d;
+    struct tr_roi_days d;
     struct tr_roi day, month;
     char msg[256];
     PGresult *res;
     int k;
 
     if (cfg->fb_token == NULL ||
-        tr_ads_days(store, cfg, &d, msg, sizeof(msg)) != TR_OK)
+        tr_roi_days(store, cfg, &d, msg, sizeof(msg)) != TR_OK)
         return;
     memset(&month, 0, sizeof(month));
     if (tr_roi_compute(store, cfg, rules, d.today, d.today, &day, msg,

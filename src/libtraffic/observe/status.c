@@ -16,7 +16,6 @@
 #include "intake/spool.h"
 #include "sql.h"
 #include "observe/status.h"
-#include "outgoing/ads.h"
 #include "outgoing/roi.h"
 #include "db/rows.h"
 #include "db/store.h"
@@ -283,7 +282,7 @@ static int
 roi_section(struct tr_buf *b, struct tr_store *store,
             const struct tr_config *cfg, const struct tr_rules *rules)
 {
-    struct tr_ads_days d;
+    struct tr_roi_days d;
     struct tr_roi roi[3];
     const char *from[3];
     char msg[256];
@@ -292,7 +291,7 @@ roi_section(struct tr_buf *b, struct tr_store *store,
 
     if (cfg->fb_token == NULL)
         return 0;
-    if (tr_ads_days(store, cfg, &d, msg, sizeof(msg)) != TR_OK)
+    if (tr_roi_days(store, cfg, &d, msg, sizeof(msg)) != TR_OK)
         return -1;
     from[0] = d.today;
     from[1] = d.week;

@@ -58,13 +58,4 @@ enum tr_err tr_ads_sync(struct tr_store *store, const struct tr_config *cfg,
 int tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
                size_t msgsz);
 
-/* The team's days (each YYYY-MM-DD, 11 bytes): LOOKBACK days ago, today,
- * the month's first and the week's (Monday). */
-struct tr_ads_days {
-    char since[11], today[11], month[11], week[11];
-};
-
-enum tr_err tr_ads_days(struct tr_store *store, const struct tr_config *cfg,
-                        struct tr_ads_days *d, char *msg, size_t msgsz);
-
 #endif

@@ -208,3 +208,25 @@ tr_roi_format(const struct tr_roi *roi, int csv, long target_pct,
         err = tr_buf_addf(b, "rates: %s\n", roi->rates);
     return err;
 }
+
+enum tr_err
+tr_roi_days(struct tr_store *store, const struct tr_config *cfg,
+            struct tr_roi_days *d, char *msg, size_t msgsz)
+{
+    char back[24];
+    const char *p[2] = {cfg->tz, back};
+    PGresult *res;
+
+    snprintf(back, sizeof(back), "%ld", cfg->ads_lookback_days);
+    if ((res = tr_store_query(store, tr_sql_ads_days, 2, p, msg, msgsz)) ==
+        NULL)
+        return TR_EDB;
+    snprintf(d->since, sizeof(d->since), "%s", tr_rows_text(res, 0, "since"));
+    snprintf(d->today, sizeof(d->today), "%s", tr_rows_text(res, 0, "today"));
+    snprintf(d->month, sizeof(d->month), "%s",
+             tr_rows_text(res, 0, "month_start"));
+    snprintf(d->week, sizeof(d->week), "%s",
+             tr_rows_text(res, 0, "week_start"));
+    PQclear(res);
+    return TR_OK;
+}

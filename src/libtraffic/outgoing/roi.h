@@ -55,4 +55,13 @@ void tr_roi_release(struct tr_roi *roi);
 enum tr_err tr_roi_format(const struct tr_roi *roi, int csv, long target_pct,
                           struct tr_buf *b);
 
+/* The team's days (each YYYY-MM-DD, 11 bytes): LOOKBACK days ago, today,
+ * the month's first and the week's (Monday). */
+struct tr_roi_days {
+    char since[11], today[11], month[11], week[11];
+};
+
+enum tr_err tr_roi_days(struct tr_store *store, const struct tr_config *cfg,
+                        struct tr_roi_days *d, char *msg, size_t msgsz);
+
 #endif
