@@ -2,7 +2,9 @@
  * num.c: numbers from text, strictly.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/num.h"
 
@@ -82,4 +84,20 @@ int
 tr_lead_time_ahead(int64_t t, int64_t now)
 {
     return t > now + TR_LEAD_SKEW_S;
+}
+
+void
+tr_day_add(const char *day, int delta, char *out, size_t outsz)
+{
+    struct tm tm;
+    time_t t;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = (int)strtol(day, NULL, 10) - 1900;
+    tm.tm_mon = (int)strtol(day + 5, NULL, 10) - 1;
+    tm.tm_mday = (int)strtol(day + 8, NULL, 10) + delta;
+    tm.tm_hour = 12;
+    t = timegm(&tm);
+    gmtime_r(&t, &tm);
+    strftime(out, outsz, "%Y-%m-%d", &tm);
 }

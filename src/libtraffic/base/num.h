@@ -6,6 +6,7 @@
 #ifndef TR_NUM_H
 #define TR_NUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TR_PRICE_MAX 32 /* bytes of a normalised price */
@@ -38,5 +39,9 @@ int64_t tr_lead_time(int64_t raw);
  * Pure.
  */
 int tr_lead_time_ahead(int64_t t, int64_t now);
+
+/* day (YYYY-MM-DD) moved by delta days into out (11 bytes or more), in
+ * the calendar, whatever the time zone.  Pure. */
+void tr_day_add(const char *day, int delta, char *out, size_t outsz);
 
 #endif

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/num.h"
 #include "base/text.h"
 #include "db/rows.h"
 #include "db/store.h"
@@ -125,23 +125,6 @@ store_row(void *arg, const struct tr_fb_row *r, char *msg, size_t msgsz)
     return TR_OK;
 }
 
-/* day (YYYY-MM-DD) moved by delta days into out. */
-static void
-day_add(const char *day, int delta, char *out, size_t outsz)
-{
-    struct tm tm;
-    time_t t;
-
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = (int)strtol(day, NULL, 10) - 1900;
-    tm.tm_mon = (int)strtol(day + 5, NULL, 10) - 1;
-    tm.tm_mday = (int)strtol(day + 8, NULL, 10) + delta;
-    tm.tm_hour = 12;
-    t = timegm(&tm);
-    gmtime_r(&t, &tm);
-    strftime(out, outsz, "%Y-%m-%d", &tm);
-}
-
 /* The NBK's answers of one sync, by day, so that a weekend's look back
  * and the next day's ask once. */
 struct rate_cache {
@@ -216,7 +199,7 @@ rate_of(struct tr_store *store, struct rate_cache *rc,
     int back, got;
 
     for (back = 0; back <= RATE_LOOKBACK_DAYS; back++) {
-        day_add(day, -back, d, sizeof(d));
+        tr_day_add(day, -back, d, sizeof(d));
         if ((r = nbk(rc, cfg, d, msg, msgsz)) == NULL)
             return -1;
         for (i = 0; i < r->n && strcmp(r->v[i].currency, currency) != 0; i++)

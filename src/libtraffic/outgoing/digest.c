@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "base/num.h"
 #include "outgoing/digest.h"
 #include "outgoing/outbox.h"
 #include "outgoing/render.h"
@@ -134,23 +134,6 @@ add_changes(struct tr_buf *b, const struct tr_config *cfg, const PGresult *res)
                     tr_rows_text(res, r, "n"));
 }
 
-/* The day before day (YYYY-MM-DD) into out. */
-static void
-day_before(const char *day, char *out, size_t outsz)
-{
-    struct tm tm;
-    time_t t;
-
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = (int)strtol(day, NULL, 10) - 1900;
-    tm.tm_mon = (int)strtol(day + 5, NULL, 10) - 1;
-    tm.tm_mday = (int)strtol(day + 8, NULL, 10) - 1;
-    tm.tm_hour = 12;
-    t = timegm(&tm);
-    gmtime_r(&t, &tm);
-    strftime(out, outsz, "%Y-%m-%d", &tm);
-}
-
 /* The ROI order: a defined ROI first, the highest first; then the rest
  * in their order (the rules'). */
 static int
@@ -216,7 +199,7 @@ add_roi(struct tr_buf *b, struct tr_store *store, const struct tr_config *cfg,
     if (cfg->fb_token == NULL)
         return TR_OK;
     if (cfg->digest_roi_yesterday)
-        day_before(day, d, sizeof(d));
+        tr_day_add(day, -1, d, sizeof(d));
     else
         snprintf(d, sizeof(d), "%.10s", day);
     if (tr_roi_compute(store, cfg, rules, d, d, &roi, msg, msgsz) != TR_OK)
