@@ -172,24 +172,24 @@ MUTATIONS = [
       ["t/007-telegram.t", "t/031-telegram-errors.t"]),
     m("pacing-interval", "TELEGRAM_CHAT_INTERVAL_MS not kept between two"
       " messages",
-      [("sql/011_outbox_release.sql",
+      [("sql/functions/traffic_outbox_record.sql",
         "        v_next := now() + p_interval_ms * interval '1 millisecond';",
         "        v_next := now();")],
       ["t/032-telegram-pacing.t"]),
     m("pacing-group-minute", "a group's 20 a minute let through",
-      [("sql/011_outbox_release.sql",
+      [("sql/functions/traffic_outbox_record.sql",
         "v_recent[1] + interval '60 seconds');",
         "v_recent[1] + interval '1 second');")],
       ["t/032-telegram-pacing.t"]),
     # a combined message's other sales, recorded all at once
     m("record-batch-release", "a combined message's other sales leave their"
       " waiting edits and replies held",
-      [("sql/013_outbox_record_batch.sql",
+      [("sql/functions/traffic_outbox_record_batch.sql",
         "      AND w.status = 'pending' AND m.id = w.reply_to;",
         "      AND false AND m.id = w.reply_to;")],
       ["t/062-record-batch.t"]),
     m("record-batch-status", "a combined message's other sales never sent",
-      [("sql/013_outbox_record_batch.sql",
+      [("sql/functions/traffic_outbox_record_batch.sql",
         "                                   WHEN a.pending = 0 THEN 'sent'",
         "                                   WHEN a.pending < 0 THEN 'sent'")],
       ["t/062-record-batch.t"]),
@@ -210,7 +210,7 @@ MUTATIONS = [
       ["t/056-health-metrics.t"]),
     # AmoCRM: the rate and confirmation
     m("amocrm-rate", "AMOCRM_RATE exceeded (slots half as far apart)",
-      [("sql/007_sale_life.sql",
+      [("sql/functions/traffic_amocrm_take.sql",
         "    SET next_at = greatest(next_at, clock_timestamp())\n"
         "                  + interval '1.05 second' / p_per_second",
         "    SET next_at = greatest(next_at, clock_timestamp())\n"
@@ -445,7 +445,7 @@ MUTATIONS = [
       ["t/025-pool.t"]),
     # a sale that changes while its message is in flight (t/068)
     m("inflight-price-no-edit", "a new price during a send never edits it",
-      [("sql/007_sale_life.sql",
+      [("sql/functions/traffic_sale_apply.sql",
         "        SELECT o.sale_id, o.lead_id, o.chat_id, o.thread_id, 'edit', o.id,\n"
         "            v_event, CASE WHEN o.status = 'sent' THEN now()\n"
         "                          ELSE 'infinity' END\n"
@@ -462,7 +462,7 @@ MUTATIONS = [
         "                                     AND o.lease_until < now()))")],
       ["t/068-in-flight.t"]),
     m("inflight-reversal-no-reply", "a reversal during a send never replied",
-      [("sql/007_sale_life.sql",
+      [("sql/functions/traffic_sale_apply.sql",
         "        SELECT o.sale_id, o.lead_id, o.chat_id, o.thread_id, 'reply', o.id,\n"
         "            v_event, CASE WHEN o.status = 'sent' THEN now()\n"
         "                          ELSE 'infinity' END\n"

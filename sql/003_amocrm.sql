@@ -37,14 +37,6 @@ CREATE TABLE IF NOT EXISTS amocrm_rate (
 );
 INSERT INTO amocrm_rate VALUES (1, '-infinity') ON CONFLICT DO NOTHING;
 
-CREATE OR REPLACE FUNCTION traffic_amocrm_slot(p_per_second integer)
-RETURNS double precision LANGUAGE sql AS $$
-    UPDATE amocrm_rate
-    SET next_at = greatest(next_at, clock_timestamp())
-                  + interval '1.05 second' / p_per_second
-    WHERE id = 1
-    RETURNING extract(epoch FROM next_at - interval '1.05 second' / p_per_second
-                      - clock_timestamp())::double precision
-$$;
+\ir functions/traffic_amocrm_slot.sql
 
 INSERT INTO schema_migrations (version) VALUES ('003') ON CONFLICT DO NOTHING;

@@ -19,14 +19,7 @@ ALTER TABLE all_sales_tracking
     ALTER COLUMN sale_amount_known SET DEFAULT true,
     ALTER COLUMN sale_amount_known SET NOT NULL;
 
-CREATE OR REPLACE FUNCTION traffic_tracking_amount() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.sale_amount_known := NEW.sale_amount IS NOT NULL;
-    NEW.sale_amount := coalesce(NEW.sale_amount, 0);
-    RETURN NEW;
-END
-$$;
+\ir functions/traffic_tracking_amount.sql
 DROP TRIGGER IF EXISTS traffic_tracking_amount ON all_sales_tracking;
 CREATE TRIGGER traffic_tracking_amount
     BEFORE INSERT OR UPDATE OF sale_amount ON all_sales_tracking

@@ -13,55 +13,11 @@
 -- sees a row.  traffic-ctl check writes and reads a sale as the service's
 -- role and says when RLS refuses it.
 
-CREATE OR REPLACE FUNCTION traffic_tables() RETURNS SETOF text
-LANGUAGE sql STABLE AS $$
-    SELECT t FROM unnest(ARRAY['sales_notifications', 'all_sales_tracking',
-        'webhook_logs', 'notification_outbox', 'telegram_chats',
-        'amocrm_rate', 'referral_conversions', 'sale_events',
-        'reconcile_runs', 'traffic_alerts', 'traffic_leases',
-        'schema_migrations', 'adopt_log']) t
-    WHERE to_regclass(t) IS NOT NULL
-$$;
+\ir functions/traffic_tables.sql
 
-CREATE OR REPLACE FUNCTION traffic_allow_service(p_role name) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    t text;
-    pol text := 'traffic_service_' || p_role;
-BEGIN
-    FOR t IN SELECT traffic_tables() LOOP
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO %I',
-                       t, p_role);
-        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname =
-                       current_schema() AND tablename = t
-                       AND policyname = pol) THEN
-            EXECUTE format('CREATE POLICY %I ON %I TO %I USING (true) WITH '
-                           'CHECK (true)', pol, t, p_role);
-        END IF;
-    END LOOP;
-    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I '
-                   'TO %I', current_schema(), p_role);
-END
-$$;
+\ir functions/traffic_allow_service.sql
 
-CREATE OR REPLACE FUNCTION traffic_allow_reader(p_role name) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    t text;
-    pol text := 'traffic_reader_' || p_role;
-BEGIN
-    FOR t IN SELECT unnest(ARRAY['sales_notifications', 'all_sales_tracking',
-                                 'webhook_logs']) LOOP
-        EXECUTE format('GRANT SELECT ON %I TO %I', t, p_role);
-        IF NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname =
-                       current_schema() AND tablename = t
-                       AND policyname = pol) THEN
-            EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO %I USING '
-                           '(true)', pol, t, p_role);
-        END IF;
-    END LOOP;
-END
-$$;
+\ir functions/traffic_allow_reader.sql
 
 DO $$
 DECLARE

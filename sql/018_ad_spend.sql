@@ -48,16 +48,7 @@ INSERT INTO traffic_alerts (alert) VALUES ('ads') ON CONFLICT DO NOTHING;
 INSERT INTO traffic_leases (name) VALUES ('ads') ON CONFLICT DO NOTHING;
 
 -- the new tables under row level security, like every table (017)
-CREATE OR REPLACE FUNCTION traffic_tables() RETURNS SETOF text
-LANGUAGE sql STABLE AS $$
-    SELECT t FROM unnest(ARRAY['sales_notifications', 'all_sales_tracking',
-        'webhook_logs', 'notification_outbox', 'telegram_chats',
-        'amocrm_rate', 'referral_conversions', 'sale_events',
-        'reconcile_runs', 'traffic_alerts', 'traffic_leases',
-        'schema_migrations', 'adopt_log', 'ad_spend', 'fx_rates',
-        'ads_sync_runs']) t
-    WHERE to_regclass(t) IS NOT NULL
-$$;
+\ir functions/traffic_tables.sql
 
 DO $$
 BEGIN

@@ -64,7 +64,8 @@ for my $f (qw(share/man/man8/traffic-webhook.8 share/man/man8/traffic-ctl.8
               share/traffic-webhook/contrib/traffic-webhook-deliver.service)) {
     ok(-f "$prefix/$f", "installed: $f");
 }
-my @sql = map { m{/([^/]+)$} } glob("$src/sql/*.sql");
+my @sql = map { m{/(sql/.+)$} ? $1 =~ s{^sql/}{}r : () }
+    glob("$src/sql/*.sql"), glob("$src/sql/functions/*.sql");
 ok(-f "$prefix/share/traffic-webhook/sql/$_", "installed: sql/$_") for @sql;
 like(slurp("$prefix/share/traffic-webhook/contrib/traffic-webhook-deliver.service"),
     qr{^ExecStart=\S*/bin/traffic-ctl deliver --loop$}m,

@@ -12,7 +12,9 @@ use TrafficTest;
 start_pg();
 my $old = tmpdir() . '/sql-006';
 mkdir $old or die;
+mkdir "$old/functions" or die;
 copy($_, $old) or die for grep { !/007_/ } glob(srcdir() . '/sql/00[1-6]_*.sql');
+copy($_, "$old/functions") or die for glob(srcdir() . '/sql/functions/*.sql');
 my ($rc, $out) = ctl(['migrate', '--sql-dir', $old]);
 is($rc, 0, 'migrations 001-006 apply') or diag($out);
 psql("INSERT INTO sales_notifications (lead_id, lead_name, sale_amount,"

@@ -1,6 +1,6 @@
 # The outcome of a combined message recorded all at once
-# (traffic_outbox_record_batch, sql/013) does what recording its rows one
-# by one (traffic_outbox_record, sql/011) does, on the same rows: five
+# (sql/functions/traffic_outbox_record_batch.sql) does what recording its rows one
+# by one (sql/functions/traffic_outbox_record.sql) does, on the same rows: five
 # sales stored through nginx and the pool, two chats each, their messages
 # in chat A claimed as one combined message; a row purged while it was out,
 # an edit and a reply waiting for two of them, an edit waiting in chat B

@@ -42,7 +42,8 @@ static const struct ctl_command commands[] = {
      "[--sql-dir DIR]",
      "apply the pending sql/ migrations",
      "Applies the pending migrations (default " TR_SQL_DIR ",\n"
-     "or TRAFFIC_SQL_DIR), each in a transaction, under a lock.\n",
+     "or TRAFFIC_SQL_DIR), each in a transaction, under a lock.  A\n"
+     "fresh schema takes the newest baseline-NNN.sql instead.\n",
      CTL_CONFIG | CTL_DB,
      0,
      0,

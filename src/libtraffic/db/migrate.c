@@ -91,21 +91,89 @@ tr_migrate_pending(struct tr_store *store, const char *sqldir, int *pending,
     return err;
 }
 
-/* Applies one migration file and records it, in one transaction. */
+/*
+ * Appends the file an "\ir functions/NAME.sql" line names (psql's include,
+ * relative to dir): the current definition of a function, kept in one file
+ * that every migration changing it, and the baseline, load.
+ */
 static enum tr_err
-apply_one(struct tr_store *store, const char *dir, const char *name, char *msg,
-          size_t msgsz)
+include(struct tr_buf *sql, const char *dir, const char *from, const char *arg,
+        size_t n, char *msg, size_t msgsz)
 {
-    char path[4096], version[4];
-    const char *p[1] = {version};
-    struct tr_buf sql;
+    char rel[256], path[4096];
+    enum tr_err err;
+
+    while (n > 0 && strchr(" \t\r\n", arg[n - 1]) != NULL)
+        n--;
+    if (n < 15 || n >= sizeof(rel) || strncmp(arg, "functions/", 10) != 0 ||
+        strspn(arg + 10, "abcdefghijklmnopqrstuvwxyz0123456789_.") < n - 10 ||
+        strncmp(arg + n - 4, ".sql", 4) != 0)
+        return tr_fail(msg, msgsz, TR_EIO,
+                       "%s: \\ir names a file of functions/ (\"%.*s\")", from,
+                       (int)(n < 64 ? n : 64), arg);
+    memcpy(rel, arg, n);
+    rel[n] = '\0';
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    if ((err = tr_buf_read_file(sql, path, msg, msgsz)) == TR_OK &&
+        sql->len > 0 && sql->data[sql->len - 1] != '\n')
+        err = tr_buf_adds(sql, "\n");
+    return err;
+}
+
+/* Reads the script dir/name into sql, its \ir lines replaced by their files
+ * (psql -f runs the same script). */
+static enum tr_err
+read_script(struct tr_buf *sql, const char *dir, const char *name, char *msg,
+            size_t msgsz)
+{
+    char path[4096];
+    struct tr_buf raw;
+    const char *line, *end;
     enum tr_err err;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
+    tr_buf_init(&raw, MIGRATION_MAX);
+    err = tr_buf_read_file(&raw, path, msg, msgsz);
+    for (line = raw.data; err == TR_OK && line != NULL && *line != '\0';
+         line = end) {
+        end = strchr(line, '\n');
+        end = end != NULL ? end + 1 : line + strlen(line);
+        if (strncmp(line, "\\ir ", 4) == 0)
+            err = include(sql, dir, name, line + 4, (size_t)(end - line - 4),
+                          msg, msgsz);
+        else
+            err = tr_buf_add(sql, line, (size_t)(end - line));
+    }
+    tr_buf_release(&raw);
+    return err;
+}
+
+/* Records migration version "NNN" of name. */
+static enum tr_err
+record(struct tr_store *store, const char *name, char *msg, size_t msgsz)
+{
+    char version[4];
+    const char *p[1] = {version};
+
     memcpy(version, name, 3);
     version[3] = '\0';
+    return tr_store_run(store, tr_sql_migrate_record, 1, p, msg, msgsz);
+}
+
+/*
+ * Runs the script dir/name and records the migrations of names[0..n), in
+ * one transaction: one migration, or the baseline and those it stands for.
+ */
+static enum tr_err
+apply_one(struct tr_store *store, const char *dir, const char *name,
+          char *const *names, size_t n, char *msg, size_t msgsz)
+{
+    struct tr_buf sql;
+    enum tr_err err;
+    size_t i;
+
     tr_buf_init(&sql, MIGRATION_MAX);
-    if ((err = tr_buf_read_file(&sql, path, msg, msgsz)) != TR_OK) {
+    if ((err = read_script(&sql, dir, name, msg, msgsz)) != TR_OK) {
         tr_buf_release(&sql);
         return err;
     }
@@ -113,8 +181,8 @@ apply_one(struct tr_store *store, const char *dir, const char *name, char *msg,
     if (err == TR_OK)
         err =
             tr_store_script(store, sql.data ? sql.data : "", name, msg, msgsz);
-    if (err == TR_OK)
-        err = tr_store_run(store, tr_sql_migrate_record, 1, p, msg, msgsz);
+    for (i = 0; i < n && err == TR_OK; i++)
+        err = record(store, names[i], msg, msgsz);
     if (err == TR_OK)
         err = tr_store_commit(store, msg, msgsz);
     tr_store_rollback(store);
@@ -195,6 +263,50 @@ foreign(struct tr_store *store, const char *first, FILE *out, char *msg,
                    "does it (then migrate goes on)");
 }
 
+static int
+is_baseline(const char *name)
+{
+    return strlen(name) == 16 && strncmp(name, "baseline-", 9) == 0 &&
+           strspn(name + 9, "0123456789") == 3 &&
+           strcmp(name + 12, ".sql") == 0;
+}
+
+/*
+ * A schema without any of the service's tables gets the newest
+ * baseline-NNN.sql of dir (migrations 001 to NNN squashed) and those
+ * migrations recorded, in one transaction; *done counts it.  Any other
+ * schema, or a dir without a baseline, is left to the migrations.
+ */
+static enum tr_err
+baseline(struct tr_store *store, const char *dir,
+         const struct tr_dir_list *files, FILE *out, size_t *done, char *msg,
+         size_t msgsz)
+{
+    struct tr_dir_list bases;
+    const char *base;
+    enum tr_err err;
+    size_t n = 0;
+    int fresh = 0;
+
+    err = tr_dir_list(&bases, dir, is_baseline, 0, msg, msgsz);
+    if (err == TR_OK && bases.n > 0 &&
+        (fresh = yes(store, tr_sql_migrate_fresh, NULL, msg, msgsz)) < 0)
+        err = TR_EDB;
+    if (err == TR_OK && fresh > 0) {
+        base = bases.names[bases.n - 1];
+        while (n < files->n && strncmp(files->names[n], base + 9, 3) <= 0)
+            n++;
+        if (n > 0 && (err = apply_one(store, dir, base, files->names, n, msg,
+                                      msgsz)) == TR_OK) {
+            fprintf(out, "applied %s (migrations %.3s to %.3s)\n", base,
+                    files->names[0], files->names[n - 1]);
+            (*done)++;
+        }
+    }
+    tr_dir_list_release(&bases);
+    return err;
+}
+
 enum tr_err
 tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
                  char *msg, size_t msgsz)
@@ -218,11 +330,14 @@ tr_migrate_apply(struct tr_store *store, const char *sqldir, FILE *out,
     /* the lock is the session's: no reconnecting until it is given back */
     tr_store_keep_session(store, 1);
     err = foreign(store, files.names[0], out, msg, msgsz);
+    if (err == TR_OK)
+        err = baseline(store, sqldir, &files, out, &done, msg, msgsz);
     for (i = 0; i < files.n && err == TR_OK; i++) {
         if ((a = applied(store, files.names[i], msg, msgsz)) < 0)
             err = TR_EDB;
-        else if (a == 0 && (err = apply_one(store, sqldir, files.names[i], msg,
-                                            msgsz)) == TR_OK) {
+        else if (a == 0 &&
+                 (err = apply_one(store, sqldir, files.names[i],
+                                  files.names + i, 1, msg, msgsz)) == TR_OK) {
             fprintf(out, "applied %s\n", files.names[i]);
             done++;
         }

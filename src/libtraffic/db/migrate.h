@@ -1,6 +1,10 @@
 /*
  * migrate.h: the numbered migrations of sql/ ("NNN_name.sql", applied in
- * lexical order, each once, recorded in schema_migrations).
+ * lexical order, each once, recorded in schema_migrations).  A schema
+ * without any of the service's tables takes the squashed baseline
+ * ("baseline-NNN.sql", migrations 001 to NNN) instead of those migrations.
+ * A line "\ir functions/NAME.sql" of either loads that file: each function's
+ * one definition (sql/functions/).
  */
 #ifndef TR_MIGRATE_H
 #define TR_MIGRATE_H
@@ -18,7 +22,8 @@ struct tr_store;
 
 /*
  * Applies the pending migrations of sqldir under an advisory lock (two
- * operators at once wait for each other), each in its own transaction.
+ * operators at once wait for each other), each in its own transaction; on
+ * a fresh schema the newest baseline first, for the migrations it holds.
  * Writes one line per file applied to out, or that nothing was pending.
  * TR_EIO (the files), TR_EDB / TR_EDBDOWN.
  */

@@ -13,7 +13,7 @@
  * A lead whose sale is stored already, and any other lead event of a lead
  * that may have one (another status, a deletion), goes through
  * lead_event.sql instead: its sale follows it (a new price, a reversal, a
- * restoration; sql/007's traffic_sale_apply), unless the event is older
+ * restoration; sql/functions/traffic_sale_apply.sql), unless the event is older
  * than what the sale knows.
  */
 #ifndef TR_SALE_H

@@ -2,7 +2,7 @@
  * amorate.h: the AmoCRM API's request rate, shared by the whole pool, the
  * sidecar and reconciliation across every host: AmoCRM allows 7 requests
  * a second per integration and blocks the IP beyond that.  Each request
- * first takes a slot in PostgreSQL (traffic_amocrm_take, sql/007).
+ * first takes a slot in PostgreSQL (sql/functions/traffic_amocrm_take.sql).
  */
 #ifndef TR_AMORATE_H
 #define TR_AMORATE_H

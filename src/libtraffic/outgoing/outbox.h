@@ -1,6 +1,7 @@
 /*
  * outbox.h: the Telegram outbox in the database (notification_outbox,
- * telegram_chats, sql/002 and sql/005).
+ * telegram_chats, sql/002; its record after a send is
+ * sql/functions/traffic_outbox_record.sql).
  *
  * A new sale's statement writes one outbox row per configured chat.  A
  * message is sent by whoever claims its row: the claim holds the chat for a

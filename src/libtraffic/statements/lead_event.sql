@@ -1,5 +1,5 @@
 -- What a lead event says about the lead's stored sale (traffic_sale_apply,
--- sql/007: a new price, a reversal, a restoration, a stale event, nothing),
+-- sql/functions/: a new price, a reversal, a restoration, a stale event, nothing),
 -- and the event's log row: 'success' with the change in detail when it
 -- changed the sale, 'skipped' with reason 'stale' when it is older than
 -- what the sale knows, else $14 with the reason $15 (a repeat of a stored

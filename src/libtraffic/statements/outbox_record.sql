@@ -1,5 +1,5 @@
--- The outcome of one send (sql/005's traffic_outbox_record): the row's new
--- status, NULL when the row is gone.
+-- The outcome of one send (traffic_outbox_record, sql/functions/): the
+-- row's new status, NULL when the row is gone.
 --   $1 outbox id, $2 'sent', 'retry' or 'failed', $3 Telegram's
 --   message_id, $4 the error (or a note), $5 the retry delay (ms), $6 the
 --   chat it went to when Telegram moved it, $7 TELEGRAM_CHAT_INTERVAL_MS,

@@ -1,5 +1,5 @@
--- The outcome of one combined message (sql/013's
--- traffic_outbox_record_batch) for each sale's row in it: the first one
+-- The outcome of one combined message (traffic_outbox_record_batch, in
+-- sql/functions/) for each sale's row in it: the first one
 -- paces the chat, every one keeps the first row as its batch_id once sent.
 -- The first row's status.
 --   $1 the outbox ids (bigint[]), $2 .. $10 as outbox_record.sql
