@@ -6,7 +6,6 @@
  * env file, a network that does not answer); exit 78 for the configuration,
  * 1 for the rest.  --config-only: no database, no network.
  */
-#include <libpq-fe.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/rows.h"
 #include "libtraffic/base/amobase.h"
 #include "ctl/ctl.h"
 #include "libtraffic/observe/alerts.h"
@@ -184,18 +184,18 @@ static int
 check_durability(struct tr_store *store)
 {
     char msg[512];
-    PGresult *res = tr_store_query(store, tr_sql_check_durability, 0, NULL, msg,
-                                   sizeof(msg));
+    struct tr_rows *res = tr_store_query(store, tr_sql_check_durability, 0,
+                                         NULL, msg, sizeof(msg));
     int problems = 0;
 
-    if (res == NULL || PQntuples(res) != 1) {
+    if (res == NULL || tr_rows_count(res) != 1) {
         printf("problem: the database's fsync and synchronous_commit cannot "
                "be read (%s)\n",
                res == NULL ? msg : "no row");
-        PQclear(res);
+        tr_rows_free(res);
         return 1;
     }
-    if (strcmp(PQgetvalue(res, 0, 0), "on") != 0) {
+    if (strcmp(tr_rows_text(res, 0, "fsync"), "on") != 0) {
         printf("problem: PostgreSQL runs with fsync off: a crash of its "
                "machine can lose sales already answered 200, and the "
                "database with them: set fsync = on\n");
@@ -205,12 +205,12 @@ check_durability(struct tr_store *store)
         printf("note: synchronous_commit is off for this database or role; "
                "the service's sessions commit with %s, so a sale answered "
                "200 is on disk\n",
-               PQgetvalue(res, 0, 1));
+               tr_rows_text(res, 0, "synchronous_commit"));
     else if (problems == 0)
         printf("database: a sale's commit is on disk before its 200 "
                "(synchronous_commit %s)\n",
-               PQgetvalue(res, 0, 1));
-    PQclear(res);
+               tr_rows_text(res, 0, "synchronous_commit"));
+    tr_rows_free(res);
     return problems;
 }
 

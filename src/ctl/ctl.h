@@ -118,8 +118,8 @@ const char *ctl_sql_dir(const char *opt);
 
 /* Prints a result as a table: a header line of its column names, the rows
  * tab separated, "(N rows)". */
-struct pg_result;
-void ctl_print_table(struct pg_result *res, FILE *out);
+struct tr_rows;
+void ctl_print_table(struct tr_rows *res, FILE *out);
 
 /* A log sink printing each line on stdout at once. */
 void ctl_print_line(void *arg, enum tr_log_level level, const char *line);

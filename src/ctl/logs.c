@@ -3,9 +3,9 @@
  * shows them, newest first, tab separated.
  */
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 
+#include "db/rows.h"
 #include "ctl/ctl.h"
 #include "libtraffic/base/num.h"
 #include "libtraffic/sql.h"
@@ -15,19 +15,19 @@
 #define LOGS_MAX 1000
 
 void
-ctl_print_table(PGresult *res, FILE *out)
+ctl_print_table(struct tr_rows *res, FILE *out)
 {
-    int i, j, nf = PQnfields(res);
+    int i, j, nf = tr_rows_columns(res);
 
     for (j = 0; j < nf; j++)
-        fprintf(out, "%s%s", j ? "\t" : "", PQfname(res, j));
+        fprintf(out, "%s%s", j ? "\t" : "", tr_rows_name(res, j));
     fputc('\n', out);
-    for (i = 0; i < PQntuples(res); i++) {
+    for (i = 0; i < tr_rows_count(res); i++) {
         for (j = 0; j < nf; j++)
-            fprintf(out, "%s%s", j ? "\t" : "", PQgetvalue(res, i, j));
+            fprintf(out, "%s%s", j ? "\t" : "", tr_rows_cell(res, i, j));
         fputc('\n', out);
     }
-    fprintf(out, "(%d rows)\n", PQntuples(res));
+    fprintf(out, "(%d rows)\n", tr_rows_count(res));
 }
 
 /* --limit N, --status S, --lead ID, --source S: the numbers into *limit
@@ -59,7 +59,7 @@ ctl_logs(struct ctl *c)
     char limit[24], lead[24], msg[512];
     const char *p[4];
     int64_t v, id;
-    PGresult *res;
+    struct tr_rows *res;
 
     numbers(c, &v, &id);
     snprintf(limit, sizeof(limit), "%" PRId64, v);
@@ -74,6 +74,6 @@ ctl_logs(struct ctl *c)
         return 1;
     }
     ctl_print_table(res, stdout);
-    PQclear(res);
+    tr_rows_free(res);
     return 0;
 }

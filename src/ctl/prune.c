@@ -2,11 +2,11 @@
  * prune.c: traffic-ctl prune: webhook_logs older than an age; the sales
  * stay.
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "ctl/ctl.h"
 #include "libtraffic/base/text.h"
 #include "libtraffic/sql.h"
@@ -24,7 +24,7 @@ ctl_prune(struct ctl *c)
     long long age = tr_text_parse_age(c->opt[0]);
     char secs[24], msg[512];
     const char *p[1] = {secs};
-    PGresult *res;
+    struct tr_rows *res;
     long removed;
 
     snprintf(secs, sizeof(secs), "%lld", age);
@@ -33,8 +33,8 @@ ctl_prune(struct ctl *c)
         fprintf(stderr, "traffic-ctl prune: %s\n", msg);
         return 1;
     }
-    removed = strtol(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
+    removed = tr_rows_changed(res);
+    tr_rows_free(res);
     printf("webhook_logs: %ld row%s older than %lld s removed\n", removed,
            removed == 1 ? "" : "s", age);
     return 0;

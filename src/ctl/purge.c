@@ -3,10 +3,10 @@
  * out of every table that holds it, in one statement, saying what went.
  */
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "db/rows.h"
 #include "ctl/ctl.h"
 #include "libtraffic/sql.h"
 #include "libtraffic/db/store.h"
@@ -17,7 +17,7 @@ ctl_purge(struct ctl *c)
     char lead[24], msg[512];
     const char *p[1] = {lead};
     int64_t id;
-    PGresult *res;
+    struct tr_rows *res;
     long n;
     int i;
 
@@ -28,11 +28,11 @@ ctl_purge(struct ctl *c)
         fprintf(stderr, "traffic-ctl purge-lead: %s\n", msg);
         return 1;
     }
-    for (i = 0; i < PQntuples(res); i++) {
-        n = strtol(PQgetvalue(res, i, 1), NULL, 10);
-        printf("%s: %ld row%s removed\n", PQgetvalue(res, i, 0), n,
+    for (i = 0; i < tr_rows_count(res); i++) {
+        n = tr_rows_long(res, i, "removed");
+        printf("%s: %ld row%s removed\n", tr_rows_text(res, i, "tbl"), n,
                n == 1 ? "" : "s");
     }
-    PQclear(res);
+    tr_rows_free(res);
     return 0;
 }

@@ -4,11 +4,11 @@
  * targetologist on purpose.
  */
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "ctl/ctl.h"
 #include "libtraffic/base/num.h"
 #include "libtraffic/sql.h"
@@ -20,7 +20,8 @@ section(struct ctl *c, const char *heading, const char *sql, int nparams,
         const char *const *p)
 {
     char msg[512];
-    PGresult *res = tr_store_query(c->store, sql, nparams, p, msg, sizeof(msg));
+    struct tr_rows *res =
+        tr_store_query(c->store, sql, nparams, p, msg, sizeof(msg));
 
     if (res == NULL) {
         fprintf(stderr, "traffic-ctl %s: %s\n", c->cmd->name, msg);
@@ -28,7 +29,7 @@ section(struct ctl *c, const char *heading, const char *sql, int nparams,
     }
     printf("%s\n", heading);
     ctl_print_table(res, stdout);
-    PQclear(res);
+    tr_rows_free(res);
     return 0;
 }
 
@@ -38,7 +39,7 @@ ctl_sale(struct ctl *c)
     char lead[24], msg[512], limit[] = "50";
     const char *p[4] = {lead, NULL, NULL, NULL};
     const char *logs[4] = {limit, NULL, lead, NULL};
-    PGresult *res;
+    struct tr_rows *res;
     int64_t id;
     int i, rc;
 
@@ -49,15 +50,15 @@ ctl_sale(struct ctl *c)
         fprintf(stderr, "traffic-ctl sale: %s\n", msg);
         return 1;
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    if (tr_rows_count(res) != 1) {
+        tr_rows_free(res);
         fprintf(stderr, "traffic-ctl sale: no sale for lead %s\n", lead);
         return 1;
     }
     printf("sale of lead %s\n", lead);
-    for (i = 1; i < PQnfields(res); i++)
-        printf("  %-20s %s\n", PQfname(res, i), PQgetvalue(res, 0, i));
-    PQclear(res);
+    for (i = 1; i < tr_rows_columns(res); i++)
+        printf("  %-20s %s\n", tr_rows_name(res, i), tr_rows_cell(res, 0, i));
+    tr_rows_free(res);
     rc = section(c, "events", tr_sql_sale_history, 1, p);
     rc |= section(c, "messages", tr_sql_sale_messages, 1, p);
     rc |= section(c, "webhook_logs", tr_sql_logs_print, 4, logs);
@@ -78,7 +79,7 @@ ctl_reassign(struct ctl *c)
     const struct tr_rule *rule = tr_rules_find(&c->rules, c->operand[1]);
     char lead[24], msg[512];
     const char *p[3];
-    PGresult *res;
+    struct tr_rows *res;
     int rc = 0;
 
     if (rule == NULL) {
@@ -97,17 +98,18 @@ ctl_reassign(struct ctl *c)
         fprintf(stderr, "traffic-ctl reassign: %s\n", msg);
         return 1;
     }
-    if (PQntuples(res) != 1) {
+    if (tr_rows_count(res) != 1) {
         fprintf(stderr, "traffic-ctl reassign: no sale for lead %s\n", lead);
         rc = 1;
-    } else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0) {
+    } else if (strcmp(tr_rows_text(res, 0, "changed"), "0") == 0) {
         printf("reassign: lead %s is %s already\n", lead, rule->name);
     } else {
         printf("reassign: lead %s: %s -> %s, %s message%s to edit (the "
                "sidecar sends them)\n",
-               lead, PQgetvalue(res, 0, 0), rule->name, PQgetvalue(res, 0, 2),
-               strcmp(PQgetvalue(res, 0, 2), "1") == 0 ? "" : "s");
+               lead, tr_rows_text(res, 0, "targetologist"), rule->name,
+               tr_rows_text(res, 0, "edits"),
+               strcmp(tr_rows_text(res, 0, "edits"), "1") == 0 ? "" : "s");
     }
-    PQclear(res);
+    tr_rows_free(res);
     return rc;
 }

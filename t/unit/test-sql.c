@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libtraffic/db/rows.h"
 #include "libtraffic/outgoing/outbox.h"
 #include "sql.h"
 #include "tap.h"
@@ -25,6 +26,26 @@ listed(const char *name, const char *const *list)
     return 0;
 }
 
+/*
+ * Every column a statement returns has a name of its own, for rows.h's
+ * readers: no "?column?", no two alike (a reader would take the first).
+ */
+static void
+check_names(PGconn *conn, const char *name)
+{
+    PGresult *d = PQdescribePrepared(conn, "");
+    int i, j, n = PQnfields(d), bad = 0;
+
+    for (i = 0; i < n && !bad; i++) {
+        bad = strcmp(PQfname(d, i), "?column?") == 0;
+        for (j = 0; j < i && !bad; j++)
+            bad = strcmp(PQfname(d, i), PQfname(d, j)) == 0;
+    }
+    ok(!bad, "%s names each of its %d columns once%s%s", name, n,
+       bad ? ": not " : "", bad ? PQfname(d, i - 1) : "");
+    PQclear(d);
+}
+
 /* The columns a statement must return: 0 when it has them all. */
 static void
 check_columns(PGconn *conn, const char *name)
@@ -33,10 +54,13 @@ check_columns(PGconn *conn, const char *name)
     char msg[256] = "";
     enum tr_err err = TR_OK;
 
+    /* rows.h's rows are libpq's result */
+    const struct tr_rows *rows = (const struct tr_rows *)(void *)d;
+
     if (listed(name, claiming))
-        err = tr_claims_check(d, msg, sizeof(msg));
+        err = tr_claims_check(rows, msg, sizeof(msg));
     else if (strcmp(name, "sale_view") == 0)
-        err = tr_outbox_check_view(d, msg, sizeof(msg));
+        err = tr_outbox_check_view(rows, msg, sizeof(msg));
     else {
         PQclear(d);
         return;
@@ -66,8 +90,10 @@ main(void)
         ok(PQresultStatus(r) == PGRES_COMMAND_OK, "%s prepares%s%s", s->name,
            PQresultStatus(r) == PGRES_COMMAND_OK ? "" : ": ",
            PQresultStatus(r) == PGRES_COMMAND_OK ? "" : PQerrorMessage(conn));
-        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            check_names(conn, s->name);
             check_columns(conn, s->name);
+        }
         PQclear(r);
     }
     ok(n >= 30, "every statement tried (%d)", n);

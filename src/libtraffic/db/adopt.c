@@ -1,10 +1,10 @@
 /*
  * adopt.c: the old handler's tables compared with ours, and converted.
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "db/adopt.h"
 #include "base/buf.h"
 #include "db/migrate.h"
@@ -17,17 +17,17 @@
 static enum tr_err
 print_plan(struct tr_store *store, FILE *out, char *msg, size_t msgsz)
 {
-    PGresult *res;
+    struct tr_rows *res;
     int i;
 
     if ((res = tr_store_query(store, tr_sql_adopt_plan, 0, NULL, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    for (i = 0; i < PQntuples(res); i++)
-        fprintf(out, "adopt: %s\n", PQgetvalue(res, i, 0));
-    if (PQntuples(res) == 0)
+    for (i = 0; i < tr_rows_count(res); i++)
+        fprintf(out, "adopt: %s\n", tr_rows_text(res, i, "line"));
+    if (tr_rows_count(res) == 0)
         fprintf(out, "adopt: nothing to convert\n");
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 

@@ -1,13 +1,13 @@
 /*
  * migrate.c: listing, checking and applying the migrations.
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "db/rows.h"
 #include "base/buf.h"
 #include "base/dir.h"
 #include "db/migrate.h"
@@ -44,13 +44,15 @@ yes(struct tr_store *store, const char *sql, const char *param, char *msg,
     size_t msgsz)
 {
     const char *p[1] = {param};
-    PGresult *res = tr_store_query(store, sql, param ? 1 : 0, p, msg, msgsz);
+    struct tr_rows *res =
+        tr_store_query(store, sql, param ? 1 : 0, p, msg, msgsz);
     int v;
 
     if (res == NULL)
         return -1;
-    v = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
+    v = tr_rows_count(res) == 1 &&
+        strcmp(tr_rows_text(res, 0, "yes"), "t") == 0;
+    tr_rows_free(res);
     return v;
 }
 
@@ -226,17 +228,17 @@ int
 tr_migrate_differences(struct tr_store *store, FILE *out, char *msg,
                        size_t msgsz)
 {
-    PGresult *res;
+    struct tr_rows *res;
     int i, n;
 
     if ((res = tr_store_query(store, tr_sql_adopt_check, 0, NULL, msg,
                               msgsz)) == NULL)
         return -1;
-    n = PQntuples(res);
+    n = tr_rows_count(res);
     for (i = 0; out != NULL && i < n; i++)
-        fprintf(out, "  %s: %s\n", PQgetvalue(res, i, 0),
-                PQgetvalue(res, i, 1));
-    PQclear(res);
+        fprintf(out, "  %s: %s\n", tr_rows_text(res, i, "tbl"),
+                tr_rows_text(res, i, "problem"));
+    tr_rows_free(res);
     return n;
 }
 

@@ -1,6 +1,6 @@
 /*
  * store.c: the connection, its deadlines, prepared statements and the
- * pooler fallback, transactions.
+ * pooler fallback, transactions.  A result leaves as rows.h's rows.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "sql.h"
+#include "db/rows.h"
 #include "db/store.h"
 #include "base/text.h"
 
@@ -262,8 +263,8 @@ session_commit(struct tr_store *store, char *msg, size_t msgsz)
 {
     PGresult *res = exec(store, tr_sql_session_commit, 0, NULL, msg, msgsz);
 
-    store->commit_raised =
-        res != NULL && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    store->commit_raised = res != NULL && tr_rows_text((struct tr_rows *)res, 0,
+                                                       "raised")[0] == 't';
     PQclear(res);
     return store->conn != NULL ? TR_OK : TR_EDBDOWN;
 }
@@ -415,7 +416,7 @@ statement_name(const char *sql, char *buf, size_t bufsz)
  * us and PostgreSQL: they are not ours to keep), plain ones from now on, and
  * this one again if no transaction is open.
  */
-static PGresult *
+static struct tr_rows *
 unprepare(struct tr_store *store, PGresult *bad, const char *sql, int n,
           const char *const *params, char *msg, size_t msgsz)
 {
@@ -431,14 +432,14 @@ unprepare(struct tr_store *store, PGresult *bad, const char *sql, int n,
         return NULL; /* msg says why */
     store->unprepared = 1;
     if (PQtransactionStatus(store->conn) == PQTRANS_IDLE)
-        return exec(store, sql, n, params, msg, msgsz);
+        return (struct tr_rows *)exec(store, sql, n, params, msg, msgsz);
     tr_fail(msg, msgsz, TR_EDB,
             "prepared statements are lost between "
             "transactions (a transaction pooler?): no longer preparing");
     return NULL;
 }
 
-PGresult *
+struct tr_rows *
 tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
                         const char *const *params, char *msg, size_t msgsz)
 {
@@ -451,7 +452,7 @@ tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
     for (i = 0; i < store->nprepared && store->prepared[i] != sql; i++)
         ;
     if (i == PREPARED_MAX || store->unprepared)
-        return exec(store, sql, n, params, msg, msgsz);
+        return (struct tr_rows *)exec(store, sql, n, params, msg, msgsz);
     statement_name(sql, name, sizeof(name));
     if (i == store->nprepared) {
         res = answer(store, PQsendPrepare(store->conn, name, sql, n, NULL),
@@ -464,8 +465,9 @@ tr_store_query_prepared(struct tr_store *store, const char *sql, int n,
     res = answer(
         store, PQsendQueryPrepared(store->conn, name, n, params, NULL, NULL, 0),
         &bad, msg, msgsz);
-    return res != NULL ? res
-                       : unprepare(store, bad, sql, n, params, msg, msgsz);
+    if (res == NULL)
+        return unprepare(store, bad, sql, n, params, msg, msgsz);
+    return (struct tr_rows *)res;
 }
 
 const char *
@@ -483,13 +485,13 @@ tr_store_prepared_as(const struct tr_store *store, const char *sql, char *buf,
     return NULL;
 }
 
-PGresult *
+struct tr_rows *
 tr_store_query(struct tr_store *store, const char *sql, int n,
                const char *const *params, char *msg, size_t msgsz)
 {
-    if (ready(store, msg, msgsz) != TR_OK)
-        return NULL;
-    return exec(store, sql, n, params, msg, msgsz);
+    return ready(store, msg, msgsz) != TR_OK
+               ? NULL
+               : (struct tr_rows *)exec(store, sql, n, params, msg, msgsz);
 }
 
 enum tr_err
@@ -512,11 +514,11 @@ enum tr_err
 tr_store_run(struct tr_store *store, const char *sql, int n,
              const char *const *params, char *msg, size_t msgsz)
 {
-    PGresult *res = tr_store_query(store, sql, n, params, msg, msgsz);
+    struct tr_rows *rows = tr_store_query(store, sql, n, params, msg, msgsz);
 
-    if (res == NULL)
+    if (rows == NULL)
         return TR_EDB;
-    PQclear(res);
+    tr_rows_free(rows);
     return TR_OK;
 }
 

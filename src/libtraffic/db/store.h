@@ -21,7 +21,7 @@
 
 #include "base/err.h"
 
-struct pg_result;
+struct tr_rows;
 struct tr_store;
 
 #define TR_STORE_RETRY_MS 1000   /* after a failure, no new connect before */
@@ -77,21 +77,20 @@ int tr_store_alive(struct tr_store *store);
 /*
  * Runs one parameterised statement (params as text, NULL for SQL NULL),
  * connecting first unless a transaction or a kept session is open (then
- * the connection must be the same).  Returns the result (PQclear() it), or
+ * the connection must be the same).  Returns the rows (tr_rows_free() them), or
  * NULL with the reason in msg.
  */
-struct pg_result *tr_store_query(struct tr_store *store, const char *sql, int n,
-                                 const char *const *params, char *msg,
-                                 size_t msgsz);
+struct tr_rows *tr_store_query(struct tr_store *store, const char *sql, int n,
+                               const char *const *params, char *msg,
+                               size_t msgsz);
 
 /*
  * tr_store_query for a statement run often (sql static, e.g. tr_sql_*):
  * parsed and planned once per session, known by its text's address.
  */
-struct pg_result *tr_store_query_prepared(struct tr_store *store,
-                                          const char *sql, int n,
-                                          const char *const *params, char *msg,
-                                          size_t msgsz);
+struct tr_rows *tr_store_query_prepared(struct tr_store *store, const char *sql,
+                                        int n, const char *const *params,
+                                        char *msg, size_t msgsz);
 
 /*
  * The name this session prepared sql under ("tr3") into buf, or NULL when

@@ -3,7 +3,6 @@
  */
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +164,7 @@ save_sale(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
 {
     char t[5][24];
     const char *p[SP_N], *sql;
-    PGresult *res;
+    struct tr_rows *res;
 
     sale_params(s, d, it, t, p);
     sql = it->conversion ? tr_sql_sale_conv : tr_sql_sale;
@@ -173,20 +172,20 @@ save_sale(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
                                        it->conversion ? SP_N : SP_N - 1, p, msg,
                                        msgsz)) == NULL)
         return TR_EDB;
-    if (PQntuples(res) < 1) {
-        PQclear(res);
+    if (tr_rows_count(res) < 1) {
+        tr_rows_free(res);
         return tr_fail(msg, msgsz, TR_EDB, "sale statement returned no row");
     }
     if (tr_rows_null(res, 0, "sale_id")) {
         /* stored already: a repeat, or news for the sale */
-        PQclear(res);
+        tr_rows_free(res);
         it->outcome = TR_OUT_DUPLICATE;
         snprintf(it->reason, sizeof(it->reason),
                  "a sale for lead %" PRId64 " is already stored", it->lead_id);
         return save_event(s, d, it, 0, msg, msgsz);
     }
     it->outcome = TR_OUT_SUCCESS;
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -229,7 +228,7 @@ log_unless_sale(struct tr_sale *s, const struct tr_received *d,
 {
     char id[24];
     const char *p[10];
-    PGresult *res;
+    struct tr_rows *res;
 
     p[0] = id_text(id, sizeof(id), it->lead_id);
     p[1] = d->received_at;
@@ -244,8 +243,8 @@ log_unless_sale(struct tr_sale *s, const struct tr_received *d,
     if ((res = tr_store_query_prepared(s->store, tr_sql_lead_log, 10, p, msg,
                                        msgsz)) == NULL)
         return TR_EDB;
-    *logged = PQntuples(res) == 1;
-    PQclear(res);
+    *logged = tr_rows_count(res) == 1;
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -261,7 +260,7 @@ save_event(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
     const struct tr_lead *l = it->lead;
     char t[4][24];
     const char *p[EP_N];
-    PGresult *res;
+    struct tr_rows *res;
     enum tr_err err = TR_OK;
     int logged = 0;
 
@@ -300,12 +299,12 @@ save_event(struct tr_sale *s, const struct tr_received *d, struct tr_item *it,
              s->store, alone ? tr_sql_lead_event_lazy : tr_sql_lead_event, EP_N,
              p, msg, msgsz)) == NULL)
         return TR_EDB;
-    if (PQntuples(res) == 1 && !tr_rows_null(res, 0, "status"))
+    if (tr_rows_count(res) == 1 && !tr_rows_null(res, 0, "status"))
         take_change(it, tr_rows_text(res, 0, "change"),
                     tr_rows_text(res, 0, "status"));
     else
         err = tr_fail(msg, msgsz, TR_EDB, "lead_event returned no row");
-    PQclear(res);
+    tr_rows_free(res);
     return err;
 }
 
@@ -316,7 +315,7 @@ save_referral(struct tr_sale *s, const struct tr_received *d,
     const struct tr_lead *l = it->lead;
     char id[24];
     const char *p[11];
-    PGresult *res;
+    struct tr_rows *res;
 
     p[0] = id_text(id, sizeof(id), l->id);
     p[1] = it->referral_code;
@@ -332,13 +331,13 @@ save_referral(struct tr_sale *s, const struct tr_received *d,
     if ((res = tr_store_query_prepared(s->store, tr_sql_sale_referral, 11, p,
                                        msg, msgsz)) == NULL)
         return TR_EDB;
-    if (PQntuples(res) == 1 &&
+    if (tr_rows_count(res) == 1 &&
         strcmp(tr_rows_text(res, 0, "processing_status"), "duplicate") == 0) {
         it->outcome = TR_OUT_DUPLICATE;
         snprintf(it->reason, sizeof(it->reason),
                  "a conversion for lead %" PRId64 " is already stored", l->id);
     }
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -351,7 +350,7 @@ save_log(struct tr_sale *s, const struct tr_received *d,
     char id[24];
     const char *p[9];
     int error = it->outcome == TR_OUT_ERROR;
-    PGresult *res;
+    struct tr_rows *res;
 
     p[0] = d->received_at;
     p[1] = d->source;
@@ -366,7 +365,7 @@ save_log(struct tr_sale *s, const struct tr_received *d,
              s->store, alone ? tr_sql_sale_log_lazy : tr_sql_sale_log, 9, p,
              msg, msgsz)) == NULL)
         return TR_EDB;
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -490,7 +489,7 @@ tr_sale_probe(struct tr_sale *s, const char *source, char *msg, size_t msgsz)
     struct timespec now;
     char at[40], id[24];
     const char *p[1] = {id};
-    PGresult *res = NULL;
+    struct tr_rows *res = NULL;
     enum tr_err err;
     int preparing = tr_store_preparing(s->store);
 
@@ -538,7 +537,7 @@ tr_sale_probe(struct tr_sale *s, const char *source, char *msg, size_t msgsz)
                       tr_rows_text(res, 0, "sales"),
                       tr_rows_text(res, 0, "tracking"),
                       tr_rows_text(res, 0, "logs"));
-    PQclear(res);
+    tr_rows_free(res);
     tr_store_rollback(s->store);
     return err;
 }

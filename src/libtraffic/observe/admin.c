@@ -1,11 +1,11 @@
 /*
  * admin.c: the admin endpoints: authorisation, filters, one query each.
  */
-#include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "observe/admin.h"
 #include "base/config.h"
 #include "base/secret.h"
@@ -130,7 +130,7 @@ tr_admin_answer(const struct tr_config *cfg, struct tr_store *store,
     const char *p[5], *sql;
     struct filters f;
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
     int np;
 
     if (cfg->admin_token == NULL && !req->trusted) {
@@ -173,7 +173,7 @@ tr_admin_answer(const struct tr_config *cfg, struct tr_store *store,
         return;
     }
     resp->status = 200;
-    if (tr_buf_adds(&resp->body, PQgetvalue(res, 0, 0)) != TR_OK)
+    if (tr_buf_adds(&resp->body, tr_rows_text(res, 0, "answer")) != TR_OK)
         tr_response_error(resp, 500, "answer too large");
-    PQclear(res);
+    tr_rows_free(res);
 }

@@ -2,7 +2,6 @@
  * alerts.c: finding the problems, flipping their rows, posting the news.
  */
 #include <errno.h>
-#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,7 +325,7 @@ detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
     long failed;
     double silent;
     char ru[512];
-    PGresult *res;
+    struct tr_rows *res;
 
     detect_spool(a, &found[TR_ALERT_SPOOL]);
     detect_refusal(a, &found[TR_ALERT_DATABASE]);
@@ -358,7 +357,7 @@ detect_local(struct tr_alerts *a, struct tr_alert_found *found, char *msg,
                      tr_rows_text(res, 0, "reconcile_error"),
                      tr_rows_long(res, 0, "held"));
     detect_ads(cfg, &found[TR_ALERT_ADS], tr_rows_text(res, 0, "ads_error"));
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -524,7 +523,7 @@ tr_alerts_watch(struct tr_alerts *a, char *msg, size_t msgsz)
 {
     struct tr_alert_found found[TR_ALERT_N];
     const char *p[3];
-    PGresult *res;
+    struct tr_rows *res;
     enum tr_err err;
     int i;
 
@@ -540,10 +539,10 @@ tr_alerts_watch(struct tr_alerts *a, char *msg, size_t msgsz)
         if ((res = tr_store_query(a->store, tr_sql_alert_set, 3, p, msg,
                                   msgsz)) == NULL)
             return TR_EDB;
-        if (PQntuples(res) == 1 &&
+        if (tr_rows_count(res) == 1 &&
             strcmp(tr_rows_text(res, 0, "changed"), "t") == 0)
             announce(a, i, &found[i], tr_rows_text(res, 0, "was"));
-        PQclear(res);
+        tr_rows_free(res);
     }
     return TR_OK;
 }
@@ -554,7 +553,7 @@ tr_alerts_html(const struct tr_config *cfg, struct tr_store *store,
 {
     const char *p[1] = {cfg->tz};
     char msg[256], was[512];
-    PGresult *res;
+    struct tr_rows *res;
     int r, spool;
 
     tr_buf_adds(b, "<h2>Оповещения</h2>\n<ul id=\"alerts\">");
@@ -569,7 +568,7 @@ tr_alerts_html(const struct tr_config *cfg, struct tr_store *store,
         tr_buf_adds(b, "</ul>\n");
         return;
     }
-    for (r = 0; r < PQntuples(res); r++) {
+    for (r = 0; r < tr_rows_count(res); r++) {
         tr_buf_addf(b, "<li class=\"bad\" data-alert=\"%s\">",
                     tr_rows_text(res, r, "alert"));
         tr_render_escape(b, tr_rows_text(res, r, "detail"),
@@ -578,8 +577,8 @@ tr_alerts_html(const struct tr_config *cfg, struct tr_store *store,
         tr_render_escape(b, tr_rows_text(res, r, "since"), TR_RENDER_FIELD_MAX);
         tr_buf_adds(b, ")</span></li>");
     }
-    if (PQntuples(res) == 0 && !spool)
+    if (tr_rows_count(res) == 0 && !spool)
         tr_buf_adds(b, "<li class=\"ok\">Проблем нет</li>");
     tr_buf_adds(b, "</ul>\n");
-    PQclear(res);
+    tr_rows_free(res);
 }

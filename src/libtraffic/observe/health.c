@@ -1,11 +1,11 @@
 /*
  * health.c: a statement to the database, a file in the spool.
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "db/rows.h"
 #include "base/config.h"
 #include "observe/health.h"
 #include "db/migrate.h"
@@ -20,7 +20,7 @@ static void
 check_database(struct tr_store *store, struct tr_health *h)
 {
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
     const char *v;
 
     snprintf(h->database, sizeof(h->database), "unavailable");
@@ -37,7 +37,7 @@ check_database(struct tr_store *store, struct tr_health *h)
     }
     h->database_ok = 1;
     snprintf(h->database, sizeof(h->database), "connected");
-    v = PQgetvalue(res, 0, 0);
+    v = tr_rows_text(res, 0, "version");
     h->schema_ok = strcmp(v, TR_SCHEMA_VERSION) >= 0;
     if (h->schema_ok)
         snprintf(h->migrations, sizeof(h->migrations), "current");
@@ -45,7 +45,7 @@ check_database(struct tr_store *store, struct tr_health *h)
         snprintf(h->migrations, sizeof(h->migrations),
                  "pending: %s of %s applied", v[0] ? v : "none",
                  TR_SCHEMA_VERSION);
-    PQclear(res);
+    tr_rows_free(res);
 }
 
 void

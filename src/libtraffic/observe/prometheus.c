@@ -2,7 +2,6 @@
  * prometheus.c: GET /metrics, the counters of metrics.h and the gauges of
  * the database, in the Prometheus text format (0.0.4).
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,12 +184,12 @@ static void
 database(struct tr_buf *b, struct tr_store *store)
 {
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
     int up;
 
     res =
         tr_store_query(store, tr_sql_metrics_gauges, 0, NULL, msg, sizeof(msg));
-    up = res != NULL && PQntuples(res) == 1;
+    up = res != NULL && tr_rows_count(res) == 1;
     head(b, "database_up", "gauge", "Whether the database answered.");
     tr_buf_addf(b, PREFIX "database_up %d\n", up);
     if (up) {
@@ -220,7 +219,7 @@ database(struct tr_buf *b, struct tr_store *store)
                         ? -1
                         : strcmp(tr_rows_text(res, 0, "hook"), "ok") == 0);
     }
-    PQclear(res);
+    tr_rows_free(res);
 }
 
 /* The alerts of alerts.h, as the deliver sidecar last found them. */
@@ -228,7 +227,7 @@ static void
 alerts(struct tr_buf *b, const struct tr_config *cfg, struct tr_store *store)
 {
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
     int r;
 
     head(b, "alert_active", "gauge",
@@ -239,12 +238,12 @@ alerts(struct tr_buf *b, const struct tr_config *cfg, struct tr_store *store)
     if ((res = tr_store_query(store, tr_sql_alert_all, 0, NULL, msg,
                               sizeof(msg))) == NULL)
         return;
-    for (r = 0; r < PQntuples(res); r++) {
+    for (r = 0; r < tr_rows_count(res); r++) {
         tr_buf_adds(b, PREFIX "alert_active{alert=\"");
         label(b, tr_rows_text(res, r, "alert"));
         tr_buf_addf(b, "\"} %d\n", tr_rows_text(res, r, "active")[0] == 't');
     }
-    PQclear(res);
+    tr_rows_free(res);
 }
 
 /* Whether this worker's prepared sale statements kept generic plans. */
@@ -261,7 +260,7 @@ plans(struct tr_buf *b, struct tr_store *store)
     char names[N][24], list[96], msg[256];
     const char *p[1] = {list}, *as[N];
     size_t i, o = 0;
-    PGresult *res;
+    struct tr_rows *res;
     int r;
 
     o = (size_t)snprintf(list, sizeof(list), "{");
@@ -277,7 +276,7 @@ plans(struct tr_buf *b, struct tr_store *store)
     head(b, "sale_statement_generic_plan", "gauge",
          "1 while a sale statement this worker prepared runs on its generic "
          "plan (0: re-planned per sale, twice the cost).");
-    for (r = 0; r < PQntuples(res); r++)
+    for (r = 0; r < tr_rows_count(res); r++)
         for (i = 0; i < N; i++)
             if (as[i] != NULL &&
                 strcmp(as[i], tr_rows_text(res, r, "name")) == 0)
@@ -287,7 +286,7 @@ plans(struct tr_buf *b, struct tr_store *store)
                             sale[i].name,
                             tr_rows_long(res, r, "generic_plans") >=
                                 tr_rows_long(res, r, "custom_plans"));
-    PQclear(res);
+    tr_rows_free(res);
 }
 
 /* One period's figure of every targetologist (the total left out). */
@@ -316,7 +315,7 @@ ads(struct tr_buf *b, const struct tr_config *cfg, const struct tr_rules *rules,
     struct tr_roi_days d;
     struct tr_roi day, month;
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
     int k;
 
     if (cfg->fb_token == NULL ||
@@ -348,7 +347,7 @@ ads(struct tr_buf *b, const struct tr_config *cfg, const struct tr_rules *rules,
          "When the last ad spend sync finished without error (0: never).");
     tr_buf_addf(b, PREFIX "ads_last_sync_timestamp_seconds %s\n",
                 tr_rows_text(res, 0, "last_ok"));
-    PQclear(res);
+    tr_rows_free(res);
 }
 
 void

@@ -2,7 +2,6 @@
  * status.c: GET /admin/, the status page: server-rendered HTML with its
  * styles inline, no script and no outside asset, readable on a phone.
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +99,7 @@ rows_of(const struct tr_rules *rules, struct row *rows, size_t max)
 /* The sales of the periods into rows (a name not in the rules appended). */
 static int
 load_sales(struct tr_store *store, const char *tz, struct row *rows, size_t *n,
-           size_t max, PGresult **res)
+           size_t max, struct tr_rows **res)
 {
     const char *p[1] = {tz};
     char msg[256];
@@ -110,7 +109,7 @@ load_sales(struct tr_store *store, const char *tz, struct row *rows, size_t *n,
     if ((*res = tr_store_query(store, tr_sql_status_sales, 1, p, msg,
                                sizeof(msg))) == NULL)
         return -1;
-    for (r = 0; r < PQntuples(*res); r++) {
+    for (r = 0; r < tr_rows_count(*res); r++) {
         for (i = 0; i < *n && strcmp(rows[i].name,
                                      tr_rows_text(*res, r, "targetologist"));
              i++)
@@ -360,7 +359,7 @@ recent_section(struct tr_buf *b, struct tr_store *store, const char *tz)
 {
     const char *p[1] = {tz};
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
     int r;
 
     if ((res = tr_store_query(store, tr_sql_status_recent, 1, p, msg,
@@ -371,7 +370,7 @@ recent_section(struct tr_buf *b, struct tr_store *store, const char *tz)
            "id=\"recent\"><thead><tr><th>Время</th><th>Сделка</th>"
            "<th>Таргетолог</th><th class=\"n\">Сумма</th><th>Уведомление</th>"
            "</tr></thead><tbody>");
-    for (r = 0; r < PQntuples(res); r++) {
+    for (r = 0; r < tr_rows_count(res); r++) {
         tr_buf_addf(b, "<tr data-lead=\"%s\"><td>",
                     tr_rows_text(res, r, "lead_id"));
         esc(b, tr_rows_text(res, r, "at"));
@@ -391,11 +390,11 @@ recent_section(struct tr_buf *b, struct tr_store *store, const char *tz)
                           tr_rows_text(res, r, "sale_state")));
         tr_buf_adds(b, "</td></tr>");
     }
-    if (PQntuples(res) == 0)
+    if (tr_rows_count(res) == 0)
         tr_buf_adds(b, "<tr><td colspan=\"5\" class=\"muted\">Продаж пока "
                        "нет</td></tr>");
     tr_buf_adds(b, "</tbody></table></div>\n");
-    PQclear(res);
+    tr_rows_free(res);
     return 0;
 }
 
@@ -404,20 +403,20 @@ static void
 failed_reasons(struct tr_buf *b, struct tr_store *store)
 {
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
     int r;
 
     if ((res = tr_store_query(store, tr_sql_status_failed, 0, NULL, msg,
                               sizeof(msg))) == NULL)
         return;
-    for (r = 0; r < PQntuples(res); r++) {
+    for (r = 0; r < tr_rows_count(res); r++) {
         tr_buf_addf(b, "<li class=\"bad\">%s × ", tr_rows_text(res, r, "n"));
         esc(b, tr_rows_text(res, r, "reason"));
         tr_buf_adds(b, " <span class=\"muted\">(чат ");
         esc(b, tr_rows_text(res, r, "chats"));
         tr_buf_adds(b, ")</span></li>");
     }
-    PQclear(res);
+    tr_rows_free(res);
 }
 
 static const char *
@@ -439,7 +438,7 @@ health_section(struct tr_buf *b, struct tr_store *store,
     const char *p[1] = {cfg->tz};
     long total, ok, depth;
     char msg[256];
-    PGresult *res;
+    struct tr_rows *res;
 
     if ((res = tr_store_query(store, tr_sql_status_health, 1, p, msg,
                               sizeof(msg))) == NULL)
@@ -485,7 +484,7 @@ health_section(struct tr_buf *b, struct tr_store *store,
         tr_buf_adds(b, ")</span>");
     }
     tr_buf_adds(b, "</li></ul>\n");
-    PQclear(res);
+    tr_rows_free(res);
     return 0;
 }
 
@@ -517,7 +516,7 @@ tr_status_answer(const struct tr_config *cfg, const struct tr_rules *rules,
     struct row rows[TR_RULES_MAX + 16];
     const char *m = req->method ? req->method : "";
     struct tr_buf *b = &resp->body;
-    PGresult *sales = NULL;
+    struct tr_rows *sales = NULL;
     size_t n;
 
     if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
@@ -540,11 +539,11 @@ tr_status_answer(const struct tr_config *cfg, const struct tr_rules *rules,
         goto unavailable;
     tr_alerts_html(cfg, store, b);
     tr_buf_adds(b, "</body></html>\n");
-    PQclear(sales);
+    tr_rows_free(sales);
     resp->status = 200;
     resp->content_type = "text/html; charset=utf-8";
     return;
 unavailable:
-    PQclear(sales);
+    tr_rows_free(sales);
     unavailable_page(cfg, store, resp);
 }

@@ -1,7 +1,6 @@
 /*
  * ads.c: the ad spend sync (ads.h).
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +59,7 @@ tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
 {
     char who[300], host[256], secs[24];
     const char *p[2] = {who, secs};
-    PGresult *res;
+    struct tr_rows *res;
     int due;
 
     if (cfg->fb_token == NULL || cfg->ads_sync_interval_s == 0)
@@ -73,7 +72,7 @@ tr_ads_due(struct tr_store *store, const struct tr_config *cfg, char *msg,
     if ((res = tr_store_query(store, tr_sql_ads_due, 2, p, msg, msgsz)) == NULL)
         return -1;
     due = tr_rows_text(res, 0, "taken")[0] == 't';
-    PQclear(res);
+    tr_rows_free(res);
     return due;
 }
 
@@ -104,7 +103,7 @@ store_row(void *arg, const struct tr_fb_row *r, char *msg, size_t msgsz)
     struct sink *s = arg;
     char imp[24], clicks[24];
     const char *p[9];
-    PGresult *res;
+    struct tr_rows *res;
 
     snprintf(imp, sizeof(imp), "%lld", r->impressions);
     snprintf(clicks, sizeof(clicks), "%lld", r->clicks);
@@ -120,7 +119,7 @@ store_row(void *arg, const struct tr_fb_row *r, char *msg, size_t msgsz)
     if ((res = tr_store_query(s->store, tr_sql_ads_upsert, 9, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    PQclear(res);
+    tr_rows_free(res);
     s->rows++;
     return TR_OK;
 }
@@ -162,7 +161,7 @@ store_rate(struct tr_store *store, struct rate_cache *rc, const char *d,
 {
     char key[32], src[32], q[24];
     const char *p[5];
-    PGresult *res;
+    struct tr_rows *res;
     size_t i;
 
     snprintf(key, sizeof(key), "%.10s %.7s", d, r->currency);
@@ -179,7 +178,7 @@ store_rate(struct tr_store *store, struct rate_cache *rc, const char *d,
     if ((res = tr_store_query(store, tr_sql_rate_upsert, 5, p, msg, msgsz)) ==
         NULL)
         return -1;
-    PQclear(res);
+    tr_rows_free(res);
     if (rc->nstored < sizeof(rc->stored) / sizeof(rc->stored[0]))
         snprintf(rc->stored[rc->nstored++], sizeof(rc->stored[0]), "%s", key);
     return 1;
@@ -227,7 +226,7 @@ rates(struct tr_store *store, const struct tr_config *cfg, const char *since,
 {
     const char *p[2] = {since, until};
     struct rate_cache *rc;
-    PGresult *res;
+    struct tr_rows *res;
     enum tr_err err = TR_OK;
     int i, got;
 
@@ -239,7 +238,7 @@ rates(struct tr_store *store, const struct tr_config *cfg, const char *since,
         return TR_EDB;
     }
     tr_http_init(&rc->http);
-    for (i = 0; i < PQntuples(res) && err == TR_OK; i++) {
+    for (i = 0; i < tr_rows_count(res) && err == TR_OK; i++) {
         got = rate_of(store, rc, cfg, tr_rows_text(res, i, "day"),
                       tr_rows_text(res, i, "currency"), log, msg, msgsz);
         if (got < 0)
@@ -248,7 +247,7 @@ rates(struct tr_store *store, const struct tr_config *cfg, const char *since,
     }
     tr_http_release(&rc->http);
     free(rc);
-    PQclear(res);
+    tr_rows_free(res);
     return err;
 }
 
@@ -286,7 +285,7 @@ tr_ads_sync(struct tr_store *store, const struct tr_config *cfg,
     char id[24], rows[24], first[512] = "", why[512];
     struct tr_fb fb;
     enum tr_err err, result = TR_OK;
-    PGresult *res;
+    struct tr_rows *res;
     size_t n, i;
 
     memset(st, 0, sizeof(*st));
@@ -304,7 +303,7 @@ tr_ads_sync(struct tr_store *store, const struct tr_config *cfg,
         NULL)
         return TR_EDB;
     snprintf(id, sizeof(id), "%s", tr_rows_text(res, 0, "id"));
-    PQclear(res);
+    tr_rows_free(res);
     tr_fb_init(&fb, cfg->fb_api_base, cfg->fb_token);
     for (i = 0; i < n; i++) {
         s.account = &acc[i];
@@ -334,7 +333,7 @@ tr_ads_sync(struct tr_store *store, const struct tr_config *cfg,
     p[2] = first[0] ? first : NULL;
     if ((res = tr_store_query(store, tr_sql_ads_run_finish, 3, p, why,
                               sizeof(why))) != NULL)
-        PQclear(res);
+        tr_rows_free(res);
     if (result != TR_OK)
         snprintf(msg, msgsz, "%s", first);
     return result;

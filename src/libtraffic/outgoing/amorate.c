@@ -1,12 +1,12 @@
 /*
  * amorate.c: a slot, and the wait for it.
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "db/rows.h"
 #include "outgoing/amorate.h"
 #include "base/metrics.h"
 #include "sql.h"
@@ -23,7 +23,7 @@ tr_amorate_take(struct tr_store *store, long rate, double max_wait, char *msg,
     char r[24], w[32];
     const char *p[2] = {r, w};
     struct timespec ts;
-    PGresult *res;
+    struct tr_rows *res;
     double wait;
 
     snprintf(r, sizeof(r), "%ld", rate);
@@ -31,12 +31,12 @@ tr_amorate_take(struct tr_store *store, long rate, double max_wait, char *msg,
     if ((res = tr_store_query(store, tr_sql_amocrm_take, 2, p, msg, msgsz)) ==
         NULL)
         return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    if (tr_rows_count(res) != 1) {
+        tr_rows_free(res);
         return 0;
     }
-    wait = strtod(PQgetvalue(res, 0, 0), NULL);
-    PQclear(res);
+    wait = strtod(tr_rows_text(res, 0, "w"), NULL);
+    tr_rows_free(res);
     if (wait > 0) {
         ts.tv_sec = (time_t)wait;
         ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);

@@ -1,7 +1,6 @@
 /*
  * digest.c: the daily summary's numbers, its text, and queueing it once.
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,11 +60,11 @@ add_line(struct tr_buf *b, const struct tr_config *cfg, const struct line *l,
 
 /* The row of res for who (NULL: the total), or -1. */
 static int
-row_of(const PGresult *res, const char *what, const char *who)
+row_of(const struct tr_rows *res, const char *what, const char *who)
 {
     int r;
 
-    for (r = 0; r < PQntuples(res); r++)
+    for (r = 0; r < tr_rows_count(res); r++)
         if (strcmp(tr_rows_text(res, r, "what"), what) == 0 &&
             (who == NULL ? tr_rows_null(res, r, "who")
                          : strcmp(tr_rows_text(res, r, "who"), who) == 0))
@@ -74,7 +73,7 @@ row_of(const PGresult *res, const char *what, const char *who)
 }
 
 static struct line
-line_of(const PGresult *res, const char *who, const char *emoji)
+line_of(const struct tr_rows *res, const char *who, const char *emoji)
 {
     struct line l = {who, emoji, 0, 0, "0", "0"};
     int r = row_of(res, "sales", who);
@@ -92,7 +91,7 @@ line_of(const PGresult *res, const char *who, const char *emoji)
  * the rules no longer have; zero days left out when there are many. */
 static void
 add_lines(struct tr_buf *b, const struct tr_config *cfg,
-          const struct tr_rules *rules, const PGresult *res, int html)
+          const struct tr_rules *rules, const struct tr_rows *res, int html)
 {
     int quiet = rules->n > 12, r;
     struct line l;
@@ -106,7 +105,7 @@ add_lines(struct tr_buf *b, const struct tr_config *cfg,
         if (!quiet || l.n > 0 || l.prev_n > 0)
             add_line(b, cfg, &l, 0, html);
     }
-    for (r = 0; r < PQntuples(res); r++) {
+    for (r = 0; r < tr_rows_count(res); r++) {
         if (tr_rows_null(res, r, "who") ||
             strcmp(tr_rows_text(res, r, "what"), "sales") ||
             tr_rules_find(rules, tr_rows_text(res, r, "who")) != NULL)
@@ -119,7 +118,8 @@ add_lines(struct tr_buf *b, const struct tr_config *cfg,
 /* The day's changes: "↩️ Отменено: 1 — 100,000 ₸", price
  * changes, restorations. */
 static void
-add_changes(struct tr_buf *b, const struct tr_config *cfg, const PGresult *res)
+add_changes(struct tr_buf *b, const struct tr_config *cfg,
+            const struct tr_rows *res)
 {
     int r = row_of(res, "reversed", NULL);
 
@@ -236,7 +236,7 @@ tr_digest_render(struct tr_store *store, const struct tr_config *cfg,
     const char *p[2] = {day, cfg->tz};
     struct tr_buf b;
     struct line total;
-    PGresult *res;
+    struct tr_rows *res;
 
     *out = NULL;
     if (strlen(day) != 10)
@@ -257,7 +257,7 @@ tr_digest_render(struct tr_store *store, const struct tr_config *cfg,
     total = line_of(res, NULL, NULL);
     add_line(&b, cfg, &total, 1, html);
     add_changes(&b, cfg, res);
-    PQclear(res);
+    tr_rows_free(res);
     if (add_roi(&b, store, cfg, rules, day, msg, msgsz) != TR_OK) {
         tr_buf_release(&b);
         return TR_EDB;
@@ -276,7 +276,7 @@ tr_digest_queue(struct tr_store *store, const struct tr_config *cfg,
 {
     struct tr_chat_lists lists;
     const char *p[5];
-    PGresult *res;
+    struct tr_rows *res;
     enum tr_err err;
     char *text;
 
@@ -294,8 +294,8 @@ tr_digest_queue(struct tr_store *store, const struct tr_config *cfg,
     free(text);
     if (res == NULL)
         return TR_EDB;
-    *rows = PQntuples(res);
-    PQclear(res);
+    *rows = tr_rows_count(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -307,7 +307,7 @@ tr_digest_due(struct tr_store *store, const struct tr_config *cfg,
     char minute[16];
     const char *p[4] = {cfg->tz, minute, lists.ids, lists.threads};
     enum tr_err err = TR_OK;
-    PGresult *res;
+    struct tr_rows *res;
     long queued;
     int r;
 
@@ -319,13 +319,13 @@ tr_digest_due(struct tr_store *store, const struct tr_config *cfg,
     if ((res = tr_store_query(store, tr_sql_digest_due, 4, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    for (r = 0; r < PQntuples(res) && err == TR_OK; r++) {
+    for (r = 0; r < tr_rows_count(res) && err == TR_OK; r++) {
         err = tr_digest_queue(store, cfg, rules, tr_rows_text(res, r, "day"),
                               tr_rows_text(res, r, "late")[0] == 't', 0,
                               &queued, msg, msgsz);
         *rows += queued;
     }
-    PQclear(res);
+    tr_rows_free(res);
     return err;
 }
 
@@ -334,12 +334,12 @@ tr_digest_today(struct tr_store *store, const struct tr_config *cfg, char *day,
                 char *msg, size_t msgsz)
 {
     const char *p[1] = {cfg->tz};
-    PGresult *res;
+    struct tr_rows *res;
 
     if ((res = tr_store_query(store, tr_sql_digest_today, 1, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
     snprintf(day, 11, "%s", tr_rows_text(res, 0, "day"));
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }

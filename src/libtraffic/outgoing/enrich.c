@@ -2,7 +2,6 @@
  * enrich.c: claim a pending sale, ask the AmoCRM API, write what it said.
  */
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,7 +324,7 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait, char *msg,
     char lease[24];
     const char *p[1] = {lease};
     struct claimed c;
-    PGresult *res;
+    struct tr_rows *res;
     enum tr_err err = TR_OK;
     size_t done_n;
     int stop = 0, k;
@@ -338,8 +337,8 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait, char *msg,
         if ((res = tr_store_query(e->store, tr_sql_enrich_claim, 1, p, msg,
                                   msgsz)) == NULL)
             return TR_EDB;
-        if (PQntuples(res) == 0) {
-            PQclear(res);
+        if (tr_rows_count(res) == 0) {
+            tr_rows_free(res);
             break;
         }
         c.id = tr_rows_text(res, 0, "id");
@@ -347,17 +346,15 @@ tr_enrich_run(struct tr_enrich *e, size_t max, double max_slot_wait, char *msg,
         c.attempts = tr_rows_long(res, 0, "enrich_attempts");
         c.age = strtod(tr_rows_text(res, 0, "age"), NULL);
         for (k = 0; k < TR_UTM_N; k++)
-            c.utm[k] =
-                PQgetisnull(res, 0, 4 + k) ? NULL : PQgetvalue(res, 0, 4 + k);
-        c.unified = strcmp(PQgetvalue(res, 0, 5 + TR_UTM_N), "amocrm") == 0;
+            c.utm[k] = tr_rows_value(res, 0, tr_utm_name((enum tr_utm_key)k));
+        c.unified = strcmp(tr_rows_text(res, 0, "source"), "amocrm") == 0;
         /* AMOCRM_API_BASE wins; else the account's own host (.amocrm.com,
          * .kommo.com) when the webhook named it; else AMOCRM_DOMAIN's */
-        c.base = e->cfg->amocrm_api_base == NULL &&
-                         !PQgetisnull(res, 0, 4 + TR_UTM_N)
-                     ? PQgetvalue(res, 0, 4 + TR_UTM_N)
+        c.base = e->cfg->amocrm_api_base == NULL
+                     ? tr_rows_value(res, 0, "amocrm_base")
                      : NULL;
         err = enrich_one(e, &c, max_slot_wait, &stop, msg, msgsz);
-        PQclear(res);
+        tr_rows_free(res);
     }
     return err;
 }

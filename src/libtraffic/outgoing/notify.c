@@ -4,11 +4,11 @@
  */
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "base/config.h"
 #include "base/metrics.h"
 #include "outgoing/notify.h"
@@ -87,8 +87,8 @@ struct job {
     const struct tr_claim *c;
     size_t n; /* claims it records: 1, or the batch's */
     struct tr_sale_view lines[TR_RENDER_BATCH_MAX];
-    size_t nlines; /* 0: not combined */
-    PGresult *res; /* owned: an edited combined message's lines */
+    size_t nlines;       /* 0: not combined */
+    struct tr_rows *res; /* owned: an edited combined message's lines */
     char who[TR_RENDER_BATCH_MAX * 22 + 32]; /* "lead 123", for the log */
 };
 
@@ -331,7 +331,7 @@ send_claimed(struct tr_notify *n, struct tr_claims *claims,
     for (i = 0; i < claims->n && err == TR_OK; i += span) {
         if ((err = prepare(n, claims, i, &j, &span, msg, msgsz)) == TR_OK)
             err = send_one(n, &j, st, msg, msgsz);
-        PQclear(j.res);
+        tr_rows_free(j.res);
     }
     tr_claims_release(claims);
     return err;
@@ -397,9 +397,8 @@ tr_notify_render(struct tr_store *store, int64_t lead_id, int html, char **text,
     char id[24];
     const char *p[1] = {id};
     struct tr_sale_view v;
-    PGresult *res;
+    struct tr_rows *res;
     enum tr_err err;
-    int st;
 
     *text = NULL;
     if (status != NULL)
@@ -408,20 +407,20 @@ tr_notify_render(struct tr_store *store, int64_t lead_id, int html, char **text,
     if ((res = tr_store_query(store, tr_sql_sale_view, 1, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    if (tr_rows_count(res) != 1) {
+        tr_rows_free(res);
         return tr_fail(msg, msgsz, TR_EINVAL, "no sale for lead %s", id);
     }
     if ((err = tr_outbox_read_view(res, 0, &v, msg, msgsz)) == TR_OK &&
         tr_render_message(&v, html, text) != TR_OK)
         err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
-    st = PQfnumber(res, "notification_status");
     if (err == TR_OK && status != NULL &&
-        (*status = strdup(st >= 0 ? PQgetvalue(res, 0, st) : "?")) == NULL) {
+        (*status = strdup(tr_rows_text(res, 0, "notification_status"))) ==
+            NULL) {
         free(*text);
         *text = NULL;
         err = tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
     }
-    PQclear(res);
+    tr_rows_free(res);
     return err;
 }

@@ -3,12 +3,12 @@
  * statements.
  */
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "db/rows.h"
 #include "outgoing/outbox.h"
 #include "sql.h"
 #include "db/store.h"
@@ -78,7 +78,7 @@ void
 tr_claims_release(struct tr_claims *c)
 {
     while (c->nres > 0)
-        PQclear(c->res[--c->nres]);
+        tr_rows_free(c->res[--c->nres]);
     c->n = 0;
 }
 
@@ -87,12 +87,13 @@ tr_claims_release(struct tr_claims *c)
  * missing.
  */
 static int
-find_columns(const PGresult *res, int first, int *col, char *msg, size_t msgsz)
+find_columns(const struct tr_rows *res, int first, int *col, char *msg,
+             size_t msgsz)
 {
     int k;
 
     for (k = first; k < COL_N; k++) {
-        if ((col[k] = PQfnumber(res, columns[k])) < 0) {
+        if ((col[k] = tr_rows_column(res, columns[k])) < 0) {
             tr_fail(msg, msgsz, TR_EDB,
                     "claim statement returns no column "
                     "\"%s\"",
@@ -104,7 +105,7 @@ find_columns(const PGresult *res, int first, int *col, char *msg, size_t msgsz)
 }
 
 enum tr_err
-tr_claims_check(const PGresult *res, char *msg, size_t msgsz)
+tr_claims_check(const struct tr_rows *res, char *msg, size_t msgsz)
 {
     int col[COL_N];
 
@@ -112,7 +113,7 @@ tr_claims_check(const PGresult *res, char *msg, size_t msgsz)
 }
 
 enum tr_err
-tr_outbox_check_view(const PGresult *res, char *msg, size_t msgsz)
+tr_outbox_check_view(const struct tr_rows *res, char *msg, size_t msgsz)
 {
     int col[COL_N];
 
@@ -120,13 +121,14 @@ tr_outbox_check_view(const PGresult *res, char *msg, size_t msgsz)
 }
 
 static const char *
-field(const PGresult *res, int row, int col)
+field(const struct tr_rows *res, int row, int col)
 {
-    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+    return tr_rows_at(res, row, col);
 }
 
 static void
-read_view(const PGresult *res, int row, const int *col, struct tr_sale_view *v)
+read_view(const struct tr_rows *res, int row, const int *col,
+          struct tr_sale_view *v)
 {
     v->client = field(res, row, col[COL_CLIENT]);
     v->price = field(res, row, col[COL_PRICE]);
@@ -138,7 +140,7 @@ read_view(const PGresult *res, int row, const int *col, struct tr_sale_view *v)
 }
 
 enum tr_err
-tr_outbox_read_view(const PGresult *res, int row, struct tr_sale_view *v,
+tr_outbox_read_view(const struct tr_rows *res, int row, struct tr_sale_view *v,
                     char *msg, size_t msgsz)
 {
     int col[COL_N];
@@ -162,41 +164,44 @@ kind_of(const char *kind)
 }
 
 enum tr_err
-tr_claims_take(struct tr_claims *c, PGresult *res, char *msg, size_t msgsz)
+tr_claims_take(struct tr_claims *c, struct tr_rows *res, char *msg,
+               size_t msgsz)
 {
     int col[COL_N], row;
     size_t before = c->n;
     struct tr_claim *m;
 
     if (find_columns(res, COL_ID, col, msg, msgsz) != 0) {
-        PQclear(res);
+        tr_rows_free(res);
         return TR_EDB;
     }
-    for (row = 0; row < PQntuples(res) && c->n < TR_CLAIMS_MAX; row++) {
-        if (PQgetisnull(res, row, col[COL_ID]))
+    for (row = 0; row < tr_rows_count(res) && c->n < TR_CLAIMS_MAX; row++) {
+        if (tr_rows_at(res, row, col[COL_ID]) == NULL)
             continue;
         m = &c->v[c->n++];
         memset(m, 0, sizeof(*m));
-        m->id = PQgetvalue(res, row, col[COL_ID]);
-        m->kind = kind_of(PQgetvalue(res, row, col[COL_KIND]));
-        m->chat = PQgetvalue(res, row, col[COL_CHAT]);
+        m->id = tr_rows_cell(res, row, col[COL_ID]);
+        m->kind = kind_of(tr_rows_cell(res, row, col[COL_KIND]));
+        m->chat = tr_rows_cell(res, row, col[COL_CHAT]);
         m->target =
             field(res, row, col[COL_TARGET])
-                ? strtoll(PQgetvalue(res, row, col[COL_TARGET]), NULL, 10)
+                ? strtoll(tr_rows_cell(res, row, col[COL_TARGET]), NULL, 10)
                 : 0;
         m->target_batch =
             field(res, row, col[COL_TARGET_BATCH])
-                ? strtoll(PQgetvalue(res, row, col[COL_TARGET_BATCH]), NULL, 10)
+                ? strtoll(tr_rows_cell(res, row, col[COL_TARGET_BATCH]), NULL,
+                          10)
                 : 0;
         m->batch_size =
-            (int)strtol(PQgetvalue(res, row, col[COL_BATCH_SIZE]), NULL, 10);
+            (int)strtol(tr_rows_cell(res, row, col[COL_BATCH_SIZE]), NULL, 10);
         m->body = field(res, row, col[COL_BODY]);
         m->event_kind = field(res, row, col[COL_EVENT_KIND]);
         m->event_detail = field(res, row, col[COL_EVENT_DETAIL]);
         m->lead_name = field(res, row, col[COL_LEAD_NAME]);
-        m->thread = strtoll(PQgetvalue(res, row, col[COL_THREAD]), NULL, 10);
-        m->attempts = strtol(PQgetvalue(res, row, col[COL_ATTEMPTS]), NULL, 10);
-        m->lead = strtoll(PQgetvalue(res, row, col[COL_LEAD]), NULL, 10);
+        m->thread = strtoll(tr_rows_cell(res, row, col[COL_THREAD]), NULL, 10);
+        m->attempts =
+            strtol(tr_rows_cell(res, row, col[COL_ATTEMPTS]), NULL, 10);
+        m->lead = strtoll(tr_rows_cell(res, row, col[COL_LEAD]), NULL, 10);
         read_view(res, row, col, &m->view);
     }
     if (c->n > before && c->nres < TR_NEW_SALES_MAX)
@@ -204,7 +209,7 @@ tr_claims_take(struct tr_claims *c, PGresult *res, char *msg, size_t msgsz)
     else if (c->n > before)
         c->n = before; /* no room to keep its strings: unclaimed */
     if (c->n == before)
-        PQclear(res);
+        tr_rows_free(res);
     return TR_OK;
 }
 
@@ -236,7 +241,7 @@ tr_outbox_claim(struct tr_store *store, const struct tr_config *cfg,
     const char *p[3] = {lease, batch, ids};
     size_t i, o;
     size_t before = c->n;
-    PGresult *res;
+    struct tr_rows *res;
     enum tr_err err;
 
     *got = 0;
@@ -283,7 +288,7 @@ tr_outbox_record(struct tr_store *store, const struct tr_config *cfg,
     char mid[24], delay[24], interval[24], group[24], attempts[24], age[24];
     char ids[TR_RENDER_BATCH_MAX * 24 + 4];
     const char *p[10];
-    PGresult *res;
+    struct tr_rows *res;
 
     snprintf(mid, sizeof(mid), "%" PRId64, o->message_id);
     snprintf(delay, sizeof(delay), "%ld", o->delay_ms);
@@ -307,10 +312,10 @@ tr_outbox_record(struct tr_store *store, const struct tr_config *cfg,
              10, p, msg, msgsz)) == NULL)
         return TR_EDB;
     snprintf(status, statussz, "%s",
-             PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
-                 ? PQgetvalue(res, 0, 0)
+             tr_rows_count(res) == 1 && !tr_rows_null(res, 0, "status")
+                 ? tr_rows_text(res, 0, "status")
                  : "gone");
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -326,9 +331,9 @@ tr_outbox_release(struct tr_store *store, const struct tr_claim *c, size_t n,
 }
 
 enum tr_err
-tr_outbox_batch_lines(struct tr_store *store, int64_t batch, PGresult **res,
-                      struct tr_sale_view *lines, size_t *n, char *msg,
-                      size_t msgsz)
+tr_outbox_batch_lines(struct tr_store *store, int64_t batch,
+                      struct tr_rows **res, struct tr_sale_view *lines,
+                      size_t *n, char *msg, size_t msgsz)
 {
     char id[24];
     const char *p[1] = {id};
@@ -341,34 +346,37 @@ tr_outbox_batch_lines(struct tr_store *store, int64_t batch, PGresult **res,
         return TR_EDB;
     if (find_columns(*res, COL_CLIENT, col, msg, msgsz) != 0)
         return TR_EDB;
-    for (row = 0; row < PQntuples(*res) && row < TR_RENDER_BATCH_MAX; row++)
+    for (row = 0; row < tr_rows_count(*res) && row < TR_RENDER_BATCH_MAX; row++)
         read_view(*res, row, col, &lines[(*n)++]);
     if (*n < 2)
         *n = 0; /* one line left: the seed's message */
     return TR_OK;
 }
 
-/* Runs a statement returning one row of n numbers into v. */
+/* Runs a statement returning one row of n numbers, its columns names[],
+ * into v. */
 static enum tr_err
-numbers(struct tr_store *store, const char *sql, double *v, int n, char *msg,
-        size_t msgsz)
+numbers(struct tr_store *store, const char *sql, const char *const *names,
+        double *v, int n, char *msg, size_t msgsz)
 {
-    PGresult *res = tr_store_query(store, sql, 0, NULL, msg, msgsz);
+    struct tr_rows *res = tr_store_query(store, sql, 0, NULL, msg, msgsz);
     int i;
 
     if (res == NULL)
         return TR_EDB;
     for (i = 0; i < n; i++)
-        v[i] = strtod(PQgetvalue(res, 0, i), NULL);
-    PQclear(res);
+        v[i] = strtod(tr_rows_text(res, 0, names[i]), NULL);
+    tr_rows_free(res);
     return TR_OK;
 }
 
 enum tr_err
 tr_outbox_retry_now(struct tr_store *store, long *rows, char *msg, size_t msgsz)
 {
+    static const char *const names[] = {"released"};
     double v[1] = {0};
-    enum tr_err err = numbers(store, tr_sql_outbox_retry_now, v, 1, msg, msgsz);
+    enum tr_err err =
+        numbers(store, tr_sql_outbox_retry_now, names, v, 1, msg, msgsz);
 
     *rows = (long)v[0];
     return err;
@@ -380,15 +388,15 @@ tr_outbox_resend(struct tr_store *store, const struct tr_chat_lists *l,
 {
     char lead[24];
     const char *p[3] = {lead, l->ids, l->threads};
-    PGresult *res;
+    struct tr_rows *res;
 
     *rows = 0;
     snprintf(lead, sizeof(lead), "%" PRId64, lead_id);
     if ((res = tr_store_query(store, tr_sql_outbox_resend, 3, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    *rows = PQntuples(res);
-    PQclear(res);
+    *rows = tr_rows_count(res);
+    tr_rows_free(res);
     if (*rows == 0)
         return tr_fail(msg, msgsz, TR_EINVAL, "no sale for lead %s", lead);
     return TR_OK;
@@ -398,8 +406,10 @@ enum tr_err
 tr_outbox_pending(struct tr_store *store, long *due, long *pending,
                   double *wait, char *msg, size_t msgsz)
 {
+    static const char *const names[] = {"due", "pending", "next_in"};
     double v[3] = {0, 0, -1};
-    enum tr_err err = numbers(store, tr_sql_outbox_pending, v, 3, msg, msgsz);
+    enum tr_err err =
+        numbers(store, tr_sql_outbox_pending, names, v, 3, msg, msgsz);
 
     *due = (long)v[0];
     *pending = (long)v[1];
@@ -411,6 +421,7 @@ enum tr_err
 tr_outbox_analyze(struct tr_store *store, long pending, double planned[2],
                   long *ms, char *msg, size_t msgsz)
 {
+    static const char *const names[] = {"planned"};
     struct timespec t0, t1;
     enum tr_err err;
 
@@ -418,8 +429,8 @@ tr_outbox_analyze(struct tr_store *store, long pending, double planned[2],
     *ms = -1;
     if (pending < TR_OUTBOX_ANALYZE_MIN)
         return TR_OK;
-    if ((err = numbers(store, tr_sql_outbox_planned, planned, 1, msg, msgsz)) !=
-            TR_OK ||
+    if ((err = numbers(store, tr_sql_outbox_planned, names, planned, 1, msg,
+                       msgsz)) != TR_OK ||
         planned[0] < 0 || planned[0] * 4 >= (double)pending)
         return err;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -428,15 +439,18 @@ tr_outbox_analyze(struct tr_store *store, long pending, double planned[2],
         return err;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     *ms = tr_ms_since(&t0, &t1);
-    return numbers(store, tr_sql_outbox_planned, planned + 1, 1, msg, msgsz);
+    return numbers(store, tr_sql_outbox_planned, names, planned + 1, 1, msg,
+                   msgsz);
 }
 
 enum tr_err
 tr_outbox_counts(struct tr_store *store, long *pending, long *failed, char *msg,
                  size_t msgsz)
 {
+    static const char *const names[] = {"pending", "failed"};
     double v[2] = {0, 0};
-    enum tr_err err = numbers(store, tr_sql_outbox_counts, v, 2, msg, msgsz);
+    enum tr_err err =
+        numbers(store, tr_sql_outbox_counts, names, v, 2, msg, msgsz);
 
     *pending = (long)v[0];
     *failed = (long)v[1];

@@ -25,7 +25,7 @@
 #include "intake/item.h"
 #include "outgoing/render.h"
 
-struct pg_result;
+struct tr_rows;
 struct tr_store;
 
 #define TR_CLAIMS_MAX (TR_NEW_SALES_MAX * TR_CHATS_MAX)
@@ -61,7 +61,7 @@ struct tr_claim {
 struct tr_claims {
     struct tr_claim v[TR_CLAIMS_MAX];
     size_t n;
-    struct pg_result *res[TR_NEW_SALES_MAX]; /* owned */
+    struct tr_rows *res[TR_NEW_SALES_MAX]; /* owned */
     size_t nres;
 };
 
@@ -76,22 +76,21 @@ void tr_claims_release(struct tr_claims *c);
  * not NULL) and keeps res while it holds one, else clears it.  TR_EDB when
  * res lacks a claim column (res is cleared).
  */
-enum tr_err tr_claims_take(struct tr_claims *c, struct pg_result *res,
-                           char *msg, size_t msgsz);
+enum tr_err tr_claims_take(struct tr_claims *c, struct tr_rows *res, char *msg,
+                           size_t msgsz);
 
 /*
  * TR_OK when a result (or a statement's description) has every claim
  * column, else TR_EDB naming the first one missing.
  */
-enum tr_err tr_claims_check(const struct pg_result *res, char *msg,
-                            size_t msgsz);
+enum tr_err tr_claims_check(const struct tr_rows *res, char *msg, size_t msgsz);
 
 /*
  * TR_OK when a result (or a statement's description) has every column of
  * a sale's view (tr_outbox_read_view), else TR_EDB naming the first one
  * missing.
  */
-enum tr_err tr_outbox_check_view(const struct pg_result *res, char *msg,
+enum tr_err tr_outbox_check_view(const struct tr_rows *res, char *msg,
                                  size_t msgsz);
 
 /*
@@ -99,7 +98,7 @@ enum tr_err tr_outbox_check_view(const struct pg_result *res, char *msg,
  * a claim's, or a stored sale's from sale_view.sql); the strings point into
  * res.  TR_EDB when a column is missing.
  */
-enum tr_err tr_outbox_read_view(const struct pg_result *res, int row,
+enum tr_err tr_outbox_read_view(const struct tr_rows *res, int row,
                                 struct tr_sale_view *v, char *msg,
                                 size_t msgsz);
 
@@ -157,10 +156,10 @@ enum tr_err tr_outbox_release(struct tr_store *store, const struct tr_claim *c,
 /*
  * The lines of the combined message whose first row is batch, as they are
  * stored now, into lines (*n of them, 0 when fewer than two: the seed's
- * message then), their strings in *res (PQclear it).  TR_EDB.
+ * message then), their strings in *res (tr_rows_free it).  TR_EDB.
  */
 enum tr_err tr_outbox_batch_lines(struct tr_store *store, int64_t batch,
-                                  struct pg_result **res,
+                                  struct tr_rows **res,
                                   struct tr_sale_view *lines, size_t *n,
                                   char *msg, size_t msgsz);
 

@@ -3,7 +3,6 @@
  * run's record.
  */
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,7 +371,7 @@ stored_sales(struct tr_reconcile *r, long long since, int dry,
     char s[24];
     const char *p[1] = {s};
     enum tr_err err = TR_OK;
-    PGresult *res;
+    struct tr_rows *res;
     size_t n = 0;
     int i, won_now;
     int64_t id;
@@ -382,7 +381,7 @@ stored_sales(struct tr_reconcile *r, long long since, int dry,
                               msgsz)) == NULL)
         return TR_EDB;
     *won_n = 0;
-    for (i = 0; i < PQntuples(res) && err == TR_OK; i++) {
+    for (i = 0; i < tr_rows_count(res) && err == TR_OK; i++) {
         id = strtoll(tr_rows_text(res, i, "lead_id"), NULL, 10);
         won_now = tr_rows_text(res, i, "won")[0] == 't';
         *won_n += (size_t)won_now;
@@ -397,7 +396,7 @@ stored_sales(struct tr_reconcile *r, long long since, int dry,
     }
     if (err == TR_OK && n > 0)
         err = check_batch(r, batch, n, dry, plan, st, msg, msgsz);
-    PQclear(res);
+    tr_rows_free(res);
     return err;
 }
 
@@ -523,7 +522,7 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
     char s[24], run[24] = "", why[64], who[96];
     const char *p[2] = {s, "false"}, *w[1] = {who};
     enum tr_err err = TR_OK;
-    PGresult *res;
+    struct tr_rows *res;
     int locked;
 
     memset(st, 0, sizeof(*st));
@@ -539,7 +538,7 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
                               msgsz)) == NULL)
         return TR_EDB;
     locked = strcmp(tr_rows_text(res, 0, "taken"), "t") == 0;
-    PQclear(res);
+    tr_rows_free(res);
     if (!locked) {
         st->busy = 1;
         return TR_OK;
@@ -552,7 +551,7 @@ tr_reconcile_run(struct tr_reconcile *r, long long since_s, int dry_run,
             err = TR_EDB;
         else
             snprintf(run, sizeof(run), "%s", tr_rows_text(res, 0, "id"));
-        PQclear(res);
+        tr_rows_free(res);
     }
     if (err == TR_OK) {
         err = passes(r, since, dry_run, st, msg, msgsz);

@@ -1,7 +1,6 @@
 /*
  * roi.c: return on ad spend per targetologist (roi.h).
  */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 #include "sql.h"
 
 static void
-copy(char *dst, size_t dstsz, const PGresult *res, int r, const char *col,
+copy(char *dst, size_t dstsz, const struct tr_rows *res, int r, const char *col,
      const char *null)
 {
     snprintf(dst, dstsz, "%s",
@@ -21,7 +20,7 @@ copy(char *dst, size_t dstsz, const PGresult *res, int r, const char *col,
 }
 
 static void
-row_of(const PGresult *res, int r, struct tr_roi_row *o)
+row_of(const struct tr_rows *res, int r, struct tr_roi_row *o)
 {
     memset(o, 0, sizeof(*o));
     copy(o->who, sizeof(o->who), res, r, "who", "");
@@ -36,11 +35,11 @@ row_of(const PGresult *res, int r, struct tr_roi_row *o)
 
 /* The row of name among res's (-1: none), the total's for NULL. */
 static int
-find(const PGresult *res, const char *name)
+find(const struct tr_rows *res, const char *name)
 {
     int r;
 
-    for (r = 0; r < PQntuples(res); r++) {
+    for (r = 0; r < tr_rows_count(res); r++) {
         if (name == NULL ? tr_rows_null(res, r, "who")
                          : !tr_rows_null(res, r, "who") &&
                                strcmp(tr_rows_text(res, r, "who"), name) == 0)
@@ -51,7 +50,7 @@ find(const PGresult *res, const char *name)
 
 /* Appends name's row (zeros when it has none). */
 static void
-add(struct tr_roi *out, const PGresult *res, const char *name)
+add(struct tr_roi *out, const struct tr_rows *res, const char *name)
 {
     struct tr_roi_row *o = &out->v[out->n++];
     int r = find(res, name);
@@ -82,7 +81,7 @@ static enum tr_err
 rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
            char *msg, size_t msgsz)
 {
-    PGresult *res;
+    struct tr_rows *res;
     size_t len = 0, ru = 0;
     const char *src;
     int r;
@@ -90,7 +89,7 @@ rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
     if ((res = tr_store_query(store, tr_sql_roi_rates, 2, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    for (r = 0; r < PQntuples(res) && len + 96 < sizeof(out->rates) &&
+    for (r = 0; r < tr_rows_count(res) && len + 96 < sizeof(out->rates) &&
                 ru + 96 < sizeof(out->rates_ru);
          r++) {
         src = tr_rows_text(res, r, "source");
@@ -114,7 +113,7 @@ rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
                 ? ", also for later days without a rate"
                 : "");
     }
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }
 
@@ -124,7 +123,7 @@ tr_roi_compute(struct tr_store *store, const struct tr_config *cfg,
                struct tr_roi *out, char *msg, size_t msgsz)
 {
     const char *p[3] = {from, to, cfg->tz};
-    PGresult *res;
+    struct tr_rows *res;
     size_t i;
     int r;
 
@@ -132,21 +131,21 @@ tr_roi_compute(struct tr_store *store, const struct tr_config *cfg,
     if ((res = tr_store_query(store, tr_sql_roi, 3, p, msg, msgsz)) == NULL)
         return TR_EDB;
     /* the rules' names, the others, Unknown, the total */
-    out->v = calloc(rules->n + (size_t)PQntuples(res) + 2, sizeof(*out->v));
+    out->v = calloc(rules->n + (size_t)tr_rows_count(res) + 2, sizeof(*out->v));
     if (out->v == NULL) {
-        PQclear(res);
+        tr_rows_free(res);
         return tr_fail(msg, msgsz, TR_ENOMEM, "out of memory");
     }
     for (i = 0; i < rules->n; i++)
         add(out, res, rules->v[i].name);
-    for (r = 0; r < PQntuples(res); r++)
+    for (r = 0; r < tr_rows_count(res); r++)
         if (!tr_rows_null(res, r, "who") &&
             !in_rules(rules, tr_rows_text(res, r, "who")))
             add(out, res, tr_rows_text(res, r, "who"));
     add(out, res, rules->fallback.name);
     add(out, res, NULL);
     out->v[out->n - 1].who[0] = '\0';
-    PQclear(res);
+    tr_rows_free(res);
     return rates_used(store, p, out, msg, msgsz);
 }
 
@@ -215,7 +214,7 @@ tr_roi_days(struct tr_store *store, const struct tr_config *cfg,
 {
     char back[24];
     const char *p[2] = {cfg->tz, back};
-    PGresult *res;
+    struct tr_rows *res;
 
     snprintf(back, sizeof(back), "%ld", cfg->ads_lookback_days);
     if ((res = tr_store_query(store, tr_sql_ads_days, 2, p, msg, msgsz)) ==
@@ -227,6 +226,6 @@ tr_roi_days(struct tr_store *store, const struct tr_config *cfg,
              tr_rows_text(res, 0, "month_start"));
     snprintf(d->week, sizeof(d->week), "%s",
              tr_rows_text(res, 0, "week_start"));
-    PQclear(res);
+    tr_rows_free(res);
     return TR_OK;
 }

@@ -3,7 +3,7 @@
 --   $5 source (each NULL: any)
 SELECT json_build_object('success', true, 'count', count(*),
  'logs', coalesce(json_agg(l ORDER BY l.received_at DESC, l.id DESC),
- '[]'))::text FROM (
+ '[]'))::text AS answer FROM (
  SELECT id, received_at, source, event_type, lead_id, request_id,
   routing_decision, processing_status, targetologist, skip_reason,
   error_message

@@ -3,7 +3,7 @@
 --   $1 limit, $2 status (NULL: any)
 SELECT json_build_object('success', true, 'count', count(*),
  'notifications', coalesce(json_agg(n ORDER BY n.created_at DESC,
- n.id DESC), '[]'))::text FROM (
+ n.id DESC), '[]'))::text AS answer FROM (
  SELECT o.id, o.kind, o.lead_id, o.chat_id, o.thread_id, o.status,
   o.attempts,
   o.next_attempt_at, o.last_error, o.telegram_message_id, o.sent_at,

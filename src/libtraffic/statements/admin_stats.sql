@@ -11,4 +11,4 @@ SELECT json_build_object('success', true, 'total', (SELECT count(*)
   GROUP BY 1) y),
  'success_rate', (SELECT round(100.0 * count(*) FILTER (WHERE
   processing_status IN ('success', 'duplicate')) / nullif(count(*), 0),
-  1) FROM l))::text
+  1) FROM l))::text AS answer

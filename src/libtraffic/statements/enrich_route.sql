@@ -25,4 +25,4 @@ WITH l AS (
  RETURNING 1
 )
 SELECT (SELECT count(*) FROM l) + (SELECT count(*) FROM c)
- + (SELECT count(*) FROM r)
+ + (SELECT count(*) FROM r) AS changed

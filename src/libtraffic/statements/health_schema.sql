@@ -1,3 +1,3 @@
 -- The health check: the database answers, and which schema it has (the
 -- newest migration applied).
-SELECT coalesce(max(version), '') FROM schema_migrations
+SELECT coalesce(max(version), '') AS version FROM schema_migrations

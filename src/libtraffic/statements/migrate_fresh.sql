@@ -6,4 +6,4 @@ SELECT NOT EXISTS (
         'telegram_chats', 'amocrm_rate', 'referral_conversions',
         'sale_events', 'reconcile_runs', 'traffic_alerts', 'traffic_leases',
         'adopt_log', 'ad_spend', 'fx_rates', 'ads_sync_runs']) t
-    WHERE to_regclass(t) IS NOT NULL)
+    WHERE to_regclass(t) IS NOT NULL) AS yes

@@ -13,3 +13,4 @@ SELECT coalesce((SELECT CASE WHEN i.relpages > 1 AND i.reltuples >= 0
   ELSE -1 END
  FROM pg_class i
  WHERE i.oid = to_regclass('notification_outbox_chat_order_idx')), -1)
+ AS planned

@@ -6,4 +6,4 @@
 --   $8 TELEGRAM_GROUP_PER_MINUTE, $9 TELEGRAM_MAX_ATTEMPTS,
 --   $10 TELEGRAM_MAX_AGE_S
 SELECT traffic_outbox_record($1::bigint, $2, $3::bigint, $4,
- $5::bigint, $6, $7::integer, $8::integer, $9::integer, $10::integer)
+ $5::bigint, $6, $7::integer, $8::integer, $9::integer, $10::integer) AS status

@@ -4,4 +4,4 @@
 -- The first row's status.
 --   $1 the outbox ids (bigint[]), $2 .. $10 as outbox_record.sql
 SELECT traffic_outbox_record_batch($1::bigint[], $2, $3::bigint, $4,
- $5::bigint, $6, $7::integer, $8::integer, $9::integer, $10::integer)
+ $5::bigint, $6, $7::integer, $8::integer, $9::integer, $10::integer) AS status

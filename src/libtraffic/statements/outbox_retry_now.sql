@@ -12,4 +12,4 @@ WITH r AS (
   AND NOT EXISTS (SELECT 1 FROM notification_outbox o
    WHERE o.chat_id = c.chat_id AND o.lease_until > now())
 )
-SELECT count(*) FROM r
+SELECT count(*) AS released FROM r

@@ -8,7 +8,7 @@ s AS (DELETE FROM sales_notifications WHERE lead_id = $1 RETURNING 1),
 r AS (DELETE FROM referral_conversions WHERE lead_id = $1 RETURNING 1),
 l AS (DELETE FROM webhook_logs WHERE lead_id = $1 RETURNING 1),
 e AS (DELETE FROM sale_events WHERE lead_id = $1 RETURNING 1)
-SELECT 'notification_outbox', (SELECT count(*) FROM o)
+SELECT 'notification_outbox' AS tbl, (SELECT count(*) FROM o) AS removed
 UNION ALL SELECT 'all_sales_tracking', (SELECT count(*) FROM t)
 UNION ALL SELECT 'sales_notifications', (SELECT count(*) FROM s)
 UNION ALL SELECT 'referral_conversions', (SELECT count(*) FROM r)
