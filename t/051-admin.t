@@ -111,6 +111,33 @@ is_deeply($r->{json}{by_status}, { success => 3, skipped => 2, error => 1,
 is($r->{json}{by_routing}{traffic}, 3, 'by routing');
 is($r->{json}{success_rate}, 0.5, 'success rate in percent');
 
+# The stats as an oracle computes them from the rows, for each source and
+# for all: a mix of every status and routing (a duplicate counts as a
+# success, a row without routing as "none").
+psql("INSERT INTO webhook_logs (source, processing_status, routing_decision)"
+    . " VALUES ('amocrm_traffic', 'duplicate', 'traffic'), ('amocrm',"
+    . " 'success', 'referral'), ('amocrm', 'duplicate', 'both'), ('amocrm',"
+    . " 'error', NULL), ('amocrm', 'skipped', 'unknown')");
+for my $source ('amocrm_traffic', 'amocrm', undef) {
+    my (%status, %routing, $n, $ok);
+    for (split /\n/, psql("SELECT processing_status || '|' ||"
+            . " coalesce(routing_decision, 'none') FROM webhook_logs"
+            . (defined $source ? " WHERE source = '$source'" : ''))) {
+        my ($st, $rt) = split /\|/;
+        $status{$st}++;
+        $routing{$rt}++;
+        $n++;
+        $ok++ if $st eq 'success' || $st eq 'duplicate';
+    }
+    $r = admin('/api/admin/webhook-logs/stats'
+        . (defined $source ? "?source=$source" : ''), "Bearer $admin");
+    is_deeply($r->{json}, { success => JSON::PP::true, total => $n,
+        by_status => \%status, by_routing => \%routing,
+        success_rate => 0 + sprintf('%.1f', 100 * ($ok // 0) / $n) },
+        'stats of ' . ($source // 'every source') . ' = the rows\' own'
+        . " ($n rows)") or diag($r->{content});
+}
+
 wait_for('the messages', sub { psql("SELECT count(*) FROM notification_outbox"
     . " WHERE status = 'sent'") == 3 });
 psql("UPDATE notification_outbox SET status = 'failed', last_error ="
@@ -142,7 +169,7 @@ psql("UPDATE webhook_logs SET received_at = now() - interval '40 days'"
 ($rc, $out) = ctl(['prune', '--older-than', '30d'], TRAFFIC_ENV_FILE => $env);
 is($rc, 0, 'prune: exit 0') or diag($out);
 like($out, qr/webhook_logs: 600 rows older than 2592000 s removed/, 'counted');
-is(psql("SELECT count(*) FROM webhook_logs"), 7, 'the recent rows stay');
+is(psql("SELECT count(*) FROM webhook_logs"), 12, 'the recent rows stay');
 ($rc, $out) = ctl(['prune', '--older-than', 'soon'], TRAFFIC_ENV_FILE => $env);
 is($rc, 2, 'a bad age: usage');
 unlike(pool_log(), qr/\Q$admin\E/, 'the admin token is in no log');
