@@ -1,7 +1,15 @@
 /*
- * outbox.h: the Telegram outbox in the database (notification_outbox,
- * telegram_chats, sql/002; its record after a send is
- * sql/functions/traffic_outbox_record.sql).
+ * outbox.h: the Telegram outbox's state machine (notification_outbox,
+ * telegram_chats), the one home of its steps:
+ *
+ *   pending --claim--> leased --record--> sent | pending (retry) | failed
+ *      ^                  |                     (edits and replies of a
+ *      +---release--------+                      sale message then due)
+ *
+ * Its SQL: the claim in src/libtraffic/statements/claim.sql, the record after a
+ * send in sql/functions/traffic_outbox_record.sql (and _batch.sql for a
+ * combined message), the rest in statements/outbox_*.sql; a sale's changes add
+ * edits and replies in sql/functions/traffic_sale_apply.sql.
  *
  * A new sale's statement writes one outbox row per configured chat.  A
  * message is sent by whoever claims its row: the claim holds the chat for a
