@@ -22,7 +22,8 @@ import re
 # their generated mutations are the score (scripts/mutate --generate with
 # no file).
 TESTS = {
-    "src/libtraffic/observe/alerts.c": ["t/058-alerts.t"],
+    "src/libtraffic/observe/alerts.c": ["t/058-alerts.t", "t/065-db-refuses.t",
+                                        "t/073-alert-facts.t"],
     "src/libtraffic/outgoing/digest.c": ["t/060-digest.t"],
     "src/libtraffic/outgoing/roi.c": ["t/070-roi.t"],
     "src/libtraffic/outgoing/ads.c": ["t/070-roi.t"],
@@ -31,7 +32,8 @@ TESTS = {
                                     "t/016-migrate-life.t", "t/066-adopt.t"],
     "src/libtraffic/statements/digest_stats.sql": ["t/060-digest.t"],
     "src/libtraffic/statements/roi.sql": ["t/070-roi.t"],
-    "src/libtraffic/statements/alert_facts.sql": ["t/058-alerts.t"],
+    "src/libtraffic/statements/alert_facts.sql": ["t/058-alerts.t",
+                                                  "t/073-alert-facts.t"],
     "sql/functions/traffic_sale_apply.sql": ["t/052-sale-life.t",
                                              "t/068-in-flight.t"],
 }

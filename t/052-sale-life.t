@@ -148,6 +148,12 @@ $j = send_event($TRAFFIC, event => 'status', id => $A, status_id => 143,
 is($j->{results}{skipped}, 1, 'lost again: skipped, as a lead in another status');
 is(scalar(grep { $_->{reply_parameters} } telegram_calls('sendMessage')), 2,
     'and no second reply');
+# lost, then moved on with a new price (still not won): no resurrection
+$j = send_event($TRAFFIC, event => 'update', id => $A, status_id => 143,
+    price => 125000, updated_at => $T + 25);
+is(sale($A, 'sale_state') . '|' . tracked($A), 'reversed|none',
+    'a lost lead\'s new price does not bring it back');
+unlike(events($A), qr/ reversed\/webhook .+/, 'nor make an event');
 
 # Won again: restored, with its price; a reply.
 $j = send_event($TRAFFIC, event => 'status', id => $A, status_id => 142,
@@ -242,13 +248,27 @@ is(scalar(grep { ($_->{text} // '') =~ /700 / } telegram_calls('sendMessage')),
     $before, 'nothing is sent for it, even after deliver --now');
 like($out, qr/deliver: 0 sent, 0 to retry, 0 failed; 0 pending/,
     'deliver finds nothing pending') or diag($out);
-# won again: the cancelled message goes out after all, no reply
+# won again: the cancelled message goes out after all, no reply; but not
+# another sale's cancelled message, nor one of its own given up for another
+# reason (rows made here as a cancelled sale and an unconfirmed one leave
+# them)
+my ($rid, $aid) = map { psql("SELECT id FROM sales_notifications WHERE"
+    . " lead_id = $_") } $R, $A;
+psql("INSERT INTO notification_outbox (sale_id, lead_id, chat_id, kind,"
+    . " status, last_error) VALUES ($aid, $A, '-1005200000009', 'sale',"
+    . " 'disabled', 'the sale was reversed before this went out'), ($rid, $R,"
+    . " '-1005200000009', 'sale', 'disabled', 'unconfirmed: not won in AmoCRM')");
 send_event($TRAFFIC, event => 'status', id => $R, status_id => 142,
     price => 700, updated_at => $T + 2);
 outbox_done($R);
 is(psql("SELECT string_agg(kind || ':' || status, ',' ORDER BY id) FROM"
-    . " notification_outbox WHERE lead_id = $R"), 'sale:sent,sale:sent',
+    . " notification_outbox WHERE lead_id = $R AND chat_id <> '-1005200000009'"),
+    'sale:sent,sale:sent',
     'restored before it went out: the message is sent, nothing else');
+is(psql("SELECT string_agg(lead_id || ':' || status, ',' ORDER BY id) FROM"
+    . " notification_outbox WHERE chat_id = '-1005200000009'"),
+    "$A:disabled,$R:disabled", 'other cancelled messages stay so');
+psql("DELETE FROM notification_outbox WHERE chat_id = '-1005200000009'");
 
 # Edits under 429, an edit Telegram refuses and one it does not need.
 my $E = 52000005;

@@ -150,7 +150,7 @@ cause_and_clear(name => 'bot token refused', alert => 'telegram_token',
         description => 'Unauthorized' } }) },
     clear => sub { fake_default('getMe', undef) });
 cause_and_clear(name => 'chat refused', alert => 'telegram_chat',
-    says => qr/Бот не может писать в чат \Q$sales_chat\E/,
+    says => qr/Бот не может писать в чат \Q$sales_chat, $alert_chat\E:/,
     cause => sub { fake_default('getChat', { status => 400, body => {
         ok => JSON::PP::false, error_code => 400,
         description => 'Bad Request: chat not found' } }) },

@@ -55,6 +55,8 @@ my @seed = (
     [60000005, 'tripwire_d', 30000, at(-2, '23:59')],    # Kenesary, D-1
     [60000006, 'traf4_d', 9000, at(-2, '00:00')],        # Traf4, D-1
     [60000007, 'muha_d', 40000, at(-1, '09:00')],        # Muha, D, reversed
+    [60000008, 'nobody_d', 8000, at(-1, '00:00')],       # Unknown, D at 0:00
+    [60000009, 'traf4_d', 6000, at(0, '00:00')],         # Traf4, D+1 at 0:00
 );
 for my $s (@seed) {
     my $r = post_form('/webhook/amocrm/traffic', lead_form(id => $s->[0],
@@ -77,6 +79,13 @@ psql("UPDATE sale_events SET created_at = to_timestamp(" . at(-1, '15:00')
 is(psql("SELECT string_agg(kind, ',' ORDER BY kind) FROM sale_events WHERE"
     . " kind <> 'won'"), 'price_changed,reversed', 'a price change and a'
     . ' reversal on D');
+# the day's edges: the price change at D's first instant counts on D, a
+# restoration at D+1's first instant does not
+psql("UPDATE sale_events SET created_at = to_timestamp(" . at(-1, '00:00')
+    . ") WHERE kind = 'price_changed'");
+psql("INSERT INTO sale_events (lead_id, kind, source, detail, created_at)"
+    . " VALUES (60000007, 'restored', 'webhook', '{\"amount\": 40000}',"
+    . " to_timestamp(" . at(0, '00:00') . '))');
 
 # The numbers, as the dashboard's tables hold them, by day here.
 my %day;
@@ -121,11 +130,28 @@ my $total = "💰 Всего: $day{$D}{'*'}{n} " . word($day{$D}{'*'}{n}) . ' �
     . money($day{$prev}{'*'}{sum}) . ')';
 ok($lines{$total}, "the total: $total") or diag($out);
 ok($lines{'↩️ Отменено: 1 — 40,000 ₸'}, 'the reversal of the day');
-ok($lines{'✏️ Изменена цена: 1'}, 'the price change of the day');
+ok($lines{'✏️ Изменена цена: 1'}, 'the price change of the day (at 00:00)');
+ok(!grep({ /^✅ Восстановлено/ } keys %lines),
+    'a restoration at the next day\'s 00:00 is not the day\'s');
 is(scalar(grep { /^📊/ } map { $_->{text} } sent_messages()), 0,
     '--dry-run sent nothing');
 is(psql("SELECT count(*) FROM notification_outbox WHERE kind = 'digest'"), 0,
     'and queued nothing');
+
+# Over 12 targetologists: a line only for who sold on D or the day before
+# (Kenesary both days, Traf4 the day before only, Unknown on D only).
+my $many = tmpdir() . '/many.conf';
+open my $fh, '>:utf8', $many or die;
+print $fh "Kenesary | 👑 | tripwire\nArystan | 🦁 | arystan\nMuha | 🚀 | muha\n"
+    . "Traf4 | ⚡ | traf4\n"
+    . join('', map { "Extra$_ | • | extra$_\n" } 1 .. 9) . "Unknown | ❓ |\n";
+close $fh;
+($rc, $out) = ctl(['digest', '--date', $D, '--dry-run'],
+    TRAFFIC_ENV_FILE => $envfile, TARGETOLOGISTS_FILE => $many);
+is_deeply([map { /^(\S+) (\S+):/ ? $2 : () } grep { /продаж/ && !/Всего/ }
+    split /\n/, Encode::decode('UTF-8', $out)], [qw(Kenesary Traf4 Unknown)],
+    '13 targetologists: only the lines with sales on D or the day before')
+    or diag($out);
 
 # The edge: today's summary has the 00:30 sale, D's the 23:30 one.
 my $today = strftime('%Y-%m-%d', localtime);
@@ -135,6 +161,10 @@ like(Encode::decode('UTF-8', $out), qr/^🦁 Arystan: 1 продажа — 70,00
     '00:30 in Almaty is the next day');
 like(Encode::decode('UTF-8', $out), qr/^👑 Kenesary: 0 продаж — 0 ₸ \(вчера: 2 — 170,000 ₸\)$/m,
     '23:30 the day before');
+like(Encode::decode('UTF-8', $out), qr/^⚡ Traf4: 1 продажа — 6,000 ₸ \(вчера: 0 — 0 ₸\)$/m,
+    '00:00 is the day it begins');
+like(Encode::decode('UTF-8', $out), qr/^✅ Восстановлено: 1$/m,
+    'and so for a restoration');
 
 # The sidecar, DIGEST_AT passed today and the install three days old:
 # yesterday's summary (late) and today's, once per chat, with two sidecars.

@@ -14,6 +14,7 @@ use Encode ();
 use JSON::PP ();
 use MIME::Base64 ();
 use POSIX qw(strftime);
+use Sys::Hostname ();
 use Test::More;
 use lib 't/lib';
 use TrafficTest;
@@ -93,6 +94,8 @@ cmp_ok(time - $t0, '>=', 1, 'the throttle waited out');
 like($out, qr/throttled for a while/, 'and said');
 like($out, qr/^ads: \Q$d[2]\E has no USD rate of its own: \Q$d[0]\E's applies$/m,
     'a weekend day takes the latest rate before it, and says so');
+unlike($out, qr/^ads: \Q$d[0]\E has no USD rate of its own/m,
+    'a day with its own rate says nothing of the kind');
 is(psql("SELECT count(*) FROM ad_spend"), 6, 'six rows in ad_spend');
 is(psql("SELECT string_agg(DISTINCT targetologist, ',' ORDER BY"
     . " targetologist) FROM ad_spend"), 'Arystan,Kenesary,Unknown',
@@ -152,6 +155,16 @@ is($rc, 0, 'roi --csv: exit 0') or diag($out);
 is($out, join("\n", @want) . "\n", 'every figure as computed here: the'
     . ' rules\' order, Unknown, TOTAL; empty where undefined')
     or diag($out);
+# a name from before (the old handler's rows) with a comma and quotes: one
+# CSV field
+psql("INSERT INTO all_sales_tracking (lead_id, sale_amount, targetologist,"
+    . " sale_date, webhook_received_at) VALUES (70000099, 7000,"
+    . " 'Old, \"Team\"', '$d[1] 12:00+05', now())");
+($rc, $out) = ctl(['roi', '--from', $d[0], '--to', $d[3], '--csv'],
+    TRAFFIC_ENV_FILE => $envfile);
+like($out, qr/^"Old, ""Team""",1,7000,/m, 'a name with a comma and quotes,'
+    . ' quoted as CSV quotes') or diag($out);
+psql("DELETE FROM all_sales_tracking WHERE lead_id = 70000099");
 
 ($rc, $out) = ctl(['roi', '--from', $d[0], '--to', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);
@@ -264,8 +277,12 @@ JS
 # spend counts (Kenesary's 10 USD at 480, Unknown's 5000 KZT).
 sub money { my $v = reverse sprintf('%.0f', $_[0]); $v =~ s/(\d{3})(?=\d)/$1,/g;
     return scalar(reverse $v) . " \x{20B8}" }
+# (a former targetologist's campaign that spent nothing that day is no line)
+psql("INSERT INTO ad_spend (day, account_id, campaign_id, targetologist,"
+    . " spend, currency) VALUES ('$d[3]', 'act_333', 'c0', 'Former', 0, 'KZT')");
 ($rc, $out) = ctl(['digest', '--date', $d[3], '--dry-run'],
     TRAFFIC_ENV_FILE => $envfile);
+psql("DELETE FROM ad_spend WHERE account_id = 'act_333'");
 is($rc, 0, 'digest --dry-run: exit 0') or diag($out);
 my $text = Encode::decode('UTF-8', $out);
 my @roi = grep { /ROI|расход|Курс/ } split /\n/, $text;
@@ -298,6 +315,19 @@ like(Encode::decode('UTF-8', $out), qr/ROI за \Q${\ ru($d[2])}\E .*\n.*Kenesar
 is($rc, 1, 'an unknown account: exit 1');
 like($out, qr/bad ad account act_999: code 100/, 'the account named');
 like($out, qr/act_222: 2 campaign days/, 'the other account still read');
+# FACEBOOK_AD_ACCOUNTS that is not act_ID[:Targetologist], entry by entry:
+# refused before any request, naming the entry.
+for my $bad ('act_', 'act_12a', 'acc_123', 'act_1:', 'act_' . '1' x 40,
+             'act_1:' . 'N' x 200, 'act_222, 123') {
+    my $n = () = fake_requests();
+    ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
+        TRAFFIC_ENV_FILE => $envfile, FACEBOOK_AD_ACCOUNTS => $bad);
+    my $entry = (split /, /, $bad)[-1];
+    ok($rc != 0 && $out =~ /FACEBOOK_AD_ACCOUNTS: "\Q${\ substr($entry, 0, 60)}\E" is not act_ID/,
+        "FACEBOOK_AD_ACCOUNTS=\"${\ substr($bad, 0, 20)}\": refused, naming it")
+        or diag($out);
+    is(scalar(() = fake_requests()), $n, '... before asking Facebook');
+}
 fake_control('facebook', { expired => JSON::PP::true() });
 ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);
@@ -323,8 +353,8 @@ my $sidecar = write_env(TARGETOLOGISTS_FILE => "$dir/rules.conf",
     FACEBOOK_API_BASE => "$api/v21.0", RATES_API_BASE => "$api/rss",
     DIGEST_TZ => 'Asia/Almaty', ADS_SYNC_INTERVAL_S => 3600,
     DIGEST_AT => 'off', RECONCILE_INTERVAL_S => 0);
-start_deliver(env_file => $sidecar);
-start_deliver(env_file => $sidecar, log => 'deliver2.log');
+my @sidecars = (start_deliver(env_file => $sidecar),
+    start_deliver(env_file => $sidecar, log => 'deliver2.log'));
 ok(wait_for('the sidecar\'s sync', sub { psql("SELECT count(*) FROM"
     . " ads_sync_runs WHERE finished_at IS NOT NULL AND error IS NULL AND"
     . " id > (SELECT max(id) FROM ads_sync_runs WHERE error IS NOT NULL)")
@@ -332,6 +362,9 @@ ok(wait_for('the sidecar\'s sync', sub { psql("SELECT count(*) FROM"
 sleep 2;
 is(psql("SELECT count(*) FROM ads_sync_runs") - $runs, 1, 'once, though'
     . ' two sidecars run');
+my $holder = psql("SELECT holder FROM traffic_leases WHERE name = 'ads'");
+ok((grep { $holder eq Sys::Hostname::hostname() . ":$_" } @sidecars),
+    "the lease names the host and the sidecar that took it: $holder");
 like(deliver_log() . slurp("$dir/deliver2.log"), qr/^<?\d?>?ads: \d+ campaign days, \d+ rates$/m,
     'and said so');
 ($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $envfile);

@@ -145,4 +145,23 @@ psql('CREATE DATABASE bad');
 isnt($rc, 0, 'an \\ir outside functions/ fails');
 like($out, qr/002_bad\.sql: \\ir names a file of functions\//,
     'and says which file and why');
+# the shortest name it takes (functions/a.sql) and the ones it does not
+my $short = migrations_only('short', '001');
+spew("$short/functions/a.sql", "CREATE FUNCTION short_one() RETURNS int"
+    . " LANGUAGE sql AS 'SELECT 1';\n");
+spew("$short/002_short.sql", "\\ir functions/a.sql  \n");
+psql('CREATE DATABASE short');
+($rc, $out) = ctl(['migrate', '--sql-dir', $short],
+    DATABASE_URL => url('short'));
+is($rc, 0, 'functions/a.sql (trailing blanks too) is included') or diag($out);
+like(schema('short'), qr/FUNCTION public\.short_one\(\)/,
+    'and its function made');
+for my $name ('functions/.sql', 'functions/A.sql', 'functions/a.sqlx',
+              'functions/a b.sql', 'functionsX/a.sql') {
+    spew("$short/003_more.sql", "\\ir $name\n");
+    ($rc, $out) = ctl(['migrate', '--sql-dir', $short],
+        DATABASE_URL => url('short'));
+    ok($rc != 0 && $out =~ /003_more\.sql: \\ir names a file of functions\//,
+        "\\ir $name: refused") or diag($out);
+}
 done_testing();

@@ -4,6 +4,7 @@
  * the NBK's XML, and an external entity that must not be read.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "libtraffic/outgoing/rates.h"
@@ -19,6 +20,25 @@ parse(const char *xml, struct tr_rates *r, enum tr_err want, const char *what)
     enum tr_err err = tr_rates_parse(xml, strlen(xml), r, msg, sizeof(msg));
 
     ok(err == want, "%s: %s", what, err == TR_OK ? "parsed" : msg);
+}
+
+/* An answer over 4 MiB (whitespace after a good document) is refused. */
+static void
+big(struct tr_rates *r)
+{
+    static const char doc[] = HEAD "<rates><date>04.12.2026</date></rates>";
+    size_t n = 4 * 1024 * 1024 + 1;
+    char *xml = malloc(n), msg[256] = "";
+
+    if (xml == NULL)
+        return;
+    memset(xml, ' ', n);
+    memcpy(xml, doc, sizeof(doc) - 1);
+    ok(tr_rates_parse(xml, n, r, msg, sizeof(msg)) == TR_EINVAL,
+       "an answer over 4 MiB: %s", msg);
+    ok(tr_rates_parse(xml, n - 1, r, msg, sizeof(msg)) == TR_OK,
+       "4 MiB exactly: parsed");
+    free(xml);
 }
 
 int
@@ -58,6 +78,22 @@ main(void)
           "another document");
     parse(HEAD "<rates><date>2026-12-04</date></rates>", &r, TR_EINVAL,
           "a date not DD.MM.YYYY");
+    parse(HEAD "<rates><date>04.12.2026Z</date></rates>", &r, TR_EINVAL,
+          "a date with more after it");
+    parse(HEAD "<rates><date>04.12-2026</date></rates>", &r, TR_EINVAL,
+          "a date with a dash");
+    parse(HEAD "<rates><date>04.1a.2026</date></rates>", &r, TR_EINVAL,
+          "a date with a letter");
+    parse(HEAD "<rates><date>04.12.2026</date>"
+               "<item><title>IDR</title><description>3.1</description>"
+               "<quant>1000000</quant></item>"
+               "<item><title>VND</title><description>2.2</description>"
+               "<quant>1000001</quant></item></rates>",
+          &r, TR_OK, "quants of a million and one more");
+    ok(r.n == 1 && strcmp(r.v[0].currency, "IDR") == 0 &&
+           r.v[0].quant == 1000000,
+       "per a million taken, more left out: %zu", r.n);
+    big(&r);
     /* an entity naming a local file that holds a rate: expanded, it would
      * give one */
     f = fopen(ENTITY_FILE, "w");

@@ -89,7 +89,8 @@ tr_rates_parse(const char *xml, size_t n, struct tr_rates *out, char *msg,
 
     memset(out, 0, sizeof(*out));
     if (xml == NULL || n == 0 || n > 4 * 1024 * 1024)
-        return tr_fail(msg, msgsz, TR_EINVAL, "rates: empty answer");
+        return tr_fail(msg, msgsz, TR_EINVAL,
+                       "rates: an empty answer, or over 4 MiB");
     /* no network, no entities, no DTD: only the document itself */
     doc = xmlReadMemory(xml, (int)n, "rates.xml", NULL,
                         XML_PARSE_NONET | XML_PARSE_NOERROR |
