@@ -328,6 +328,10 @@ for my $bad ('act_', 'act_12a', 'acc_123', 'act_1:', 'act_' . '1' x 40,
         or diag($out);
     is(scalar(() = fake_requests()), $n, '... before asking Facebook');
 }
+($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
+    TRAFFIC_ENV_FILE => $envfile, FACEBOOK_AD_ACCOUNTS => ' , ');
+ok($rc != 0 && $out =~ /FACEBOOK_AD_ACCOUNTS names no ad account/,
+    'FACEBOOK_AD_ACCOUNTS of commas only: refused') or diag($out);
 fake_control('facebook', { expired => JSON::PP::true() });
 ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);

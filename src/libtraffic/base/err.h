@@ -26,9 +26,6 @@ enum tr_err {
                   * a value out of range (SQLSTATE class 22 or 23) */
 };
 
-/* Returns a static lowercase description of err; never NULL. */
-const char *tr_strerror(enum tr_err err);
-
 /*
  * Formats a message into msg (of size msgsz, may be 0) and returns err, so a
  * failing path reads "return tr_fail(msg, msgsz, TR_EINVAL, "...", ...);".
