@@ -378,4 +378,19 @@ unlike($out, qr/^problem: .*FACEBOOK_ADS_TOKEN/m, 'check no longer complains');
     FACEBOOK_ADS_TOKEN => '');
 isnt($rc, 0, 'without a token: nothing runs');
 like($out, qr/FACEBOOK_ADS_TOKEN is not set/, 'and says why');
+
+# A month of daily rates: every one is named, none cut off.
+psql("INSERT INTO fx_rates (day, currency, rate, source) SELECT d, 'USD',"
+    . " 400 + extract(day FROM d), 'nbk ' || to_char(d, 'DD.MM.YYYY') FROM"
+    . " generate_series('2025-01-01'::date, '2025-01-31', '1 day') d");
+psql("INSERT INTO ad_spend (day, account_id, campaign_id, targetologist,"
+    . " spend, currency) SELECT d, 'act_111', 'm' || d, 'Kenesary', 1, 'USD'"
+    . " FROM generate_series('2025-01-01'::date, '2025-01-31', '1 day') d");
+($rc, $out) = ctl(['roi', '--from', '2025-01-01', '--to', '2025-01-31'],
+    TRAFFIC_ENV_FILE => $envfile);
+my ($used) = $out =~ /^rates: (.*)$/m;
+is(scalar(() = ($used // '') =~ /USD \d+ per 1 \(nbk \d\d\.01\.2025\)/g), 31,
+    'a month of daily rates: all 31 named') or diag($out);
+like($out, qr/^Kenesary\t0\t0\t12896\t/m, 'and each day\'s spend at its own'
+    . ' rate (31 USD, 401 to 431 KZT)');
 done_testing();

@@ -320,9 +320,9 @@ roi_section(struct tr_buf *b, struct tr_store *store,
         }
         tr_buf_adds(b, "</tbody></table></div>\n");
         roi_chart(b, &roi[2]);
-        if (roi[2].rates_ru[0] != '\0') {
+        if (roi[2].rates_ru.len > 0) {
             tr_buf_adds(b, "<p class=\"muted\" id=\"rates\">Курс: ");
-            esc(b, roi[2].rates_ru);
+            esc(b, roi[2].rates_ru.data);
             tr_buf_adds(b, "</p>\n");
         }
     }

@@ -219,9 +219,9 @@ add_roi(struct tr_buf *b, struct tr_store *store, const struct tr_config *cfg,
             tr_rules_find(rules, order[i]->who) != NULL)
             roi_line(b, cfg, rules, order[i]);
     roi_line(b, cfg, rules, &roi.v[roi.n - 1]);
-    if (roi.rates_ru[0] != '\0') {
+    if (roi.rates_ru.len > 0) {
         tr_buf_adds(b, "\n\xF0\x9F\x92\xB1 Курс: "); /* 💱 */
-        tr_render_escape(b, roi.rates_ru, TR_RENDER_FIELD_MAX);
+        tr_render_escape(b, roi.rates_ru.data, TR_RENDER_FIELD_MAX);
     }
     free(order);
     tr_roi_release(&roi);

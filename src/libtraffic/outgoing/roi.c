@@ -11,6 +11,9 @@
 #include "outgoing/roi.h"
 #include "sql.h"
 
+/* the lines of the rates used: a year of daily rates in a few currencies */
+#define RATES_MAX (256 * 1024)
+
 static void
 copy(char *dst, size_t dstsz, const struct tr_rows *res, int r, const char *col,
      const char *null)
@@ -82,19 +85,17 @@ rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
            char *msg, size_t msgsz)
 {
     struct tr_rows *res;
-    size_t len = 0, ru = 0;
+    enum tr_err err = TR_OK;
     const char *src;
     int r;
 
     if ((res = tr_store_query(store, tr_sql_roi_rates, 2, p, msg, msgsz)) ==
         NULL)
         return TR_EDB;
-    for (r = 0; r < tr_rows_count(res) && len + 96 < sizeof(out->rates) &&
-                ru + 96 < sizeof(out->rates_ru);
-         r++) {
+    for (r = 0; r < tr_rows_count(res) && err == TR_OK; r++) {
         src = tr_rows_text(res, r, "source");
-        ru += (size_t)snprintf(
-            out->rates_ru + ru, sizeof(out->rates_ru) - ru,
+        err = tr_buf_addf(
+            &out->rates_ru,
             "%s%s %s \xE2\x82\xB8%s%s (\xD0\x9D\xD0\x91 \xD0\xA0\xD0\x9A, %s)",
             r ? "; " : "", tr_rows_text(res, r, "currency"),
             tr_rows_text(res, r, "rate"),
@@ -104,17 +105,20 @@ rates_used(struct tr_store *store, const char *const *p, struct tr_roi *out,
                 ? tr_rows_text(res, r, "quant")
                 : "",
             strncmp(src, "nbk ", 4) == 0 ? src + 4 : src);
-        len += (size_t)snprintf(
-            out->rates + len, sizeof(out->rates) - len, "%s%s %s per %s (%s%s)",
-            r ? "; " : "", tr_rows_text(res, r, "currency"),
-            tr_rows_text(res, r, "rate"), tr_rows_text(res, r, "quant"),
-            tr_rows_text(res, r, "source"),
-            tr_rows_text(res, r, "earlier")[0] == 't'
-                ? ", also for later days without a rate"
-                : "");
+        if (err == TR_OK)
+            err = tr_buf_addf(
+                &out->rates, "%s%s %s per %s (%s%s)", r ? "; " : "",
+                tr_rows_text(res, r, "currency"), tr_rows_text(res, r, "rate"),
+                tr_rows_text(res, r, "quant"), tr_rows_text(res, r, "source"),
+                tr_rows_text(res, r, "earlier")[0] == 't'
+                    ? ", also for later days without a rate"
+                    : "");
     }
     tr_rows_free(res);
-    return TR_OK;
+    return err == TR_OK
+               ? TR_OK
+               : tr_fail(msg, msgsz, err, "roi: the rates used: %s",
+                         err == TR_ENOMEM ? "out of memory" : "over 256 KiB");
 }
 
 enum tr_err
@@ -128,6 +132,8 @@ tr_roi_compute(struct tr_store *store, const struct tr_config *cfg,
     int r;
 
     memset(out, 0, sizeof(*out));
+    tr_buf_init(&out->rates, RATES_MAX);
+    tr_buf_init(&out->rates_ru, RATES_MAX);
     if ((res = tr_store_query(store, tr_sql_roi, 3, p, msg, msgsz)) == NULL)
         return TR_EDB;
     /* the rules' names, the others, Unknown, the total */
@@ -153,6 +159,8 @@ void
 tr_roi_release(struct tr_roi *roi)
 {
     free(roi->v);
+    tr_buf_release(&roi->rates);
+    tr_buf_release(&roi->rates_ru);
     memset(roi, 0, sizeof(*roi));
 }
 
@@ -203,8 +211,8 @@ tr_roi_format(const struct tr_roi *roi, int csv, long target_pct,
                 : "",
             o->no_rate ? " (some spend has no rate yet: left out)" : "");
     }
-    if (err == TR_OK && !csv && roi->rates[0] != '\0')
-        err = tr_buf_addf(b, "rates: %s\n", roi->rates);
+    if (err == TR_OK && !csv && roi->rates.len > 0)
+        err = tr_buf_addf(b, "rates: %s\n", roi->rates.data);
     return err;
 }
 

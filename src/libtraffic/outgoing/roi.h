@@ -32,9 +32,10 @@ struct tr_roi_row {
 struct tr_roi {
     struct tr_roi_row *v;
     size_t n;
-    char rates[1024];    /* "USD 474.2 per 1 (nbk 04.12.2026)", "" none */
-    char rates_ru[1024]; /* the same for the team: "USD 474.2 ₸ (НБ РК,
-                          * 04.12.2026)" */
+    struct tr_buf rates;    /* "USD 474.2 per 1 (nbk 04.12.2026)"; len 0:
+                               none */
+    struct tr_buf rates_ru; /* the same for the team: "USD 474.2 ₸ (НБ РК,
+                             * 04.12.2026)" */
 };
 
 /* Computes the period from..to (YYYY-MM-DD) into out (free with
