@@ -327,11 +327,21 @@ for my $bad ('act_', 'act_12a', 'acc_123', 'act_1:', 'act_' . '1' x 40,
         "FACEBOOK_AD_ACCOUNTS=\"${\ substr($bad, 0, 20)}\": refused, naming it")
         or diag($out);
     is(scalar(() = fake_requests()), $n, '... before asking Facebook');
+    ($rc, $out) = ctl(['check', '--config-only'], TRAFFIC_ENV_FILE => $envfile,
+        FACEBOOK_AD_ACCOUNTS => $bad);
+    like($out, qr/^problem: FACEBOOK_AD_ACCOUNTS: "/m,
+        '... and traffic-ctl check says it first');
 }
 ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
     TRAFFIC_ENV_FILE => $envfile, FACEBOOK_AD_ACCOUNTS => ' , ');
 ok($rc != 0 && $out =~ /FACEBOOK_AD_ACCOUNTS names no ad account/,
     'FACEBOOK_AD_ACCOUNTS of commas only: refused') or diag($out);
+($rc, $out) = ctl(['check', '--config-only'], TRAFFIC_ENV_FILE => $envfile,
+    FACEBOOK_AD_ACCOUNTS => ' , ');
+ok($rc != 0 && $out =~ /^problem: FACEBOOK_ADS_TOKEN is set and FACEBOOK_AD_ACCOUNTS names no ad account/m,
+    'and check says so') or diag($out);
+($rc, $out) = ctl(['check', '--config-only'], TRAFFIC_ENV_FILE => $envfile);
+unlike($out, qr/^problem: .*FACEBOOK_AD/m, 'check takes the good ones');
 fake_control('facebook', { expired => JSON::PP::true() });
 ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);

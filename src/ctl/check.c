@@ -17,6 +17,7 @@
 #include "libtraffic/base/amobase.h"
 #include "ctl/ctl.h"
 #include "libtraffic/observe/alerts.h"
+#include "libtraffic/outgoing/ads.h"
 #include "libtraffic/outgoing/amocrm.h"
 #include "libtraffic/base/buf.h"
 #include "libtraffic/base/dir.h"
@@ -406,6 +407,29 @@ check_alerts(struct ctl *c)
     return problems;
 }
 
+/* FACEBOOK_AD_ACCOUNTS, with FACEBOOK_ADS_TOKEN: the sync would refuse it
+ * at its next run, hours later. */
+static int
+check_ads(const struct tr_config *cfg)
+{
+    struct tr_ad_account acc[TR_ADS_ACCOUNTS_MAX];
+    char msg[256];
+    size_t n;
+
+    if (cfg->fb_token == NULL)
+        return 0;
+    if (tr_ads_accounts(cfg->fb_accounts, acc, TR_ADS_ACCOUNTS_MAX, &n, msg,
+                        sizeof(msg)) != TR_OK) {
+        printf("problem: %s\n", msg);
+        return 1;
+    }
+    if (n > 0)
+        return 0;
+    printf("problem: FACEBOOK_ADS_TOKEN is set and FACEBOOK_AD_ACCOUNTS names "
+           "no ad account: add them (act_ID or act_ID:Targetologist)\n");
+    return 1;
+}
+
 /* The configuration itself, and its file's mode. */
 static int
 check_config(const struct ctl *c)
@@ -444,6 +468,7 @@ ctl_check(struct ctl *c)
         return EX_CONFIG;
     }
     problems = check_config(c);
+    problems += check_ads(&c->cfg);
     problems += check_spool(&c->cfg);
     if (c->opt[1] == NULL) { /* not --config-only */
         problems += check_database(c, ctl_sql_dir(c->opt[0]));
