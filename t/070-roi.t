@@ -165,6 +165,14 @@ psql("INSERT INTO all_sales_tracking (lead_id, sale_amount, targetologist,"
 like($out, qr/^"Old, ""Team""",1,7000,/m, 'a name with a comma and quotes,'
     . ' quoted as CSV quotes') or diag($out);
 psql("DELETE FROM all_sales_tracking WHERE lead_id = 70000099");
+# the sales unreadable (the spend still is): an error, never zeros
+psql('ALTER TABLE all_sales_tracking RENAME TO all_sales_away');
+($rc, $out) = ctl(['roi', '--from', $d[0], '--to', $d[3], '--csv'],
+    TRAFFIC_ENV_FILE => $envfile);
+psql('ALTER TABLE all_sales_away RENAME TO all_sales_tracking');
+ok($rc != 0 && $out =~ /all_sales_tracking/ && $out !~ /^Kenesary,/m,
+    'sales the database will not read: an error naming them, no figures')
+    or diag($out);
 
 ($rc, $out) = ctl(['roi', '--from', $d[0], '--to', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);
