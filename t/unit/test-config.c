@@ -67,6 +67,38 @@ main(void)
         {"UTM_FIELDS=campaign=1\n", "UTM_FIELDS:"},
         {"DATABASE_URL\n", "t.env:1: expected KEY=VALUE"},
         {"# ok\nPRODUCT_NAME=\xc0\xaf\n", "PRODUCT_NAME: value is not valid"},
+        /* each shape each check refuses, one at a time */
+        {"ADMIN_TOKEN=0123456789abcdef\xc3\xa9\n", "ADMIN_TOKEN:"},
+        {"TELEGRAM_API_BASE=https://x/#frag\n", "TELEGRAM_API_BASE:"},
+        {"TELEGRAM_API_BASE=https://x y\n", "TELEGRAM_API_BASE:"},
+        {"TELEGRAM_MAX_ATTEMPTS=100000000\n", "TELEGRAM_MAX_ATTEMPTS:"},
+        {"TELEGRAM_BOT_TOKEN=:abc\n", "TELEGRAM_BOT_TOKEN:"},
+        {"TELEGRAM_BOT_TOKEN=123:\n", "TELEGRAM_BOT_TOKEN:"},
+        {"TELEGRAM_BOT_TOKEN=12a:abc\n", "TELEGRAM_BOT_TOKEN:"},
+        {"TELEGRAM_BOT_TOKEN=123:ab.c\n", "TELEGRAM_BOT_TOKEN:"},
+        {"AMOCRM_DOMAIN=a_b\n", "AMOCRM_DOMAIN:"},
+        {"AMOCRM_DOMAIN="
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaa\n",
+         "AMOCRM_DOMAIN:"},
+        {"CURRENCY=KZ\n", "CURRENCY: must be an ISO 4217"},
+        {"CURRENCY=KzT\n", "CURRENCY: must be an ISO 4217"},
+        {"CURRENCY=KZt\n", "CURRENCY: must be an ISO 4217"},
+        {"RECONCILE_WINDOW=30s\n", "RECONCILE_WINDOW: must be an age"},
+        {"WEBHOOK_PUBLIC_URL=ftp://x/y\n", "WEBHOOK_PUBLIC_URL: must be the"},
+        {"WEBHOOK_PUBLIC_URL=https://x/a b\n", "WEBHOOK_PUBLIC_URL:"},
+        {"DIGEST_TZ=Asia/../etc\n", "DIGEST_TZ: must be a time zone"},
+        {"DIGEST_TZ=/etc/passwd\n", "DIGEST_TZ: must be a time zone"},
+        {"DIGEST_TZ=Asia/Alma ty\n", "DIGEST_TZ: must be a time zone"},
+        {"DIGEST_TZ=Asia/Nowhere\n", "DIGEST_TZ: no such time zone"},
+        {"DIGEST_AT=9:00\n", "DIGEST_AT: must be a time HH:MM"},
+        {"DIGEST_AT=21-00\n", "DIGEST_AT: must be a time HH:MM"},
+        {"DIGEST_AT=24:00\n", "DIGEST_AT: must be a time HH:MM"},
+        {"DIGEST_AT=21:60\n", "DIGEST_AT: must be a time HH:MM"},
+        {"METRICS_FILE=relative\n", "METRICS_FILE: must be an absolute"},
+        {"FACEBOOK_ADS_TOKEN=has space\n", "FACEBOOK_ADS_TOKEN:"},
+        {"FACEBOOK_API_BASE=graph.facebook.com\n", "FACEBOOK_API_BASE:"},
+        {"RATES_API_BASE=https://x/?q=1\n", "RATES_API_BASE:"},
     };
     struct tr_config cfg;
     struct tr_buf b;
