@@ -350,6 +350,42 @@ ok($rc != 0 && $out =~ /^problem: FACEBOOK_ADS_TOKEN is set and FACEBOOK_AD_ACCO
     'and check says so') or diag($out);
 ($rc, $out) = ctl(['check', '--config-only'], TRAFFIC_ENV_FILE => $envfile);
 unlike($out, qr/^problem: .*FACEBOOK_AD/m, 'check takes the good ones');
+# Facebook's other throttle codes (400 with 4, 17, 32, 613, 80000 to
+# 80014): waited out and asked again, the spend read all the same.
+for my $code (4, 17, 613, 80014) {
+    fake_control('facebook', { throttle => 1, throttle_code => $code });
+    ($rc, $out) = ctl(['ads', 'sync', '--since', $d[3], '--until', $d[3]],
+        TRAFFIC_ENV_FILE => $envfile);
+    ok($rc == 0 && $out =~ /throttled for a while/,
+        "throttle code $code: waited out, then read") or diag($out);
+}
+fake_control('facebook', { throttle => 0, throttle_code => 80004 });
+# A row Facebook should never send: the account's sync fails, naming it,
+# and its stored spend stays as it was.
+my $kept = psql("SELECT count(*) || ' ' || sum(spend) FROM ad_spend");
+for my $row ({ date_start => $d[3], spend => '1' },
+             { date_start => "$d[2]T", campaign_id => 'c9', spend => '1' },
+             { date_start => $d[3], campaign_id => 'c9', spend => 'lots' },
+             { date_start => $d[3], campaign_id => 'c9' }) {
+    fake_control('facebook', { accounts => { act_222 => { currency => 'KZT',
+        rows => [$row] } } });
+    ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
+        TRAFFIC_ENV_FILE => $envfile, FACEBOOK_AD_ACCOUNTS => 'act_222');
+    ok($rc != 0 && $out =~ /a row without a day, campaign or spend/,
+        'a row of ' . join(',', sort keys %$row) . ': refused') or diag($out);
+}
+is(psql("SELECT count(*) || ' ' || sum(spend) FROM ad_spend"), $kept,
+    'and nothing stored changed');
+psql("DELETE FROM ads_sync_runs WHERE error LIKE '%a row without%'");
+fake_control('facebook', { accounts => {
+    act_111 => { currency => 'USD', rows => [ map { { date_start =>
+        $_->[0], campaign_id => "c1-$_->[0]", campaign_name => 'x',
+        spend => "$_->[1]" } } @usd ] },
+    act_222 => { currency => 'KZT', rows => [
+        { date_start => $d[0], campaign_id => 'c2',
+          campaign_name => 'arystan_spring', spend => '22000' },
+        { date_start => $d[3], campaign_id => 'c3',
+          campaign_name => 'brand_x', spend => '5000' } ] } } });
 fake_control('facebook', { expired => JSON::PP::true() });
 ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);

@@ -42,7 +42,8 @@ unless the test scripted something else through the control endpoints:
                           "rows": [{"date_start", "campaign_id",
                           "campaign_name", "spend", ...}]}}, "page_size": N,
                           "throttle": N (answer the next N insights
-                          requests 429 and code 80004), "expired": bool
+                          requests 429 and code 80004, or "throttle_code"
+                          with 400), "expired": bool
                           (every request: code 190)}
   GET  /v21.0/act_ID/insights?...time_range={"since","until"}&after=K
                           the account's rows of those days, a page at a
@@ -272,10 +273,11 @@ class Handler(BaseHTTPRequestHandler):
                 usage = json.dumps({act: [{
                     "type": "ads_insights", "call_count": 100,
                     "estimated_time_to_regain_access": 0}]})
-                return self.answer(429, {"error": {
+                code = fb.get("throttle_code", 80004)
+                return self.answer(429 if code == 80004 else 400, {"error": {
                     "message": "User request limit reached",
-                    "code": 80004}}, {"x-business-use-case-usage": usage,
-                                      "Retry-After": "1"})
+                    "code": code}}, {"x-business-use-case-usage": usage,
+                                     "Retry-After": "1"})
             account = fb["accounts"].get(act)
             if account is None:
                 return self.answer(400, {"error": {
