@@ -64,6 +64,72 @@ events(void)
     tr_amo_events_release(&ev);
 }
 
+/* Answers of shapes the API should not send, each read as far as it goes. */
+static void
+odd_shapes(void)
+{
+    static const struct {
+        const char *json, *price;
+    } prices[] = {
+        {"{\"id\":1,\"price\":100000}", "100000"},
+        {"{\"id\":1,\"price\":1234.5}", "1234.5"},
+        {"{\"id\":1,\"price\":\"5000\"}", "5000"},
+        {"{\"id\":1,\"price\":true}", ""},
+        {"{\"id\":1,\"price\":\"-5\"}", ""},
+    };
+    struct tr_amo_contact c;
+    struct tr_amo_leads leads;
+    struct tr_amo_hooks hooks;
+    struct tr_amo_lead lead;
+    const char *s;
+    size_t i;
+
+    for (i = 0; i < sizeof(prices) / sizeof(prices[0]); i++) {
+        ok(tr_amocrm_parse_lead(prices[i].json, strlen(prices[i].json), NULL,
+                                &lead) == 0 &&
+               strcmp(lead.price, prices[i].price) == 0,
+           "%s: price \"%s\"", prices[i].json, lead.price);
+        tr_amo_lead_release(&lead);
+    }
+    s = "{\"id\":2,\"custom_fields_values\":[{\"values\":[{\"value\":\"x\"}]},"
+        "{\"field_code\":\"PHONE\",\"values\":[]},"
+        "{\"field_code\":\"PHONE\",\"values\":{\"value\":\"+1\"}},"
+        "{\"field_code\":\"EMAIL\",\"values\":[{\"value\":\"a@b.kz\"}]}]}";
+    ok(tr_amocrm_parse_contact(s, strlen(s), &c) == 0 && c.phone == NULL &&
+           c.email != NULL && strcmp(c.email, "a@b.kz") == 0,
+       "a contact's fields without a code, or with no value list: no phone");
+    tr_amo_contact_release(&c);
+    s = "{\"id\":3,\"custom_fields_values\":\"none\"}";
+    ok(tr_amocrm_parse_contact(s, strlen(s), &c) == 0 && c.phone == NULL,
+       "custom_fields_values not a list: no phone");
+    tr_amo_contact_release(&c);
+    ok(tr_amocrm_parse_contact("{\"name\":\"x\"}", 12, &c) == -1,
+       "a contact without an id is none");
+    tr_amo_contact_release(&c);
+
+    s = "{\"_embedded\":{\"leads\":[{\"id\":7},{\"name\":\"no id\"},"
+        "{\"id\":8}]},\"_links\":{\"next\":{\"href\":\"https://x/?page=2\"}}}";
+    ok(tr_amocrm_parse_leads(s, strlen(s), NULL, &leads) == 0 && leads.n == 2 &&
+           leads.v[1].id == 8 && leads.more,
+       "a leads page: a lead without an id left out, a next page");
+    tr_amo_leads_release(&leads);
+    s = "{\"_embedded\":{\"leads\":{}}}";
+    ok(tr_amocrm_parse_leads(s, strlen(s), NULL, &leads) == -1,
+       "leads that are no list: not a leads answer");
+    tr_amo_leads_release(&leads);
+
+    s = "{\"_embedded\":{\"webhooks\":[{\"destination\":\"https://a/\","
+        "\"disabled\":true},{\"settings\":[]},{\"destination\":\"https://b/"
+        "\"}]}}";
+    ok(tr_amocrm_parse_hooks(s, strlen(s), &hooks) == 0 && hooks.n == 2 &&
+           hooks.v[0].disabled && !hooks.v[1].disabled &&
+           strcmp(hooks.v[1].destination, "https://b/") == 0,
+       "hooks: one without a destination left out, disabled read");
+    tr_amo_hooks_release(&hooks);
+    ok(tr_amocrm_parse_hooks("{}", 2, &hooks) == -1, "no webhooks: none");
+    tr_amo_hooks_release(&hooks);
+}
+
 int
 main(void)
 {
@@ -152,6 +218,7 @@ main(void)
            lead.main_contact == 0,
        "every field of the wrong type is simply unknown");
     tr_amo_lead_release(&lead);
+    odd_shapes();
     events();
     return done_testing();
 }
