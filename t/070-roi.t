@@ -110,7 +110,7 @@ is(scalar(grep { ($_->{headers}{authorization} // '') eq "Bearer $token" }
 unlike($out, qr/\Q$token\E/, 'nor in the output');
 
 # Facebook revises a day: the second sync replaces it, never adds.
-fake_control('facebook', { accounts => {
+my %revised = (
     act_111 => { currency => 'USD', rows => [ map { { date_start =>
         $_->[0], campaign_id => "c1-$_->[0]", campaign_name => 'x',
         spend => "$_->[1]" } } @usd ] },
@@ -118,7 +118,8 @@ fake_control('facebook', { accounts => {
         { date_start => $d[0], campaign_id => 'c2',
           campaign_name => 'arystan_spring', spend => '22000' },
         { date_start => $d[3], campaign_id => 'c3',
-          campaign_name => 'brand_x', spend => '5000' } ] } } });
+          campaign_name => 'brand_x', spend => '5000' } ] });
+fake_control('facebook', { accounts => \%revised });
 ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);
 is($rc, 0, 'a second sync') or diag($out);
@@ -376,16 +377,9 @@ for my $row ({ date_start => $d[3], spend => '1' },
 }
 is(psql("SELECT count(*) || ' ' || sum(spend) FROM ad_spend"), $kept,
     'and nothing stored changed');
-psql("DELETE FROM ads_sync_runs WHERE error LIKE '%a row without%'");
-fake_control('facebook', { accounts => {
-    act_111 => { currency => 'USD', rows => [ map { { date_start =>
-        $_->[0], campaign_id => "c1-$_->[0]", campaign_name => 'x',
-        spend => "$_->[1]" } } @usd ] },
-    act_222 => { currency => 'KZT', rows => [
-        { date_start => $d[0], campaign_id => 'c2',
-          campaign_name => 'arystan_spring', spend => '22000' },
-        { date_start => $d[3], campaign_id => 'c3',
-          campaign_name => 'brand_x', spend => '5000' } ] } } });
+is(psql("SELECT count(*) FROM ads_sync_runs WHERE error LIKE '%a row"
+    . " without%'"), 4, 'each refused sync recorded with its error');
+fake_control('facebook', { accounts => \%revised });
 fake_control('facebook', { expired => JSON::PP::true() });
 ($rc, $out) = ctl(['ads', 'sync', '--since', $d[0], '--until', $d[3]],
     TRAFFIC_ENV_FILE => $envfile);
@@ -393,8 +387,9 @@ is($rc, 1, 'an expired token: exit 1');
 like($out, qr/code 190: Error validating access token/, 'said');
 is(psql("SELECT count(*) || ' ' || sum(spend) FROM ad_spend"),
     '6 27185.50', 'nothing changed');
-is(psql("SELECT count(*) FROM ads_sync_runs WHERE error IS NOT NULL"), 2,
-    'each failed run recorded with its error');
+is(psql("SELECT count(*) FROM ads_sync_runs WHERE error IS NOT NULL"), 6,
+    'each failed run recorded with its error (the unknown account, four'
+    . ' odd rows, the expired token)');
 ($rc, $out) = ctl(['check'], TRAFFIC_ENV_FILE => $envfile);
 like($out, qr/^problem: Facebook refuses FACEBOOK_ADS_TOKEN \(expired or revoked\)/m,
     'check says the token expired') or diag($out);
